@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package warpgate needs to build, test, fuzz and run its lab.
+# Idempotent: apt-get is only called for packages that are missing.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
+  # libraries
+  libasio-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libexpected-dev libmosquitto-dev libminiupnpc-dev libsqlite3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real servers used by the tests and the lab
+  mosquitto coturn chrony miniupnpd-nftables stun-client stun-server
+  # lab plumbing
+  iproute2 iptables nftables conntrack ipset procps psmisc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Debian starts some servers as system services on install; the tests start their own.
+for svc in mosquitto coturn chrony miniupnpd; do
+  $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done
