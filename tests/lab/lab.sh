@@ -18,9 +18,9 @@
 # port-restricted, symmetric (random ports), sequential (symmetric, ports allocated +1).
 #
 # Fixed addresses (documentation ranges; the lab's packets never leave its namespaces):
-#   wan   servers on its loopback: 198.51.100.100 (primary), 198.51.100.101 (alternate),
-#         203.0.113.100 (a second "server" address); 198.51.100.102 is miniupnpd's plain
-#         STUN responder; 198.51.100.103-.109 are free for the project's own servers.
+#   wan   servers on its loopback: 198.51.100.100 (primary), 198.51.100.101 (alternate);
+#         198.51.100.102 is miniupnpd's plain STUN responder (with --upnp-X); 198.51.100.103
+#         -.109 and 203.0.113.100-.109 are up and free for the project's own servers.
 #         STUN/TURN (coturn) 198.51.100.100:3478, alternate 198.51.100.101:3479 (RFC 5780),
 #         TURN user test, password test, realm lab; relay ports 49152-49999.
 #         MQTT (mosquitto) 198.51.100.100:1883, anonymous. NTP (chrony) 198.51.100.100:123.
@@ -128,10 +128,7 @@ build_wan() {
   # Everything wan cannot route (private LANs, addresses TURN peers invent) goes into a sink:
   # a veth whose far end has no address, towards a fake permanent neighbour: it vanishes.
   ipb wan <<EOF
-addr add 198.51.100.100/32 dev lo
-addr add 198.51.100.101/32 dev lo
-addr add 198.51.100.102/32 dev lo
-addr add 203.0.113.100/32 dev lo
+$(for a in 198.51.100.{100..109} 203.0.113.{100..109}; do echo "addr add $a/32 dev lo"; done)
 link add sink0 up type veth peer name sink1
 link set sink1 up
 addr add 169.254.0.1/30 dev sink0

@@ -7,11 +7,15 @@
 //       Learns its mapped address by STUN, writes it to FILE (--me), waits for the peer's in
 //       the other FILE (--peer), then both sides fire probes at each other's mapping. Success
 //       needs traffic both ways: a probe heard from the peer and an ack of our own probes.
+//   udp_punch probe SERVER COUNT
+//       Sends COUNT single STUN requests (no retransmission) and prints "answered N of COUNT":
+//       the loss on the path, both ways.
 //
 // Exit status: 0 success, 1 the NAT(s) did not let it through, 2 usage or setup error.
 #include "stun_min.hpp"
 #include "udp_min.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -44,7 +48,8 @@ struct Options {
     std::cerr << "udp_punch: " << why
               << "\nusage: udp_punch map [--bind PORT] SERVER...\n"
                  "       udp_punch punch --stun SERVER --me FILE --peer FILE [--bind PORT] "
-                 "[--timeout SEC]\n";
+                 "[--timeout SEC]\n"
+                 "       udp_punch probe SERVER COUNT\n";
     std::exit(2);
 }
 
@@ -55,14 +60,17 @@ sockaddr_in endpoint_or_die(const std::string& text) {
 }
 
 // RFC 8489 section 6.2.1 retransmits at 500 ms, doubling; the lab has no real RTT, so a
-// fixed 200 ms over 3 s is plenty and keeps failures fast.
-std::optional<sockaddr_in> stun_mapping(const Socket& sock, const sockaddr_in& server) {
+// fixed 200 ms interval is plenty and keeps failures fast.
+constexpr auto stun_interval = 200ms;
+
+// Asks `server` for our mapped address, sending the request at most `attempts` times.
+std::optional<sockaddr_in> stun_mapping(const Socket& sock, const sockaddr_in& server,
+                                        int attempts = 15) {
     const auto id = lab::stun::random_transaction_id();
     const auto request = lab::stun::header(lab::stun::binding_request, 0, id);
-    const auto deadline = Clock::now() + 3s;
-    while (Clock::now() < deadline) {
+    for (int i = 0; i < attempts; ++i) {
         sock.send_to(request, server);
-        const auto resend_at = Clock::now() + 200ms;
+        const auto resend_at = Clock::now() + stun_interval;
         while (Clock::now() < resend_at) {
             auto d = sock.receive(std::chrono::duration_cast<std::chrono::milliseconds>(
                 resend_at - Clock::now()));
@@ -72,6 +80,23 @@ std::optional<sockaddr_in> stun_mapping(const Socket& sock, const sockaddr_in& s
         }
     }
     return std::nullopt;
+}
+
+// Loss seen from here: `count` single requests, no retransmission, one answer expected each.
+int run_probe(const Options& o) {
+    if (o.servers.size() != 2) usage("probe needs SERVER COUNT");
+    const auto server = endpoint_or_die(o.servers[0]);
+    int count = 0;
+    try {
+        count = std::stoi(o.servers[1]);
+    } catch (const std::logic_error&) {
+        usage("probe COUNT must be a number");
+    }
+    Socket sock(lab::udp::any_port(o.bind_port));
+    int answered = 0;
+    for (int i = 0; i < count; ++i) answered += stun_mapping(sock, server, 1) ? 1 : 0;
+    std::cout << "answered " << answered << " of " << count << '\n';
+    return 0;
 }
 
 int run_map(const Options& o) {
@@ -135,9 +160,12 @@ int run_punch(const Options& o) {
 
     bool heard = false; // a probe from the peer got in
     bool acked = false; // a probe of ours got out and the peer answered
+    // Like ICE's peer-reflexive candidates: a probe from an unknown source (the peer's NAT
+    // gave it a new mapping) becomes a target of ours too.
+    std::vector<sockaddr_in> targets{peer};
     std::optional<Clock::time_point> linger_until;
     while (Clock::now() < deadline && (!linger_until || Clock::now() < *linger_until)) {
-        sock.send_to(bytes_of(probe_text), peer);
+        for (const auto& target : targets) sock.send_to(bytes_of(probe_text), target);
         const auto next_probe = Clock::now() + 50ms;
         while (Clock::now() < next_probe) {
             auto d = sock.receive(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -148,6 +176,10 @@ int run_punch(const Options& o) {
                 sock.send_to(bytes_of(ack_text), d->from);
                 if (!heard) std::cout << "heard from " << lab::udp::to_string(d->from) << std::endl;
                 heard = true;
+                const bool known = std::any_of(targets.begin(), targets.end(), [&](const auto& t) {
+                    return lab::udp::same(t, d->from);
+                });
+                if (!known) targets.push_back(d->from);
             } else if (has_text(d->data, ack_text)) {
                 if (!acked) std::cout << "acked by " << lab::udp::to_string(d->from) << std::endl;
                 acked = true;
@@ -196,6 +228,7 @@ int main(int argc, char** argv) {
         const auto options = parse(argc, argv, 2);
         if (command == "map") return run_map(options);
         if (command == "punch") return run_punch(options);
+        if (command == "probe") return run_probe(options);
         usage("unknown command " + command);
     } catch (const std::exception& e) {
         std::cerr << "udp_punch: " << e.what() << '\n';

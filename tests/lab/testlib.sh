@@ -1,0 +1,80 @@
+# Sourced by the lab's CTest scripts (test_*.sh): skip where the lab cannot run, a namespace
+# prefix per test, teardown on any exit, and counted checks.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB="$LAB_DIR/lab.sh"
+PUNCH="${WG_LAB_TOOLS:?WG_LAB_TOOLS must name the folder of the built lab tools}/lab_udp_punch"
+STUN=198.51.100.100:3478
+CHECKS=0
+FAILS=0
+
+# lab_test NAME: exits 77 (CTest: skipped) with the reason when the lab cannot run here;
+# otherwise claims the prefix of this test in this build tree and tears it down on exit. A
+# run killed mid-way leaves its namespaces behind; the next run of it removes them (`up`
+# starts with `down`), and other build trees or hand-made labs use other prefixes.
+lab_test() {
+  "$LAB" check || exit $?
+  [ -x "$PUNCH" ] || { echo "FAIL: $PUNCH is not built (cmake --build the lab_udp_punch target)"; exit 1; }
+  local tree
+  tree=$(printf '%s' "$WG_LAB_TOOLS" | md5sum | cut -c1-4)
+  export WG_LAB_PREFIX="wgt$tree-$1"
+  export WG_LAB_RUN="/tmp/wg-lab-$WG_LAB_PREFIX"
+  trap lab_finish EXIT
+}
+
+lab_finish() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ -f "$WG_LAB_RUN/state" ]; then
+    echo "--- lab at the failure"
+    "$LAB" status || true
+    tail -n 15 "$WG_LAB_RUN"/*.log 2>/dev/null || true
+  fi
+  "$LAB" down || rc=1
+  exit "$rc"
+}
+
+ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
+bad() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
+# check WHAT CMD...: one counted check, passing when CMD succeeds.
+check() {
+  local what=$1; shift
+  if "$@"; then ok "$what"; else bad "$what"; fi
+}
+# contains TEXT PATTERN: grep -E over a variable.
+contains() { grep -qE -- "$2" <<<"$1"; }
+
+# Ends the test: non-zero when any check failed, and never a pass that checked nothing.
+lab_done() {
+  [ "$CHECKS" -gt 0 ] || { echo "FAIL: no check ran"; exit 1; }
+  if [ "$FAILS" -gt 0 ]; then echo "$FAILS of $CHECKS checks failed"; exit 1; fi
+  echo "all $CHECKS checks passed"
+}
+
+# punch MODE_A MODE_B: sets both routers and hole-punches between ha and hb with plain UDP;
+# succeeds when both sides got traffic through.
+punch() {
+  "$LAB" set-nat ra "$1" || return 2
+  "$LAB" set-nat rb "$2" || return 2
+  local dir rc_a rc_b pid
+  dir=$(mktemp -d "$WG_LAB_RUN/punch.XXXX")
+  "$LAB" exec ha -- "$PUNCH" punch --stun "$STUN" --me "$dir/a" --peer "$dir/b" --timeout 4 >"$dir/a.log" 2>&1 &
+  pid=$!
+  rc_b=0; "$LAB" exec hb -- "$PUNCH" punch --stun "$STUN" --me "$dir/b" --peer "$dir/a" --timeout 4 >"$dir/b.log" 2>&1 || rc_b=$?
+  rc_a=0; wait "$pid" || rc_a=$?
+  if [ "$rc_a" -gt 1 ] || [ "$rc_b" -gt 1 ]; then
+    echo "punch $1 x $2 could not run:"; cat "$dir/a.log" "$dir/b.log"
+    return 2
+  fi
+  [ "$rc_a" -eq 0 ] && [ "$rc_b" -eq 0 ]
+}
+
+# expect_punch success|fail MODE_A MODE_B: one counted check of a punch's outcome.
+expect_punch() {
+  local want=$1 rc=0
+  punch "$2" "$3" || rc=$?
+  case $want:$rc in
+    success:0 | fail:1) ok "udp punch $2 x $3: ${want}s" ;;
+    *) bad "udp punch $2 x $3: expected $want, got $([ "$rc" = 0 ] && echo success || echo "failure ($rc)")" ;;
+  esac
+}
