@@ -294,7 +294,7 @@ set_nat() {
 set_loss() {
   local s=$1 pct=$2 chain="LOSS_${1^^}" p on
   [[ $pct =~ ^[0-9]+([.][0-9]+)?$ ]] || die "loss must be a percentage, got '$pct'"
-  read -r p on <<<"$(awk -v x="$pct" 'BEGIN { printf "%.4f %d\n", x / 100, x > 0 }')"
+  read -r p on <<<"$(awk -v x="$pct" 'BEGIN { printf "%.4f %d\n", x / 100, (x > 0) }')"
   local script="iptables -t raw -F $chain; iptables -t mangle -F $chain
 iptables -t raw -D PREROUTING -i ${s}0 -j $chain 2>/dev/null
 iptables -t mangle -D POSTROUTING -o ${s}0 -j $chain 2>/dev/null

@@ -41,6 +41,7 @@ check() {
   local what=$1; shift
   if "$@"; then ok "$what"; else bad "$what"; fi
 }
+not() { ! "$@"; }
 # contains TEXT PATTERN: grep -E over a variable.
 contains() { grep -qE -- "$2" <<<"$1"; }
 
@@ -74,7 +75,24 @@ expect_punch() {
   local want=$1 rc=0
   punch "$2" "$3" || rc=$?
   case $want:$rc in
-    success:0 | fail:1) ok "udp punch $2 x $3: ${want}s" ;;
+    success:0 | fail:1) ok "udp punch $2 x $3: $want as expected" ;;
     *) bad "udp punch $2 x $3: expected $want, got $([ "$rc" = 0 ] && echo success || echo "failure ($rc)")" ;;
   esac
+}
+
+# udp_reaches FROM_HOST SRC_IP TO_HOST DST_IP PORT: a datagram sent from FROM_HOST (bound to
+# SRC_IP) to DST_IP:PORT arrives on TO_HOST's PORT. Resent until it lands or 3 s pass, so
+# the receiver's start-up is no race.
+udp_reaches() {
+  local out pid i
+  out=$(mktemp "$WG_LAB_RUN/udp.XXXX")
+  "$LAB" exec "$3" -- timeout 3 socat -u "UDP-RECVFROM:$5" STDOUT >"$out" 2>/dev/null &
+  pid=$!
+  for ((i = 0; i < 30; i++)); do
+    echo "lab-datagram" | "$LAB" exec "$1" -- socat -u STDIN "UDP-SENDTO:$4:$5,bind=$2" 2>/dev/null || true
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null || true
+  grep -q lab-datagram "$out"
 }
