@@ -520,10 +520,12 @@ cmd_status() {
   echo "  side a: nat $NAT_A, carrier $CGNAT_A, loss $LOSS_A %, upnp $UPNP_A"
   if [ "$SAME_LAN" = 1 ]; then echo "  side b: none (hb shares ha's LAN behind ra)"
   else echo "  side b: nat $NAT_B, carrier $CGNAT_B, loss $LOSS_B %, upnp $UPNP_B"; fi
+  echo "  servers on wan's lo: 198.51.100.100-109, 203.0.113.100-109"
   local h
   for h in "${ALL_HOSTS[@]}"; do
     ns_exists "$h" || continue
-    printf '  %-4s %s\n' "$h" "$(in_ns "$h" ip -4 -o addr show | awk '$2 != "lo" || $4 !~ /^127/ {printf "%s=%s ", $2, $4}')"
+    # wan's twenty server addresses on lo are fixed (see the header): not listed.
+    printf '  %-4s %s\n' "$h" "$(in_ns "$h" ip -4 -o addr show | awk '$2 != "lo" {printf "%s=%s ", $2, $4}')"
   done
   local f name
   for f in "$RUN"/*.pid; do
