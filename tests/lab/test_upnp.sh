@@ -14,7 +14,7 @@ IGD=http://10.1.0.1:2189/rootDesc.xml
 out=$("$LAB" exec ha -- timeout 10 upnpc -i -u "$IGD" -a 10.1.0.2 40001 40001 UDP 2>&1 || true)
 check "UPnP-IGD: udp 40001 mapped" contains "$out" "external 198.51.100.2:40001 UDP is redirected to internal 10.1.0.2:40001"
 out=$("$LAB" exec ha -- timeout 10 upnpc -i -u "$IGD" -l 2>&1 || true)
-check "UPnP-IGD: both mappings listed" contains "$(grep -E '40000|40001' <<<"$out" | wc -l)" "^2$"
+check "UPnP-IGD: both mappings listed" contains "$(grep -cE '40000|40001' <<<"$out")" "^2$"
 
 check "inbound udp via the NAT-PMP mapping reaches ha" udp_reaches wan 198.51.100.103 ha 198.51.100.2 40000
 check "inbound udp via the UPnP mapping reaches ha" udp_reaches wan 198.51.100.103 ha 198.51.100.2 40001

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the lab's CTest scripts (test_*.sh): skip where the lab cannot run, a namespace
 # prefix per test, teardown on any exit, and counted checks.
 set -euo pipefail
