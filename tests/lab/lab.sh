@@ -2,7 +2,7 @@
 # warpgate NAT lab: an "internet" of network namespaces on one machine, with NATing routers,
 # hosts behind them and real servers (coturn, mosquitto, chrony, miniupnpd). Needs root.
 #
-#   lab.sh up [--nat-a MODE] [--nat-b MODE] [--cgnat-a] [--cgnat-b] [--same-lan]
+#   lab.sh up [--nat-a MODE] [--nat-b MODE] [--cgnat-a] [--cgnat-b] [--same-lan] [--hairpin]
 #             [--upnp-a] [--upnp-b] [--loss-a PCT] [--loss-b PCT] [--no-servers]
 #   lab.sh down                       stop every lab process, delete every lab namespace
 #   lab.sh exec HOST -- CMD...        run CMD inside HOST (wan ra rb ca cb ha hb)
@@ -84,7 +84,7 @@ load_state() {
 save_state() {
   cat >"$RUN/state" <<EOF
 NAT_A=$NAT_A NAT_B=$NAT_B CGNAT_A=$CGNAT_A CGNAT_B=$CGNAT_B SAME_LAN=$SAME_LAN
-UPNP_A=$UPNP_A UPNP_B=$UPNP_B LOSS_A=$LOSS_A LOSS_B=$LOSS_B
+UPNP_A=$UPNP_A UPNP_B=$UPNP_B LOSS_A=$LOSS_A LOSS_B=$LOSS_B HAIRPIN=$HAIRPIN
 EOF
 }
 
@@ -243,7 +243,8 @@ NFT" ;;
 -A PREROUTING -i wan0 -d $WAN_IP -p udp -m set --match-set seen src,dst -j DNAT --to-destination $host" ;;
   esac
   cat <<EOF
-ipset destroy 2>/dev/null; nft delete table ip seqnat 2>/dev/null; set -e
+ipset destroy 2>/dev/null; nft delete table ip seqnat 2>/dev/null
+nft delete table ip hairpin 2>/dev/null; set -e
 $([ "$1" != restricted ] || echo "ipset create seen hash:ip,port")
 iptables-restore <<'IPT'
 *nat
@@ -257,7 +258,34 @@ $filter
 COMMIT
 IPT
 $extra
+$([ "$HAIRPIN" = 0 ] || [ "$1" = none ] || hairpin_rules)
 conntrack -F 2>/dev/null || true
+EOF
+}
+
+# Hairpinning (--hairpin): a LAN host that sends to another LAN host's public mapping reaches
+# it, seen from the sender's public mapping, as RFC 4787 section 6 asks. Outgoing flows teach
+# a map "external port -> LAN host and port" after SNAT (priority 300 sees the translated port).
+# A host reaching its own mapping is not covered: Linux drops the packet routed back to it.
+hairpin_rules() {
+  cat <<EOF
+nft -f - <<'NFT'
+table ip hairpin {
+  map mapped { type inet_proto . inet_service : ipv4_addr . inet_service; flags dynamic,timeout; timeout 120s; }
+  chain learn {
+    type filter hook postrouting priority 300; policy accept;
+    oifname "wan0" meta l4proto { tcp, udp } update @mapped { meta l4proto . th sport : ct original ip saddr . ct original proto-src }
+  }
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "lan0" ip daddr $WAN_IP meta l4proto { tcp, udp } dnat ip addr . port to meta l4proto . th dport map @mapped
+  }
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "lan0" ip saddr $LAN_BASE.0/$LAN_PLEN ct status dnat snat to $WAN_IP
+  }
+}
+NFT
 EOF
 }
 
@@ -452,7 +480,7 @@ cmd_down() {
 
 cmd_up() {
   NAT_A=port-restricted NAT_B=port-restricted CGNAT_A=0 CGNAT_B=0 SAME_LAN=0
-  UPNP_A=0 UPNP_B=0 LOSS_A=0 LOSS_B=0
+  UPNP_A=0 UPNP_B=0 LOSS_A=0 LOSS_B=0 HAIRPIN=0
   local servers=1
   while [ $# -gt 0 ]; do
     case $1 in
@@ -461,6 +489,7 @@ cmd_up() {
       --cgnat-a) CGNAT_A=1 ;;
       --cgnat-b) CGNAT_B=1 ;;
       --same-lan) SAME_LAN=1 ;;
+      --hairpin) HAIRPIN=1 ;;
       --upnp-a) UPNP_A=1 ;;
       --upnp-b) UPNP_B=1 ;;
       --loss-a) LOSS_A=${2:?--loss-a needs a percentage}; shift ;;
@@ -517,7 +546,7 @@ cmd_ip() {
 cmd_status() {
   load_state
   echo "lab $PREFIX (run dir $RUN)"
-  echo "  side a: nat $NAT_A, carrier $CGNAT_A, loss $LOSS_A %, upnp $UPNP_A"
+  echo "  side a: nat $NAT_A, carrier $CGNAT_A, loss $LOSS_A %, upnp $UPNP_A, hairpin $HAIRPIN"
   if [ "$SAME_LAN" = 1 ]; then echo "  side b: none (hb shares ha's LAN behind ra)"
   else echo "  side b: nat $NAT_B, carrier $CGNAT_B, loss $LOSS_B %, upnp $UPNP_B"; fi
   echo "  servers on wan's lo: 198.51.100.100-109, 203.0.113.100-109"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Self-check: ha and hb on one LAN behind ra. They reach each other directly, share one public
-# address, and ra does no hairpinning (documented: a client must try LAN addresses first).
+# Self-check: ha and hb on one LAN behind ra. They reach each other directly and share one
+# public address; a punch through their public mappings needs hairpinning, which ra does only
+# when the lab is up with --hairpin.
 . "$(dirname "$0")/testlib.sh"
 lab_test same_lan
 "$LAB" up --same-lan --nat-a port-restricted
@@ -18,4 +19,12 @@ check "stun reports no hairpin" contains "$out" "no hairpin"
 out=$("$LAB" exec hb -- stun 198.51.100.100 2>&1 || true)
 check "symmetric NAT over a shared LAN: hb sees dependent mapping" contains "$out" "Dependent Mapping"
 check "full cone with two LAN hosts is refused" not "$LAB" set-nat ra full-cone
+"$LAB" set-nat ra port-restricted
+check "without hairpinning, a punch through the public mappings fails" not punch_hosts
+
+"$LAB" up --same-lan --hairpin --nat-a port-restricted
+check "with hairpinning, a punch through the public mappings succeeds" punch_hosts
+check "hairpinned traffic comes from the peer's public mapping" contains "$(cat "$PUNCH_LOGS/a.log")" "heard from 198.51.100.2:"
+"$LAB" set-nat ra symmetric
+check "hairpinning behind a symmetric NAT too" punch_hosts
 lab_done

@@ -53,22 +53,28 @@ lab_done() {
   echo "all $CHECKS checks passed"
 }
 
-# punch MODE_A MODE_B: sets both routers and hole-punches between ha and hb with plain UDP;
-# succeeds when both sides got traffic through.
-punch() {
-  "$LAB" set-nat ra "$1" || return 2
-  "$LAB" set-nat rb "$2" || return 2
-  local dir rc_a rc_b pid
-  dir=$(mktemp -d "$WG_LAB_RUN/punch.XXXX")
-  "$LAB" exec ha -- "$PUNCH" punch --stun "$STUN" --me "$dir/a" --peer "$dir/b" --timeout 4 >"$dir/a.log" 2>&1 &
+# punch_hosts: a plain UDP hole punch between ha and hb (both learn their mapping from the
+# lab's STUN server, then fire at each other's). 0: both got through, 1: not, 2: could not
+# run. The two sides' logs stay in $PUNCH_LOGS.
+punch_hosts() {
+  local rc_a=0 rc_b=0 pid
+  PUNCH_LOGS=$(mktemp -d "$WG_LAB_RUN/punch.XXXX")
+  "$LAB" exec ha -- "$PUNCH" punch --stun "$STUN" --me "$PUNCH_LOGS/a" --peer "$PUNCH_LOGS/b" --timeout 4 >"$PUNCH_LOGS/a.log" 2>&1 &
   pid=$!
-  rc_b=0; "$LAB" exec hb -- "$PUNCH" punch --stun "$STUN" --me "$dir/b" --peer "$dir/a" --timeout 4 >"$dir/b.log" 2>&1 || rc_b=$?
-  rc_a=0; wait "$pid" || rc_a=$?
+  "$LAB" exec hb -- "$PUNCH" punch --stun "$STUN" --me "$PUNCH_LOGS/b" --peer "$PUNCH_LOGS/a" --timeout 4 >"$PUNCH_LOGS/b.log" 2>&1 || rc_b=$?
+  wait "$pid" || rc_a=$?
   if [ "$rc_a" -gt 1 ] || [ "$rc_b" -gt 1 ]; then
-    echo "punch $1 x $2 could not run:"; cat "$dir/a.log" "$dir/b.log"
+    echo "punch could not run:"; cat "$PUNCH_LOGS/a.log" "$PUNCH_LOGS/b.log"
     return 2
   fi
   [ "$rc_a" -eq 0 ] && [ "$rc_b" -eq 0 ]
+}
+
+# punch MODE_A MODE_B: sets both routers, then punch_hosts.
+punch() {
+  "$LAB" set-nat ra "$1" || return 2
+  "$LAB" set-nat rb "$2" || return 2
+  punch_hosts
 }
 
 # expect_punch success|fail MODE_A MODE_B: one counted check of a punch's outcome.
