@@ -3,9 +3,10 @@
 # hosts behind them and real servers (coturn, mosquitto, chrony, miniupnpd). Needs root.
 #
 #   lab.sh up [--nat-a MODE] [--nat-b MODE] [--cgnat-a] [--cgnat-b] [--same-lan] [--hairpin]
-#             [--upnp-a] [--upnp-b] [--loss-a PCT] [--loss-b PCT] [--no-servers]
+#             [--upnp-a] [--upnp-b] [--loss-a PCT] [--loss-b PCT] [--delay-a MS[/JITTER]]
+#             [--delay-b MS[/JITTER]] [--no-servers]
 #   lab.sh down                       stop every lab process, delete every lab namespace
-#   lab.sh exec HOST -- CMD...        run CMD inside HOST (wan ra rb ca cb ha hb)
+#   lab.sh exec HOST -- CMD...        run CMD inside HOST (wan ra rb ca cb da db ha hb)
 #   lab.sh ip HOST                    print HOST's address (routers: their WAN address)
 #   lab.sh status                     namespaces, addresses, NAT modes, servers
 #   lab.sh set-nat ROUTER MODE        change ra/rb's NAT behaviour in place (flushes conntrack)
@@ -42,7 +43,7 @@ set -euo pipefail
 
 PREFIX=${WG_LAB_PREFIX:-wg}
 RUN=${WG_LAB_RUN:-/tmp/wg-lab-$PREFIX}
-ALL_HOSTS=(ha hb ra rb ca cb wan)
+ALL_HOSTS=(ha hb ra rb ca cb da db wan)
 MODES=(none full-cone restricted port-restricted symmetric sequential)
 SEQ_FIRST_PORT=20000 # first external port of the sequential NAT
 SEQ_PORTS=1000
@@ -60,10 +61,10 @@ ipb() { ip -n "$PREFIX-$1" -batch -; } # the `ip` commands on stdin, inside host
 # WAN_IP (the router's own WAN address, which its NAT maps to), MODE, HOSTS (its LAN hosts).
 side() {
   if [ "$1" = a ]; then
-    NET=198.51.100 IDX=1 MODE=$NAT_A CGNAT=$CGNAT_A HOSTS=(ha)
+    NET=198.51.100 IDX=1 MODE=$NAT_A CGNAT=$CGNAT_A DELAY=$DELAY_A HOSTS=(ha)
     [ "$SAME_LAN" = 0 ] || HOSTS=(ha hb)
   else
-    NET=203.0.113 IDX=2 MODE=$NAT_B CGNAT=$CGNAT_B HOSTS=(hb)
+    NET=203.0.113 IDX=2 MODE=$NAT_B CGNAT=$CGNAT_B DELAY=$DELAY_B HOSTS=(hb)
   fi
   R=r$1 OUTER=r$1 WAN_IP=$NET.2
   if [ "$CGNAT" = 1 ]; then OUTER=c$1 WAN_IP=100.64.$IDX.2; fi
@@ -85,6 +86,7 @@ save_state() {
   cat >"$RUN/state" <<EOF
 NAT_A=$NAT_A NAT_B=$NAT_B CGNAT_A=$CGNAT_A CGNAT_B=$CGNAT_B SAME_LAN=$SAME_LAN
 UPNP_A=$UPNP_A UPNP_B=$UPNP_B LOSS_A=$LOSS_A LOSS_B=$LOSS_B HAIRPIN=$HAIRPIN
+DELAY_A=$DELAY_A DELAY_B=$DELAY_B
 EOF
 }
 
@@ -110,7 +112,7 @@ cmd_check() {
 
 add_ns() {
   local forward=1
-  case $1 in ha | hb) forward=0 ;; esac
+  case $1 in ha | hb | da | db) forward=0 ;; esac
   ip netns add "$PREFIX-$1"
   in_ns "$1" sh -c "ip link set lo up && sysctl -qw net.ipv4.ip_forward=$forward \
     net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
@@ -155,7 +157,11 @@ EOF
     in_ns "$OUTER" sh -c "iptables -t nat -A POSTROUTING -s 100.64.0.0/10 -o wan0 -j SNAT --to-source $NET.2 &&
       iptables -A INPUT -i wan0 -m conntrack --ctstate NEW -j DROP"
   fi
-  link wan "${1}0" "$OUTER" wan0
+  if [ "$DELAY" = 0 ]; then
+    link wan "${1}0" "$OUTER" wan0
+  else
+    add_delay "$1"
+  fi
   # $NET.64/28 is the side's LAN when it is public (mode none).
   ipb wan <<EOF
 addr add $NET.1/30 dev ${1}0
@@ -173,6 +179,25 @@ EOF
     link "$R" "p-$h" "$h" eth0
     ip -n "$PREFIX-$R" link set "p-$h" master lan0
   done
+}
+
+# add_delay a|b (after `side`): the side's WAN link becomes wan <-> dX <-> router, dX holding
+# every frame DELAY ms (+- jitter) each way in lab_delay_bridge (this kernel has no netem).
+# The bridge passes frames on as read, so the senders compute checksums and segment
+# themselves (offloads off); the bridge's own ends get no address.
+add_delay() {
+  local d=d$1 ms=${DELAY%%/*} jitter=0
+  [[ $DELAY != */* ]] || jitter=${DELAY#*/}
+  [[ $ms =~ ^[0-9]+([.][0-9]+)?$ && $jitter =~ ^[0-9]+([.][0-9]+)?$ ]] || die "delay must be MS or MS/JITTER_MS, got '$DELAY'"
+  command -v ethtool >/dev/null || die "--delay needs ethtool (scripts/install-deps.sh)"
+  [ -x "$LAB_TOOLS/lab_delay_bridge" ] || die "lab_delay_bridge not built (set WG_LAB_TOOLS to its folder)"
+  add_ns "$d"
+  link wan "${1}0" "$d" up0
+  link "$d" down0 "$OUTER" wan0
+  in_ns wan ethtool -K "${1}0" tx off tso off gso off >/dev/null 2>&1
+  in_ns "$OUTER" ethtool -K wan0 tx off tso off gso off >/dev/null 2>&1
+  in_ns "$d" sh -c "ethtool -K up0 gro off >/dev/null 2>&1; ethtool -K down0 gro off >/dev/null 2>&1; true"
+  spawn "$d" "delay-$1" "$LAB_TOOLS/lab_delay_bridge" up0 down0 "$ms" "$jitter"
 }
 
 # address_lan MODE (after `side`): private 10.x behind a NAT, public for mode none.
@@ -480,7 +505,7 @@ cmd_down() {
 
 cmd_up() {
   NAT_A=port-restricted NAT_B=port-restricted CGNAT_A=0 CGNAT_B=0 SAME_LAN=0
-  UPNP_A=0 UPNP_B=0 LOSS_A=0 LOSS_B=0 HAIRPIN=0
+  UPNP_A=0 UPNP_B=0 LOSS_A=0 LOSS_B=0 HAIRPIN=0 DELAY_A=0 DELAY_B=0
   local servers=1
   while [ $# -gt 0 ]; do
     case $1 in
@@ -494,6 +519,8 @@ cmd_up() {
       --upnp-b) UPNP_B=1 ;;
       --loss-a) LOSS_A=${2:?--loss-a needs a percentage}; shift ;;
       --loss-b) LOSS_B=${2:?--loss-b needs a percentage}; shift ;;
+      --delay-a) DELAY_A=${2:?--delay-a needs MS or MS/JITTER_MS}; shift ;;
+      --delay-b) DELAY_B=${2:?--delay-b needs MS or MS/JITTER_MS}; shift ;;
       --no-servers) servers=0 ;;
       *) die "unknown option '$1'" ;;
     esac
@@ -546,9 +573,9 @@ cmd_ip() {
 cmd_status() {
   load_state
   echo "lab $PREFIX (run dir $RUN)"
-  echo "  side a: nat $NAT_A, carrier $CGNAT_A, loss $LOSS_A %, upnp $UPNP_A, hairpin $HAIRPIN"
+  echo "  side a: nat $NAT_A, carrier $CGNAT_A, loss $LOSS_A %, delay $DELAY_A ms, upnp $UPNP_A, hairpin $HAIRPIN"
   if [ "$SAME_LAN" = 1 ]; then echo "  side b: none (hb shares ha's LAN behind ra)"
-  else echo "  side b: nat $NAT_B, carrier $CGNAT_B, loss $LOSS_B %, upnp $UPNP_B"; fi
+  else echo "  side b: nat $NAT_B, carrier $CGNAT_B, loss $LOSS_B %, delay $DELAY_B ms, upnp $UPNP_B"; fi
   echo "  servers on wan's lo: 198.51.100.100-109, 203.0.113.100-109"
   local h
   for h in "${ALL_HOSTS[@]}"; do

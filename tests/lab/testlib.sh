@@ -32,7 +32,17 @@ lab_finish() {
     tail -n 15 "$WG_LAB_RUN"/*.log 2>/dev/null || true
   fi
   "$LAB" down || rc=1
+  local extra
+  for extra in "${LAB_EXTRA_PREFIXES[@]}"; do
+    WG_LAB_PREFIX=$extra WG_LAB_RUN=/tmp/wg-lab-$extra "$LAB" down || rc=1
+  done
   exit "$rc"
+}
+
+# lab_extra SUFFIX: prints the prefix of one more lab for this test (taken down on exit too).
+LAB_EXTRA_PREFIXES=()
+lab_extra() {
+  LAB_EXTRA_PREFIXES+=("$WG_LAB_PREFIX$1")
 }
 
 ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
@@ -59,9 +69,9 @@ lab_done() {
 punch_hosts() {
   local rc_a=0 rc_b=0 pid
   PUNCH_LOGS=$(mktemp -d "$WG_LAB_RUN/punch.XXXX")
-  "$LAB" exec ha -- "$PUNCH" punch --stun "$STUN" --me "$PUNCH_LOGS/a" --peer "$PUNCH_LOGS/b" --timeout 4 >"$PUNCH_LOGS/a.log" 2>&1 &
+  "$LAB" exec ha -- "$PUNCH" punch --stun "$STUN" --me "$PUNCH_LOGS/a" --peer "$PUNCH_LOGS/b" --timeout 3 >"$PUNCH_LOGS/a.log" 2>&1 &
   pid=$!
-  "$LAB" exec hb -- "$PUNCH" punch --stun "$STUN" --me "$PUNCH_LOGS/b" --peer "$PUNCH_LOGS/a" --timeout 4 >"$PUNCH_LOGS/b.log" 2>&1 || rc_b=$?
+  "$LAB" exec hb -- "$PUNCH" punch --stun "$STUN" --me "$PUNCH_LOGS/b" --peer "$PUNCH_LOGS/a" --timeout 3 >"$PUNCH_LOGS/b.log" 2>&1 || rc_b=$?
   wait "$pid" || rc_a=$?
   if [ "$rc_a" -gt 1 ] || [ "$rc_b" -gt 1 ]; then
     echo "punch could not run:"; cat "$PUNCH_LOGS/a.log" "$PUNCH_LOGS/b.log"
