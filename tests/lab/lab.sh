@@ -35,10 +35,13 @@
 #           NATs port-restricted, and rX sits behind it at 100.64.1.2 / 100.64.2.2
 #           (carrier side 100.64.1.1 / 100.64.2.1).
 #   NAT-PMP/PCP (miniupnpd, --upnp-X): router LAN address :5351; UPnP-IGD HTTP on :2189.
+#   --delay-X: an address-less bridge namespace dX sits on the link between wan and the router.
 #
 # Environment: WG_LAB_PREFIX (default "wg") prefixes every namespace name ("wg-ha", ...) so
 # several labs can coexist; WG_LAB_RUN (default /tmp/wg-lab-$WG_LAB_PREFIX) holds pidfiles,
-# logs and configs; `down` removes it unless WG_LAB_KEEP_RUN=1.
+# logs and configs; `down` removes it unless WG_LAB_KEEP_RUN=1. WG_LAB_TOOLS: the folder of
+# the built lab tools (lab_stun_responder, lab_delay_bridge; default build/tests/lab).
+# See docs/lab.md.
 set -euo pipefail
 
 PREFIX=${WG_LAB_PREFIX:-wg}
@@ -94,18 +97,26 @@ EOF
 
 cmd_check() {
   [ "$(id -u)" -eq 0 ] || { echo "lab: SKIPPED: needs root (network namespaces, iptables)"; exit 77; }
-  local tool
-  for tool in ip iptables nft conntrack ipset turnserver turnutils_natdiscovery mosquitto chronyd; do
-    command -v "$tool" >/dev/null || { echo "lab: SKIPPED: $tool missing (run scripts/install-deps.sh)"; exit 77; }
-  done
+  command -v ip >/dev/null || { echo "lab: SKIPPED: no iproute2 here"; exit 77; }
   local probe="$PREFIX-probe$$"
   if ! ip netns add "$probe" 2>/dev/null; then
     echo "lab: SKIPPED: 'ip netns add' fails here (no CAP_SYS_ADMIN or no netns support)"; exit 77
   fi
+  # Namespaces work, so the lab could run: a missing package is a broken setup, which must
+  # fail, not skip.
+  local tool missing=()
+  for tool in iptables iptables-restore nft conntrack ipset ethtool turnserver turnutils_natdiscovery \
+    turnutils_uclient turnutils_peer mosquitto mosquitto_pub chronyd miniupnpd stun natpmpc upnpc socat; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    ip netns del "$probe"
+    die "missing ${missing[*]}: run scripts/install-deps.sh"
+  fi
   local ok=1
   ip netns exec "$probe" iptables -t nat -L >/dev/null 2>&1 || ok=0
   ip netns del "$probe"
-  [ "$ok" = 1 ] || { echo "lab: SKIPPED: iptables NAT unusable inside a namespace"; exit 77; }
+  [ "$ok" = 1 ] || { echo "lab: SKIPPED: iptables NAT unusable inside a namespace (kernel without nf_nat?)"; exit 77; }
 }
 
 # ---- namespaces and links -----------------------------------------------------------------

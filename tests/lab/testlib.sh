@@ -39,7 +39,8 @@ lab_finish() {
   exit "$rc"
 }
 
-# lab_extra SUFFIX: prints the prefix of one more lab for this test (taken down on exit too).
+# lab_extra SUFFIX: adds the prefix of one more lab of this test to LAB_EXTRA_PREFIXES; it is
+# taken down on exit too.
 LAB_EXTRA_PREFIXES=()
 lab_extra() {
   LAB_EXTRA_PREFIXES+=("$WG_LAB_PREFIX$1")
