@@ -15,7 +15,7 @@ namespace warpgate::stun {
 
 // RFC 8489 §6.2.1: send at 0, RTO, 3 RTO, 7 RTO ... (the interval doubles), Rc requests in
 // all, then wait Rm * RTO for the last one. The RFC's values give up after 39.5 s; a node
-// that must skip dead servers quickly uses a shorter budget (quick(): 1.5 s).
+// that must skip dead servers quickly uses a shorter budget (within(1500 ms)).
 struct RetransmitPolicy {
     std::chrono::milliseconds rto{500};
     int max_requests = 7;     // Rc
@@ -23,7 +23,8 @@ struct RetransmitPolicy {
 
     std::chrono::milliseconds budget() const;  // time until the transaction fails
     static RetransmitPolicy rfc8489() { return {}; }
-    static RetransmitPolicy quick() { return {std::chrono::milliseconds(100), 4, 8}; }
+    // Rc = 4, Rm = 8 and the RTO that makes the whole transaction fit the budget (15 RTOs).
+    static RetransmitPolicy within(std::chrono::milliseconds budget) { return {budget / 15, 4, 8}; }
 };
 
 struct ClientOptions {

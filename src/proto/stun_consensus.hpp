@@ -9,7 +9,7 @@
 namespace warpgate::stun {
 
 struct ConsensusOptions {
-    ClientOptions client{RetransmitPolicy::quick(), std::chrono::milliseconds(3000), true};
+    ClientOptions client{RetransmitPolicy::within(std::chrono::milliseconds(1500)), std::chrono::milliseconds(3000), true};
     std::size_t parallel = 3;  // servers in flight at once; a failed one is replaced by the next
     std::size_t quorum = 2;    // agreeing answers that settle the question (the rest are cancelled)
 };

@@ -175,8 +175,3 @@ TEST_F(StunClient, CancellationStopsAWaitingTransaction) {
     ASSERT_FALSE(*outcome);
     EXPECT_EQ(outcome->error().code, Errc::cancelled);
 }
-
-TEST(StunRetransmitPolicy, BudgetFollowsRfc8489) {
-    EXPECT_EQ(RetransmitPolicy::rfc8489().budget(), std::chrono::milliseconds(39500));  // §6.2.1's example
-    EXPECT_EQ(RetransmitPolicy::quick().budget(), std::chrono::milliseconds(1500));
-}
