@@ -3,25 +3,13 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "net/byte_reader.hpp"
+#include "net/byte_writer.hpp"
 #include "proto/crc32.hpp"
 
 namespace warpgate::stun {
 
 namespace {
-
-// Big-endian loads; callers check bounds first (a dedicated reader would only wrap these).
-std::uint16_t load16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
-std::uint32_t load32(const std::uint8_t* p) {
-    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
-void store16(Bytes& out, std::uint16_t v) {
-    out.push_back(static_cast<std::uint8_t>(v >> 8));
-    out.push_back(static_cast<std::uint8_t>(v));
-}
-void store32(Bytes& out, std::uint32_t v) {
-    store16(out, static_cast<std::uint16_t>(v >> 16));
-    store16(out, static_cast<std::uint16_t>(v));
-}
 
 constexpr std::uint32_t fingerprint_xor = 0x5354554E;  // "STUN", RFC 8489 §14.7
 constexpr std::size_t max_text = 763;                  // RFC 8489 §14.8, §14.14 (bytes)
@@ -51,15 +39,17 @@ std::string printable(ByteView bytes) {
     return s;
 }
 
-// The header checks shared by decode() and message_size().
+// The header checks shared by decode() and message_size(): the whole message's size.
 Result<std::size_t> check_header(ByteView bytes) {
     if (bytes.size() < header_size)
         return fail(Errc::malformed, fmt::format("STUN message of {} bytes is shorter than its 20-byte header", bytes.size()));
-    if (bytes[0] & 0xC0) return fail(Errc::malformed, "not a STUN message: the two leading bits are not zero");
-    std::size_t length = load16(&bytes[2]);
+    net::ByteReader r(bytes, "STUN header");
+    auto type = r.u16("message type");
+    std::size_t length = r.u16("message length");
+    auto cookie = r.u32("magic cookie");
+    if (type & 0xC000) return fail(Errc::malformed, "not a STUN message: the two leading bits are not zero");
     if (length % 4) return fail(Errc::malformed, fmt::format("STUN length {} is not a multiple of 4", length));
-    if (load32(&bytes[4]) != magic_cookie)
-        return fail(Errc::malformed, fmt::format("wrong STUN magic cookie 0x{:08x}", load32(&bytes[4])));
+    if (cookie != magic_cookie) return fail(Errc::malformed, fmt::format("wrong STUN magic cookie 0x{:08x}", cookie));
     return header_size + length;
 }
 
@@ -67,27 +57,29 @@ Result<Message> check_fingerprint(Message m, ByteView bytes, std::size_t attribu
     const auto& fp = m.attributes.back();
     if (fp.value.size() != 4) return fail(Errc::malformed, "FINGERPRINT value is not 4 bytes");
     std::uint32_t expected = proto::crc32(bytes.first(attribute_offset)) ^ fingerprint_xor;
-    if (load32(fp.value.data()) != expected) return fail(Errc::malformed, "FINGERPRINT does not match the message");
+    if (net::ByteReader(fp.value, "FINGERPRINT").u32("CRC") != expected)
+        return fail(Errc::malformed, "FINGERPRINT does not match the message");
     m.fingerprinted = true;
     return m;
 }
 
 Result<Endpoint> read_address_bytes(const Attribute& a, ByteView mask) {
-    if (a.value.size() < 4) return fail(Errc::malformed, fmt::format("address attribute 0x{:04x} shorter than 4 bytes", a.type));
-    std::uint8_t family = a.value[1];
+    net::ByteReader r(a.value, "STUN address");
+    r.u8("reserved byte");
+    auto family = r.u8("family");
+    auto port = static_cast<std::uint16_t>(r.u16("port") ^ (mask[0] << 8 | mask[1]));
+    if (!r.ok()) return fail(Errc::malformed, fmt::format("address attribute 0x{:04x} shorter than 4 bytes", a.type));
     std::size_t ip_size = family == family_v4 ? 4 : family == family_v6 ? 16 : 0;
     if (ip_size == 0) return fail(Errc::malformed, fmt::format("address attribute 0x{:04x} has unknown family 0x{:02x}", a.type, family));
-    if (a.value.size() != 4 + ip_size)
+    if (r.remaining() != ip_size)
         return fail(Errc::malformed, fmt::format("address attribute 0x{:04x} is {} bytes, its family needs {}", a.type, a.value.size(), 4 + ip_size));
-    auto port = static_cast<std::uint16_t>(load16(&a.value[2]) ^ load16(mask.data()));
-    if (family == family_v4) {
-        asio::ip::address_v4::bytes_type ip;
-        for (std::size_t i = 0; i < 4; ++i) ip[i] = a.value[4 + i] ^ mask[i];
-        return Endpoint{asio::ip::address_v4(ip), port};
-    }
-    asio::ip::address_v6::bytes_type ip;
-    for (std::size_t i = 0; i < 16; ++i) ip[i] = a.value[4 + i] ^ mask[i];
-    return Endpoint{asio::ip::address_v6(ip), port};
+    auto ip = r.bytes(ip_size, "address");
+    auto unmask = [&](auto bytes) {
+        for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = ip[i] ^ mask[i];
+        return bytes;
+    };
+    if (family == family_v4) return Endpoint{asio::ip::address_v4(unmask(asio::ip::address_v4::bytes_type{})), port};
+    return Endpoint{asio::ip::address_v6(unmask(asio::ip::address_v6::bytes_type{})), port};
 }
 
 // The XOR mask of RFC 8489 §14.2: cookie then transaction id (IPv4 uses the first 4 bytes).
@@ -103,16 +95,13 @@ std::array<std::uint8_t, 16> xor_mask(const TransactionId& id) {
 
 // The value of an address attribute, unmasked.
 Bytes address_value(const Endpoint& e) {
-    Bytes value{0, e.ip.is_v6() ? family_v6 : family_v4};
-    store16(value, e.port);
-    if (e.ip.is_v6()) {
-        auto ip = e.ip.to_v6().to_bytes();
-        value.insert(value.end(), ip.begin(), ip.end());
-    } else {
-        auto ip = e.ip.to_v4().to_bytes();
-        value.insert(value.end(), ip.begin(), ip.end());
-    }
-    return value;
+    net::ByteWriter w;
+    w.u8(0);
+    w.u8(e.ip.is_v6() ? family_v6 : family_v4);
+    w.u16(e.port);
+    if (e.ip.is_v6()) w.bytes(e.ip.to_v6().to_bytes());
+    else w.bytes(e.ip.to_v4().to_bytes());
+    return std::move(w).take();
 }
 
 }  // namespace
@@ -130,22 +119,24 @@ Result<Message> decode(ByteView bytes) {
     if (*size != bytes.size())
         return fail(Errc::malformed, fmt::format("STUN length field says {} bytes of attributes, the message carries {}",
                                                  *size - header_size, bytes.size() - header_size));
+    net::ByteReader r(bytes, "STUN message");
     Message m;
-    auto type = load16(&bytes[0]);
+    auto type = r.u16("message type");
     m.cls = class_of(type);
     m.method = static_cast<Method>(method_of(type));
-    std::copy_n(bytes.begin() + 8, m.transaction_id.size(), m.transaction_id.begin());
+    r.u16("message length");
+    r.u32("magic cookie");
+    auto id = r.bytes(m.transaction_id.size(), "transaction id");
+    std::copy(id.begin(), id.end(), m.transaction_id.begin());
 
     bool after_integrity = false;
-    std::size_t offset = header_size;
-    while (offset < bytes.size()) {
-        if (bytes.size() - offset < 4) return fail(Errc::malformed, "truncated STUN attribute header");
-        Attribute a{load16(&bytes[offset]), {}};
-        std::size_t length = load16(&bytes[offset + 2]);
-        std::size_t value_at = offset + 4;
-        if (padded(length) > bytes.size() - value_at)
-            return fail(Errc::malformed, fmt::format("STUN attribute 0x{:04x} of length {} overruns the message", a.type, length));
-        a.value = bytes.subspan(value_at, length);
+    while (r.ok() && r.remaining() > 0) {
+        auto offset = r.offset();
+        Attribute a{r.u16("attribute type"), {}};
+        std::size_t length = r.u16("attribute length");
+        a.value = r.bytes(length, "attribute value");
+        r.bytes(padded(length) - length, "attribute padding");
+        if (!r.ok()) return fail(Errc::malformed, fmt::format("STUN attribute 0x{:04x} of length {} overruns the message", a.type, length));
         if (!m.attributes.empty() && m.attributes.back().type == attr::fingerprint)
             return fail(Errc::malformed, "FINGERPRINT is not the last attribute");
         bool keep = !after_integrity || a.type == attr::fingerprint || a.type == attr::message_integrity_sha256;
@@ -156,8 +147,8 @@ Result<Message> decode(ByteView bytes) {
             m = std::move(*checked);
         }
         after_integrity = after_integrity || a.type == attr::message_integrity || a.type == attr::message_integrity_sha256;
-        offset = value_at + padded(length);
     }
+    if (!r.ok()) return tl::unexpected(r.error());
     return m;
 }
 
@@ -185,18 +176,14 @@ Result<std::string> read_text(const Attribute& a) {
     return printable(a.value);
 }
 
-MessageWriter::MessageWriter(Method method, MessageClass cls, const TransactionId& id) : id_(id) {
-    store16(bytes_, message_type(method, cls));
-    store16(bytes_, 0);  // length, set by finish()
-    store32(bytes_, magic_cookie);
-    bytes_.insert(bytes_.end(), id.begin(), id.end());
-}
+MessageWriter::MessageWriter(Method method, MessageClass cls, const TransactionId& id) : type_(message_type(method, cls)), id_(id) {}
 
 MessageWriter& MessageWriter::add(std::uint16_t type, ByteView value) {
-    store16(bytes_, type);
-    store16(bytes_, static_cast<std::uint16_t>(value.size()));
-    bytes_.insert(bytes_.end(), value.begin(), value.end());
-    bytes_.resize(padded(bytes_.size()), 0);
+    attributes_.u16(type);
+    attributes_.u16(static_cast<std::uint16_t>(value.size()));
+    attributes_.bytes(value);
+    static constexpr std::uint8_t zeros[3] = {};
+    attributes_.bytes(ByteView(zeros, padded(value.size()) - value.size()));
     return *this;
 }
 
@@ -216,20 +203,23 @@ MessageWriter& MessageWriter::add_error_code(int code, std::string_view reason) 
 }
 
 Bytes MessageWriter::finish(bool fingerprint) {
-    auto set_length = [this](std::size_t attributes) {
-        bytes_[2] = static_cast<std::uint8_t>(attributes >> 8);
-        bytes_[3] = static_cast<std::uint8_t>(attributes);
-    };
-    if (fingerprint) {
-        // The length must already count the FINGERPRINT when the CRC is computed (§14.7).
-        set_length(bytes_.size() - header_size + 8);
-        std::uint32_t crc = proto::crc32(bytes_) ^ fingerprint_xor;
-        store16(bytes_, attr::fingerprint);
-        store16(bytes_, 4);
-        store32(bytes_, crc);
-    }
-    set_length(bytes_.size() - header_size);
-    return std::move(bytes_);
+    auto attributes = std::move(attributes_).take();
+    net::ByteWriter w;
+    w.u16(type_);
+    // With a FINGERPRINT, the length must already count it when the CRC is computed (§14.7).
+    w.u16(static_cast<std::uint16_t>(attributes.size() + (fingerprint ? 8 : 0)));
+    w.u32(magic_cookie);
+    w.bytes(id_);
+    w.bytes(attributes);
+    auto message = std::move(w).take();
+    if (!fingerprint) return message;
+    net::ByteWriter fp;
+    fp.u16(attr::fingerprint);
+    fp.u16(4);
+    fp.u32(proto::crc32(message) ^ fingerprint_xor);
+    auto tail = std::move(fp).take();
+    message.insert(message.end(), tail.begin(), tail.end());
+    return message;
 }
 
 }  // namespace warpgate::stun

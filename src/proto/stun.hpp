@@ -11,6 +11,7 @@
 #include <warpgate/bytes.hpp>
 #include <warpgate/endpoint.hpp>
 #include <warpgate/error.hpp>
+#include "net/byte_writer.hpp"
 
 namespace warpgate::stun {
 
@@ -172,8 +173,9 @@ public:
     Bytes finish(bool fingerprint);  // the writer is spent afterwards
 
 private:
+    std::uint16_t type_;
     TransactionId id_;
-    Bytes bytes_;
+    net::ByteWriter attributes_;
 };
 
 }  // namespace warpgate::stun
