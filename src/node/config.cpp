@@ -140,7 +140,9 @@ NodeConfig NodeConfig::test() {
 
 Result<void> NodeConfig::apply(const json& overrides) {
     if (!overrides.is_object()) return fail(Errc::config, "config must be a JSON object");
-    for (auto& [key, value] : overrides.items()) {
+    for (auto& item : overrides.items()) {
+        const std::string& key = item.key();  // (named variables: clang 14 cannot capture bindings)
+        const json& value = item.value();
         bool known = false;
         Result<void> result;
         visit_fields(*this, [&](std::string_view name, auto& field) {

@@ -83,7 +83,12 @@ asio::awaitable<PipePtr> DirectConnect::attempt(Node& node, const NodeAddress& p
     }
     node.impl().track(pipe);
     pipe->start();
-    co_await introduce(node, *pipe, attempt, peer);
+    try {
+        co_await introduce(node, *pipe, attempt, peer);
+    } catch (...) {
+        pipe->close();  // failed, timed out or lost the race: nothing stays open
+        throw;
+    }
     co_return pipe;
 }
 
