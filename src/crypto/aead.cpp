@@ -1,0 +1,68 @@
+#include "crypto/aead.hpp"
+
+#include <openssl/err.h>
+
+#include <stdexcept>
+
+namespace warpgate::crypto {
+namespace {
+
+const EVP_CIPHER* chacha20_poly1305() {
+    static EVP_CIPHER* const cipher =
+        check_openssl(EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr), "fetch ChaCha20-Poly1305");
+    return cipher;
+}
+
+int length_of(std::size_t size) {
+    if (size > static_cast<std::size_t>(INT32_MAX)) throw std::length_error("AEAD message over 2 GiB");
+    return static_cast<int>(size);
+}
+
+}  // namespace
+
+Aead::Aead(const AeadKey& key, Direction direction)
+    : ctx_(check_openssl(EVP_CIPHER_CTX_new(), "cipher context")) {
+    int encrypt = direction == Direction::seal ? 1 : 0;
+    check_openssl(EVP_CipherInit_ex2(ctx_.get(), chacha20_poly1305(), key.data(), nullptr, encrypt, nullptr),
+                  "ChaCha20-Poly1305 key setup");
+}
+
+void Aead::start(const AeadNonce& nonce, ByteView aad) {
+    check_openssl(EVP_CipherInit_ex2(ctx_.get(), nullptr, nullptr, nonce.data(), -1, nullptr), "AEAD nonce");
+    if (aad.empty()) return;
+    int size = 0;
+    check_openssl(EVP_CipherUpdate(ctx_.get(), nullptr, &size, aad.data(), length_of(aad.size())), "AEAD aad");
+}
+
+void Aead::seal(const AeadNonce& nonce, ByteView aad, ByteView plaintext, std::span<std::uint8_t> out) {
+    if (out.size() != plaintext.size() + aead_tag_size) throw std::length_error("AEAD seal output size");
+    start(nonce, aad);
+    int size = 0;
+    if (!plaintext.empty())
+        check_openssl(EVP_CipherUpdate(ctx_.get(), out.data(), &size, plaintext.data(), length_of(plaintext.size())),
+                      "AEAD encrypt");
+    int tail = 0;
+    check_openssl(EVP_CipherFinal_ex(ctx_.get(), out.data() + size, &tail), "AEAD encrypt final");
+    check_openssl(EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_GET_TAG, aead_tag_size,
+                                      out.data() + plaintext.size()),
+                  "AEAD tag");
+}
+
+bool Aead::open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::span<std::uint8_t> out) {
+    if (sealed.size() < aead_tag_size || out.size() != sealed.size() - aead_tag_size)
+        throw std::length_error("AEAD open sizes");
+    std::size_t body = out.size();
+    start(nonce, aad);
+    int size = 0;
+    if (body > 0)
+        check_openssl(EVP_CipherUpdate(ctx_.get(), out.data(), &size, sealed.data(), length_of(body)), "AEAD decrypt");
+    // OpenSSL takes a non-const tag pointer but only copies from it.
+    auto* tag = const_cast<std::uint8_t*>(sealed.data() + body);
+    check_openssl(EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_SET_TAG, aead_tag_size, tag), "AEAD set tag");
+    int tail = 0;
+    if (EVP_CipherFinal_ex(ctx_.get(), out.data() + size, &tail) == 1) return true;
+    ERR_clear_error();
+    return false;
+}
+
+}  // namespace warpgate::crypto

@@ -1,0 +1,39 @@
+// ChaCha20-Poly1305 (RFC 8439 §2.8) bound to one key and one direction. The OpenSSL context is
+// set up with the key once and only re-nonced per message: links seal many small records and
+// the per-record key setup would otherwise dominate.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include <warpgate/bytes.hpp>
+
+#include "crypto/openssl.hpp"
+
+namespace warpgate::crypto {
+
+inline constexpr std::size_t aead_key_size = 32;
+inline constexpr std::size_t aead_nonce_size = 12;
+inline constexpr std::size_t aead_tag_size = 16;
+
+using AeadKey = std::array<std::uint8_t, aead_key_size>;
+using AeadNonce = std::array<std::uint8_t, aead_nonce_size>;
+
+class Aead {
+public:
+    enum class Direction { seal, open };
+    Aead(const AeadKey& key, Direction direction);
+
+    // Writes ciphertext || tag; out.size() must be plaintext.size() + aead_tag_size.
+    void seal(const AeadNonce& nonce, ByteView aad, ByteView plaintext, std::span<std::uint8_t> out);
+    // Reads ciphertext || tag and writes the plaintext (out.size() must be sealed.size() -
+    // aead_tag_size). False when the tag does not match; out then holds no usable data.
+    bool open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::span<std::uint8_t> out);
+
+private:
+    void start(const AeadNonce& nonce, ByteView aad);
+
+    CipherCtxPtr ctx_;
+};
+
+}  // namespace warpgate::crypto
