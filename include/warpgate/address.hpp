@@ -40,6 +40,7 @@ struct NodeAddress {
     static constexpr std::uint8_t version = 1;
     static constexpr std::size_t max_entries_per_family = 4;
     static constexpr std::size_t max_hints = 8;
+    static constexpr std::size_t max_encoded_size = 2382;  // every list full, every host 253 bytes
 
     Bytes public_key;                     // compressed secp256k1 point, 33 bytes
     std::array<std::uint8_t, 16> machine_id{};
@@ -58,6 +59,7 @@ Result<Bytes> serialize(const NodeAddress& address);
 Result<NodeAddress> parse_address(ByteView bytes);
 
 // Text form for humans: "wg1" + base32 of (binary || 4-byte checksum); typos fail the check.
+// to_text throws Exception (Errc::config) when serialize() would fail.
 std::string to_text(const NodeAddress& address);
 Result<NodeAddress> parse_address_text(std::string_view text);
 

@@ -1,0 +1,71 @@
+// Node configuration: every knob of the original NODE_CONF plus the server lists, with a
+// production preset (public infrastructure) and a test preset (nothing leaves the machine).
+#pragma once
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+#include <nlohmann/json_fwd.hpp>
+#include <warpgate/endpoint.hpp>
+#include <warpgate/error.hpp>
+
+namespace warpgate {
+
+struct TurnServer {
+    HostPort server;
+    std::string user;
+    std::string password;
+    std::string realm;
+    friend bool operator==(const TurnServer&, const TurnServer&) = default;
+};
+
+struct NodeConfig {
+    // --- the original's NODE_CONF knobs ---
+    bool reuse_addr = false;           // SO_REUSEADDR on the listen sockets
+    bool enable_upnp = true;           // ask the router for port mappings at start
+    int sig_pipe_no = 1;               // MQTT brokers to keep a signaling connection to (0: none)
+    std::filesystem::path install_path;  // keys and state; empty: $XDG_DATA_HOME/warpgate or ~/.local/share/warpgate
+    bool init_clock_skew = true;       // measure clock skew by NTP (hole punching timing)
+    bool enable_punching = true;       // load the hole-punching plugins
+    bool enable_nickname = true;       // register the node's nickname at start
+    bool enable_stun_clients = true;   // learn external addresses and NAT types by STUN
+
+    // --- infrastructure (host:port; names are resolved when used) ---
+    std::vector<HostPort> stun_servers;
+    std::vector<HostPort> mqtt_servers;
+    std::vector<TurnServer> turn_servers;
+    std::vector<HostPort> ntp_servers;
+    std::vector<HostPort> nickname_servers;
+
+    // --- timeouts (every network wait has one) ---
+    std::chrono::milliseconds connect_timeout{3000};   // one connection attempt
+    std::chrono::milliseconds ping_timeout{1000};      // liveness check of a new pipe
+    std::chrono::milliseconds stun_timeout{1500};      // one STUN server, all retransmissions
+    std::chrono::milliseconds signal_timeout{3000};    // connecting to one MQTT broker
+
+    // --- limits ---
+    std::size_t max_message_size = 16 * 1024 * 1024;  // a larger TCP frame closes the pipe
+    std::size_t inbox_capacity = 256;                 // messages queued per pipe / subscription
+
+    // Public STUN/MQTT/NTP servers: for real users, never for tests.
+    static NodeConfig production();
+    // Nothing external: no UPnP, no MQTT, no NTP, no STUN, no nickname (the original's NODE_TEST_CONF).
+    static NodeConfig test();
+
+    // Applies the JSON object's fields over this config (the original's dict_child). Unknown
+    // keys and wrongly typed values are errors, so a typo never passes silently. A "preset"
+    // key ("production" or "test") is only accepted by load_config().
+    Result<void> apply(const nlohmann::json& overrides);
+    nlohmann::json to_json() const;
+
+    // The directory used for keys when install_path is empty.
+    std::filesystem::path data_dir() const;
+};
+
+// Reads a JSON config file: {"preset": "test", "enable_upnp": true, "stun_servers": [...]}.
+// The preset (default "production") is applied first, then every other field.
+Result<NodeConfig> load_config(const std::filesystem::path& file);
+Result<NodeConfig> load_config_json(std::string_view text);
+
+}  // namespace warpgate

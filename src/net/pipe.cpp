@@ -1,0 +1,215 @@
+#include <warpgate/pipe.hpp>
+
+#include <algorithm>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "net/frame.hpp"
+#include "net/inbox.hpp"
+
+namespace warpgate {
+
+using net::FrameType;
+
+bool Filter::matches(ByteView message, const Endpoint& from) const {
+    if (sender && *sender != from) return false;
+    return message.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), message.begin());
+}
+
+Subscription::Subscription(asio::any_io_executor ex, Filter filter, Handler handler, std::size_t capacity)
+    : filter_(std::move(filter)), handler_(std::move(handler)),
+      queue_(std::make_unique<net::Inbox<Message>>(ex, capacity)) {}
+
+Subscription::~Subscription() = default;
+
+asio::awaitable<Message> Subscription::recv(std::chrono::milliseconds timeout) { return queue_->pop(timeout); }
+
+std::size_t Subscription::dropped() const { return queue_->dropped(); }
+
+struct Pipe::PendingPing {
+    std::array<std::uint8_t, 8> nonce;
+    asio::steady_timer* timer;
+    bool answered = false;
+};
+
+Pipe::Pipe(asio::any_io_executor ex, Transport transport, Endpoint local, Endpoint remote, PipeOptions options)
+    : options_(options), executor_(ex), transport_(transport), local_(local), remote_(remote),
+      inbox_(std::make_unique<net::Inbox<Message>>(ex, options.inbox_capacity)) {}
+
+Pipe::~Pipe() = default;
+
+asio::awaitable<void> Pipe::send(ByteView message) {
+    if (close_reason_) throw Exception(*close_reason_);
+    if (message.size() > options_.max_message_size)
+        throw Exception(Errc::malformed, "message of " + std::to_string(message.size()) + " bytes exceeds the limit of " +
+                                             std::to_string(options_.max_message_size));
+    if (cipher_) {
+        auto record = cipher_->seal(message);
+        co_await write_frame(FrameType::sealed, record);
+    } else {
+        co_await write_frame(FrameType::data, message);
+    }
+}
+
+asio::awaitable<void> Pipe::send_control(FrameType type, ByteView payload) {
+    if (close_reason_) throw Exception(*close_reason_);
+    co_await write_frame(type, payload);
+}
+
+asio::awaitable<Message> Pipe::recv(std::chrono::milliseconds timeout) { return inbox_->pop(timeout); }
+
+asio::awaitable<Bytes> Pipe::recv_exactly(std::size_t n, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (partial_.size() < n) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto message = co_await inbox_->pop(std::max(left, std::chrono::milliseconds(0)));
+        partial_.insert(partial_.end(), message.begin(), message.end());
+    }
+    Bytes out(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(n));
+    partial_.erase(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(n));
+    co_return out;
+}
+
+std::shared_ptr<Subscription> Pipe::subscribe(Filter filter) {
+    auto sub = std::make_shared<Subscription>(executor_, std::move(filter), nullptr, options_.inbox_capacity);
+    if (close_reason_) sub->queue_->close(*close_reason_);
+    subscriptions_.push_back(sub);
+    return sub;
+}
+
+std::shared_ptr<Subscription> Pipe::subscribe(Filter filter, Handler handler) {
+    auto sub = std::make_shared<Subscription>(executor_, std::move(filter), std::move(handler), 1);
+    subscriptions_.push_back(sub);
+    return sub;
+}
+
+void Pipe::unsubscribe(const std::shared_ptr<Subscription>& subscription) {
+    subscriptions_.remove(subscription);
+    subscription->queue_->close(Error{Errc::cancelled, "unsubscribed"});
+}
+
+void Pipe::set_cipher(std::unique_ptr<MessageCipher> cipher) { cipher_ = std::move(cipher); }
+
+asio::awaitable<std::chrono::microseconds> Pipe::ping(std::chrono::milliseconds timeout) {
+    if (close_reason_) throw Exception(*close_reason_);
+    asio::steady_timer timer(executor_, timeout);
+    PendingPing pending{{}, &timer};
+    RAND_bytes(pending.nonce.data(), static_cast<int>(pending.nonce.size()));
+    pings_.push_back(&pending);
+    struct Unregister {
+        std::list<PendingPing*>& list;
+        PendingPing* item;
+        ~Unregister() { list.remove(item); }
+    } unregister{pings_, &pending};
+
+    auto start = std::chrono::steady_clock::now();
+    co_await write_frame(FrameType::ping, pending.nonce);
+    asio::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (pending.answered)
+        co_return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    if (close_reason_) throw Exception(*close_reason_);
+    if (ec) throw Exception(Errc::cancelled, "ping cancelled");
+    throw Exception(Errc::timeout, "no answer to a liveness ping within " + net::describe(timeout) + " from " +
+                                       remote_.to_string());
+}
+
+void Pipe::answer_pong(ByteView nonce) {
+    for (auto* p : pings_) {
+        if (!p->answered && std::equal(nonce.begin(), nonce.end(), p->nonce.begin(), p->nonce.end())) {
+            p->answered = true;
+            p->timer->cancel();
+            return;
+        }
+    }
+}
+
+asio::awaitable<bool> Pipe::dispatch(FrameType type, Bytes payload) {
+    // (if-chains, not a switch: GCC 12 miscompiles co_await inside switch cases)
+    if (type == FrameType::data || type == FrameType::sealed) {
+        auto message = open_message(type, std::move(payload));
+        if (!message) {
+            finish(message.error());
+            co_return false;
+        }
+        bool open = co_await deliver(std::move(*message));
+        co_return open;
+    }
+    if (type == FrameType::ping) {
+        if (payload.size() != 8) {
+            finish({Errc::malformed, "ping with a " + std::to_string(payload.size()) + "-byte nonce"});
+            co_return false;
+        }
+        try {
+            co_await write_frame(FrameType::pong, payload);
+        } catch (const std::exception& e) {
+            finish({Errc::io, std::string("answering a ping: ") + e.what()});
+            co_return false;
+        }
+        co_return true;
+    }
+    if (type == FrameType::pong) {
+        answer_pong(payload);
+        co_return true;
+    }
+    if (type == FrameType::close) {
+        finish({Errc::closed, "peer closed the link"});
+        co_return false;
+    }
+    if (control_handler_) control_handler_(type, payload);
+    else spdlog::debug("pipe {}: control frame {} with no handler", remote_.to_string(), int(type));
+    co_return true;
+}
+
+Result<Message> Pipe::open_message(FrameType type, Bytes payload) {
+    if (type == FrameType::data) {
+        if (cipher_) return fail(Errc::auth_failed, "plaintext message on an encrypted link from " + remote_.to_string());
+        return payload;
+    }
+    if (!cipher_) return fail(Errc::malformed, "sealed message before the link handshake from " + remote_.to_string());
+    return cipher_->open(payload);
+}
+
+asio::awaitable<bool> Pipe::deliver(Message message) {
+    std::shared_ptr<Subscription> taker;
+    for (auto& sub : subscriptions_) {
+        if (sub->filter_.matches(message, remote_)) {
+            taker = sub;
+            break;
+        }
+    }
+    if (taker && taker->handler_) {
+        auto self = shared_from_this();
+        try {
+            co_await taker->handler_(std::move(message), remote_, *this);
+        } catch (const std::exception& e) {
+            spdlog::warn("message handler for {} failed: {}", remote_.to_string(), e.what());
+        }
+        co_return is_open();
+    }
+    net::Inbox<Message>* queue = inbox_.get();
+    if (taker) queue = taker->queue_.get();
+    if (transport_ == TCP) {
+        co_await queue->push(std::move(message));
+    } else if (!queue->try_push(std::move(message))) {
+        ++dropped_;
+    }
+    co_return is_open();
+}
+
+void Pipe::finish(Error reason) {
+    if (close_reason_) return;
+    close_reason_ = reason;
+    inbox_->close(reason);
+    for (auto& sub : subscriptions_) sub->queue_->close(reason);
+    for (auto* p : pings_) p->timer->cancel();
+    close_transport();
+}
+
+void Pipe::close() {
+    if (close_reason_) return;
+    closed_locally_ = true;
+    finish({Errc::closed, "link closed locally"});
+}
+
+}  // namespace warpgate

@@ -1,0 +1,112 @@
+#include "net/servers.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/tcp_pipe.hpp"
+#include "net/udp_pipe.hpp"
+
+namespace warpgate::net {
+namespace {
+
+Error bind_error(const char* proto, const Endpoint& at, const asio::error_code& ec) {
+    if (ec == asio::error::address_in_use)
+        return {Errc::address_in_use, std::string(proto) + " port " + std::to_string(at.port) + " on " + at.ip.to_string() +
+                                          " is already in use (another node running? pick another --port)"};
+    return {Errc::io, std::string("cannot bind ") + proto + " " + at.to_string() + ": " + ec.message()};
+}
+
+template <class Socket, class Endpoint_>
+asio::error_code open_and_bind(Socket& socket, const Endpoint_& endpoint, bool reuse_addr) {
+    asio::error_code ec;
+    socket.open(endpoint.protocol(), ec);
+    if (ec) return ec;
+    // Separate sockets per family: an IPv6 socket must not also take the IPv4 port.
+    if (endpoint.address().is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
+    if (reuse_addr) socket.set_option(asio::socket_base::reuse_address(true), ec);
+    socket.bind(endpoint, ec);
+    return ec;
+}
+
+}  // namespace
+
+TcpServer::TcpServer(asio::ip::tcp::acceptor acceptor)
+    : acceptor_(std::move(acceptor)), local_{acceptor_.local_endpoint().address(), acceptor_.local_endpoint().port()} {}
+
+Result<std::unique_ptr<TcpServer>> TcpServer::bind(asio::any_io_executor ex, Endpoint at, bool reuse_addr) {
+    asio::ip::tcp::acceptor acceptor(ex);
+    if (auto ec = open_and_bind(acceptor, asio::ip::tcp::endpoint(at.ip, at.port), reuse_addr)) return tl::unexpected(bind_error("TCP", at, ec));
+    asio::error_code ec;
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return tl::unexpected(bind_error("TCP", at, ec));
+    return std::unique_ptr<TcpServer>(new TcpServer(std::move(acceptor)));
+}
+
+asio::awaitable<void> TcpServer::run(OnPipe on_pipe, PipeOptions options) {
+    while (acceptor_.is_open()) {
+        asio::error_code ec;
+        auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+        if (ec) {
+            spdlog::warn("accept on {}: {}", local_.to_string(), ec.message());
+            continue;  // EMFILE and friends: the acceptor itself is still fine
+        }
+        asio::error_code remote_ec;
+        socket.remote_endpoint(remote_ec);
+        if (remote_ec) continue;  // reset before we looked at it
+        auto pipe = make_tcp_pipe(std::move(socket), options);
+        on_pipe(pipe);
+        pipe->start();
+    }
+}
+
+void TcpServer::close() {
+    asio::error_code ec;
+    acceptor_.close(ec);
+}
+
+UdpServer::UdpServer(std::shared_ptr<asio::ip::udp::socket> socket)
+    : socket_(std::move(socket)), local_{socket_->local_endpoint().address(), socket_->local_endpoint().port()} {}
+
+UdpServer::~UdpServer() { close(); }
+
+Result<std::unique_ptr<UdpServer>> UdpServer::bind(asio::any_io_executor ex, Endpoint at, bool reuse_addr) {
+    auto socket = std::make_shared<asio::ip::udp::socket>(ex);
+    if (auto ec = open_and_bind(*socket, asio::ip::udp::endpoint(at.ip, at.port), reuse_addr)) return tl::unexpected(bind_error("UDP", at, ec));
+    return std::unique_ptr<UdpServer>(new UdpServer(std::move(socket)));
+}
+
+asio::awaitable<void> UdpServer::run(OnPipe on_pipe, PipeOptions options) {
+    std::vector<std::uint8_t> buffer(65536);
+    asio::ip::udp::endpoint sender;
+    while (socket_->is_open()) {
+        asio::error_code ec;
+        auto n = co_await socket_->async_receive_from(asio::buffer(buffer), sender, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || !socket_->is_open()) break;
+        if (ec) continue;  // ICMP errors from earlier sends surface here on Linux: not fatal
+        auto it = peers_.find(sender);
+        if (it == peers_.end()) {
+            if (peers_.size() >= max_peers) continue;
+            auto pipe = make_udp_server_pipe(socket_, {sender.address(), sender.port()}, options,
+                                             [this, sender] { peers_.erase(sender); });
+            it = peers_.emplace(sender, pipe).first;
+            on_pipe(as_pipe(pipe));
+            as_pipe(pipe)->start();
+        }
+        feed(*it->second, Bytes(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n)));
+    }
+}
+
+void UdpServer::close() {
+    // Pipes first: each tells its peer over the socket before the socket goes.
+    auto peers = std::move(peers_);
+    peers_.clear();
+    for (auto& [endpoint, pipe] : peers) as_pipe(pipe)->close();
+    asio::error_code ec;
+    socket_->close(ec);
+}
+
+}  // namespace warpgate::net

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <warpgate/config.hpp>
+
+#include "support/temp_dir.hpp"
+
+using namespace warpgate;
+
+TEST(Config, PresetsMatchTheOriginal) {
+    auto prod = NodeConfig::production();
+    EXPECT_TRUE(prod.enable_upnp);
+    EXPECT_EQ(prod.sig_pipe_no, 1);
+    EXPECT_TRUE(prod.init_clock_skew);
+    EXPECT_TRUE(prod.enable_nickname);
+    EXPECT_TRUE(prod.enable_stun_clients);
+    EXPECT_FALSE(prod.stun_servers.empty());
+    EXPECT_FALSE(prod.mqtt_servers.empty());
+
+    auto test = NodeConfig::test();
+    EXPECT_FALSE(test.enable_upnp);
+    EXPECT_EQ(test.sig_pipe_no, 0);
+    EXPECT_FALSE(test.init_clock_skew);
+    EXPECT_TRUE(test.enable_punching);
+    EXPECT_FALSE(test.enable_nickname);
+    EXPECT_FALSE(test.enable_stun_clients);
+}
+
+TEST(Config, OverridesApplyFieldByFieldOverAPreset) {
+    auto c = NodeConfig::test();
+    auto before = c.to_json();
+    ASSERT_TRUE(c.apply(nlohmann::json{{"enable_upnp", true}, {"stun_servers", {"127.0.0.1:3478", "[::1]:3479"}}}));
+    EXPECT_TRUE(c.enable_upnp);
+    ASSERT_EQ(c.stun_servers.size(), 2u);
+    EXPECT_EQ(c.stun_servers[1].host, "::1");
+    EXPECT_EQ(c.stun_servers[1].port, 3479);
+    // Every other field kept the preset's value.
+    auto after = c.to_json();
+    after.erase("enable_upnp");
+    after.erase("stun_servers");
+    before.erase("enable_upnp");
+    before.erase("stun_servers");
+    EXPECT_EQ(before, after);
+}
+
+TEST(Config, RejectsUnknownFieldsAndWrongTypes) {
+    auto c = NodeConfig::test();
+    auto r = c.apply(nlohmann::json{{"enable_upnpp", true}});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::config);
+    EXPECT_NE(r.error().message.find("enable_upnpp"), std::string::npos);
+    EXPECT_FALSE(c.apply(nlohmann::json{{"enable_upnp", "yes"}}));
+    EXPECT_FALSE(c.apply(nlohmann::json{{"stun_servers", {"no-port"}}}));
+    EXPECT_FALSE(c.apply(nlohmann::json{{"connect_timeout_ms", 0}}));
+    EXPECT_FALSE(c.apply(nlohmann::json{{"sig_pipe_no", -1}}));
+    EXPECT_FALSE(c.apply(nlohmann::json::array()));
+}
+
+TEST(Config, JsonRoundTrip) {
+    auto c = NodeConfig::production();
+    c.turn_servers.push_back({*HostPort::parse("127.0.0.1:3478"), "u", "p", "lab"});
+    auto d = NodeConfig::test();
+    ASSERT_TRUE(d.apply(c.to_json()));
+    EXPECT_EQ(d.to_json(), c.to_json());
+}
+
+TEST(Config, LoadsFileWithPreset) {
+    test::TempDir dir;
+    auto file = dir.path() / "conf.json";
+    std::ofstream(file) << R"({"preset": "test", // comments are allowed
+                               "enable_stun_clients": true, "stun_servers": ["127.0.0.1:3478"]})";
+    auto c = load_config(file);
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_TRUE(c->enable_stun_clients);
+    EXPECT_FALSE(c->enable_upnp);  // from the test preset
+    EXPECT_FALSE(load_config(dir.path() / "missing.json"));
+    EXPECT_FALSE(load_config_json(R"({"preset": "staging"})"));
+    EXPECT_FALSE(load_config_json("{not json"));
+    EXPECT_TRUE(load_config_json("{}")->enable_upnp);  // default preset: production
+}
