@@ -1,9 +1,15 @@
-#include <CLI/CLI.hpp>
-#include <cstdio>
+#include <spdlog/spdlog.h>
+
+#include "cli.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"warpgate: connect two computers directly, whatever NATs stand between them"};
+    CLI::App app{"warpgate: connect two computers directly, whatever routers, firewalls or NATs stand between them."};
     app.require_subcommand(1);
+    std::function<int()> action;
+    warpgate::cli::add_addr_command(app, action);
+    warpgate::cli::add_listen_command(app, action);
+    warpgate::cli::add_connect_command(app, action);
+    warpgate::cli::add_demo_command(app, action);
     CLI11_PARSE(app, argc, argv);
-    return 0;
+    return action ? action() : 2;
 }

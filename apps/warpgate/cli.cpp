@@ -1,0 +1,109 @@
+#include "cli.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sstream>
+
+namespace warpgate::cli {
+
+void NodeFlags::add_to(CLI::App& cmd) {
+    cmd.add_option("--config", config_file, "JSON config file (fields of NodeConfig; \"preset\": \"production\" or \"test\")")
+        ->check(CLI::ExistingFile);
+    cmd.add_flag("--test", test, "Use the test preset: no UPnP, MQTT, NTP, STUN or nickname (nothing leaves the machine)");
+    cmd.add_option("--port", port, "Listen port for TCP and UDP (0: any free port; default: derived from the machine id)");
+    cmd.add_option("--ip", ips, "Listen only on this IP (repeatable), e.g. 127.0.0.1");
+    cmd.add_option("--stun", stun, "STUN server HOST:PORT (repeatable); turns STUN on even with --test");
+    cmd.add_option("--mqtt", mqtt, "MQTT broker HOST:PORT (repeatable); turns signaling on even with --test");
+    cmd.add_flag("-v,--verbose", verbose, "Print start phases and debug logs on stderr");
+}
+
+namespace {
+
+NodeConfig load_node_config(const NodeFlags& flags) {
+    if (flags.config_file.empty()) return flags.test ? NodeConfig::test() : NodeConfig::production();
+    std::ifstream in(flags.config_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto json = nlohmann::json::parse(text.str(), nullptr, false, true);
+    if (json.is_object() && !json.contains("preset")) json["preset"] = flags.test ? "test" : "production";
+    auto config = load_config_json(json.is_discarded() ? text.str() : json.dump());
+    if (!config) throw Exception(config.error().code, flags.config_file + ": " + config.error().message);
+    return *config;
+}
+
+std::vector<HostPort> parse_servers(const std::vector<std::string>& list, std::uint16_t default_port, const char* flag) {
+    std::vector<HostPort> out;
+    for (auto& text : list) {
+        auto hp = HostPort::parse(text, default_port);
+        if (!hp) throw Exception(Errc::config, std::string(flag) + " " + text + ": " + hp.error().message);
+        out.push_back(*hp);
+    }
+    return out;
+}
+
+}  // namespace
+
+NodeOptions NodeFlags::node_options() const {
+    NodeOptions options;
+    options.conf = load_node_config(*this);
+    options.port = port;
+    for (auto& text : ips) {
+        asio::error_code ec;
+        auto ip = asio::ip::make_address(text, ec);
+        if (ec) throw Exception(Errc::config, "--ip " + text + ": not an IP address");
+        options.ips.push_back(ip);
+    }
+    if (!stun.empty()) {
+        options.conf.stun_servers = parse_servers(stun, 3478, "--stun");
+        options.conf.enable_stun_clients = true;
+    }
+    if (!mqtt.empty()) {
+        options.conf.mqtt_servers = parse_servers(mqtt, 1883, "--mqtt");
+        options.conf.sig_pipe_no = std::max(options.conf.sig_pipe_no, 1);
+    }
+    if (verbose) spdlog::set_level(spdlog::level::debug);
+    return options;
+}
+
+std::function<void(std::string_view)> progress_printer(bool verbose) {
+    if (!verbose) return {};
+    return [](std::string_view line) { std::cerr << "start " << line << std::endl; };
+}
+
+int run(std::function<asio::awaitable<int>(asio::io_context&)> body) {
+    // Logs go to stderr: stdout carries the command's output (addresses, messages, JSON).
+    spdlog::set_default_logger(spdlog::stderr_color_mt("warpgate"));
+    if (spdlog::get_level() != spdlog::level::debug) spdlog::set_level(spdlog::level::warn);
+    asio::io_context io;
+    int code = 1;
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::cancellation_signal cancel;
+    signals.async_wait([&](asio::error_code ec, int) {
+        if (!ec) cancel.emit(asio::cancellation_type::terminal);
+    });
+    asio::co_spawn(io, body(io), asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, int result) {
+        signals.cancel();
+        if (!e) {
+            code = result;
+            return;
+        }
+        try {
+            std::rethrow_exception(e);
+        } catch (const Exception& ex) {
+            std::cerr << "warpgate: " << ex.error().to_string() << std::endl;
+            code = ex.errc() == Errc::config || ex.errc() == Errc::malformed ? 2 : 1;
+        } catch (const std::exception& ex) {
+            std::cerr << "warpgate: " << ex.what() << std::endl;
+        }
+    }));
+    io.run();
+    return code;
+}
+
+}  // namespace warpgate::cli

@@ -1,0 +1,41 @@
+// Shared pieces of the warpgate CLI's commands.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+#include <warpgate/node.hpp>
+
+namespace warpgate::cli {
+
+// Options every node-running command takes.
+struct NodeFlags {
+    std::string config_file;
+    bool test = false;
+    std::optional<std::uint16_t> port;
+    std::vector<std::string> ips;
+    std::vector<std::string> stun;
+    std::vector<std::string> mqtt;
+    bool verbose = false;
+
+    void add_to(CLI::App& cmd);
+    // The config (file, presets, overrides) and node options these flags describe.
+    NodeOptions node_options() const;
+};
+
+// Runs `body` on an io_context until it returns; SIGINT/SIGTERM cancel it. Returns its exit
+// code, or 1 with the error printed on stderr.
+int run(std::function<asio::awaitable<int>(asio::io_context&)> body);
+
+// Progress lines to stderr when verbose.
+std::function<void(std::string_view)> progress_printer(bool verbose);
+
+void add_addr_command(CLI::App& app, std::function<int()>& action);
+void add_listen_command(CLI::App& app, std::function<int()>& action);
+void add_connect_command(CLI::App& app, std::function<int()>& action);
+void add_demo_command(CLI::App& app, std::function<int()>& action);
+
+}  // namespace warpgate::cli

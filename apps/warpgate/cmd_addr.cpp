@@ -1,0 +1,48 @@
+// warpgate addr: start a node, print its address, exit.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+
+namespace warpgate::cli {
+
+nlohmann::json node_json(Node& node) {
+    nlohmann::json ifs = nlohmann::json::array();
+    for (auto& nic : node.interfaces()) {
+        nlohmann::json addrs = nlohmann::json::array();
+        for (auto& a : nic.addresses) addrs.push_back(a.ip.to_string() + "/" + std::to_string(a.prefix_len));
+        ifs.push_back({{"name", nic.name}, {"index", nic.index}, {"mac", nic.mac}, {"addresses", addrs},
+                       {"gateway_v4", nic.gateway_v4 ? nic.gateway_v4->to_string() : ""},
+                       {"gateway_v6", nic.gateway_v6 ? nic.gateway_v6->to_string() : ""}});
+    }
+    nlohmann::json families = nlohmann::json::array();
+    for (auto f : node.supported()) families.push_back(to_string(f));
+    nlohmann::json phases = nlohmann::json::array();
+    for (auto& p : node.phases()) phases.push_back({{"name", p.name}, {"ms", p.duration.count() / 1000.0}, {"outcome", p.outcome}});
+    nlohmann::json listening = nlohmann::json::array();
+    for (auto& e : node.listening()) listening.push_back(e.to_string());
+    return {{"address", node.address_text()}, {"node_id", node.node_id()}, {"port", node.listen_port()},
+            {"listening", listening}, {"interfaces", ifs}, {"families", families}, {"phases", phases}};
+}
+
+void add_addr_command(CLI::App& app, std::function<int()>& action) {
+    auto* cmd = app.add_subcommand("addr", "Start a node, print its address (share it with a peer), and exit");
+    auto flags = std::make_shared<NodeFlags>();
+    auto json = std::make_shared<bool>(false);
+    flags->add_to(*cmd);
+    cmd->add_flag("--json", *json, "Print JSON: address, node_id, interfaces, families, time per start phase");
+    cmd->callback([&action, flags, json] {
+        action = [flags, json] {
+            return run([flags, json](asio::io_context& io) -> asio::awaitable<int> {
+                Node node(io.get_executor(), flags->node_options());
+                co_await node.start({progress_printer(flags->verbose)});
+                if (*json) std::cout << node_json(node).dump(2) << std::endl;
+                else std::cout << node.address_text() << std::endl;
+                co_await node.close();
+                co_return 0;
+            });
+        };
+    });
+}
+
+}  // namespace warpgate::cli

@@ -1,0 +1,62 @@
+// Gate: the layer most users want. A node with a stable identity named by the user, started
+// for you, with outbound links from connect() and inbound ones from accept() or on_link().
+#pragma once
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <warpgate/auto_connect.hpp>
+#include <warpgate/link.hpp>
+#include <warpgate/node.hpp>
+
+namespace warpgate {
+
+struct GateOptions {
+    NodeConfig conf = NodeConfig::production();
+    std::vector<asio::ip::address> ips;   // listen only here (127.0.0.1 for same-machine use)
+    std::optional<std::uint16_t> port;    // unset: derived from the machine id and the name
+    std::function<void(std::string_view)> progress;
+};
+
+struct LinkOptions {
+    Transport transport = TCP;
+    std::chrono::milliseconds timeout{10000};
+    std::vector<std::string> plugins;  // empty: all
+};
+
+class Gate {
+public:
+    // `name` selects the identity: the same name on the same machine is the same node id.
+    static asio::awaitable<Gate> open(asio::any_io_executor ex, std::string name, GateOptions options = {});
+    Gate(Gate&&) noexcept;
+    Gate& operator=(Gate&&) noexcept;
+    ~Gate();
+
+    asio::awaitable<Link> connect(const NodeAddress& peer, LinkOptions options = {});
+    // peer: address text ("wg1...")
+    asio::awaitable<Link> connect(std::string_view peer, LinkOptions options = {});
+    // The next inbound link. Throws Errc::timeout.
+    asio::awaitable<Link> accept(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    // Inbound links go to `handler` instead of accept().
+    void on_link(std::function<void(Link)> handler);
+
+    const std::string& name() const { return name_; }
+    std::string address_text() const { return node_->address_text(); }
+    Node& node() { return *node_; }
+    // The last connect()'s report: every attempt and the winner.
+    const ConnectResult& last_connect() const { return last_connect_; }
+
+    asio::awaitable<void> close();
+
+private:
+    struct Inbound;
+    Gate(std::string name, std::unique_ptr<Node> node);
+    std::string name_;
+    std::unique_ptr<Node> node_;
+    std::unique_ptr<Inbound> inbound_;
+    ConnectResult last_connect_;
+};
+
+}  // namespace warpgate

@@ -1,0 +1,130 @@
+#include <warpgate/node.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <spdlog/spdlog.h>
+#include <warpgate/plugin.hpp>
+
+#include "node/node_impl.hpp"
+
+namespace warpgate {
+namespace node {
+
+NodeImpl::NodeImpl(asio::any_io_executor ex, NodeOptions opts) : executor(ex), options(std::move(opts)), tasks(ex) {}
+
+PipeOptions NodeImpl::pipe_options() const { return {conf().max_message_size, conf().inbox_capacity}; }
+
+void NodeImpl::track(const PipePtr& pipe) {
+    // Drop entries of pipes that are gone, so a long-running node does not grow.
+    std::erase_if(pipes, [](const std::weak_ptr<Pipe>& p) {
+        auto alive = p.lock();
+        return !alive || !alive->is_open();
+    });
+    pipes.push_back(pipe);
+}
+
+void NodeImpl::on_server_pipe(const PipePtr& pipe) {
+    track(pipe);
+    std::weak_ptr<NodeImpl> weak_self = shared_from_this();
+    auto callbacks = pipe->subscribe({}, [weak_self](Message message, Endpoint from, Pipe& p) -> asio::awaitable<void> {
+        auto self = weak_self.lock();
+        if (!self) co_return;
+        auto handlers = self->msg_callbacks;  // a callback may add another
+        if (handlers.empty()) spdlog::debug("message from {} with no callback: dropped", from.to_string());
+        for (auto& handler : handlers) co_await handler(message, from, p);
+    });
+    std::weak_ptr<Pipe> weak_pipe = pipe;
+    auto introduced = std::make_shared<bool>(false);  // UDP dialers repeat their hello
+    pipe->on_control([weak_self, weak_pipe, callbacks, introduced](net::FrameType type, ByteView payload) {
+        auto self = weak_self.lock();
+        auto p = weak_pipe.lock();
+        if (!self || !p || type != net::FrameType::hello || *introduced) return;
+        *introduced = true;
+        auto id = net::decode_hello(payload);
+        if (!id) {
+            spdlog::info("closing pipe from {}: bad hello: {}", p->remote_endpoint().to_string(), id.error().message);
+            p->close();
+            return;
+        }
+        // Claimed pipes leave the message callbacks: their messages belong to the link now.
+        if (self->claim(*id, p)) p->unsubscribe(callbacks);
+    });
+}
+
+bool NodeImpl::claim(const net::ConnectionId& id, const PipePtr& pipe) {
+    if (auto it = expected.find(id); it != expected.end()) {
+        auto take = std::move(it->second);
+        expected.erase(it);
+        take(pipe);
+        return true;
+    }
+    if (inbound_handler) {
+        inbound_handler(pipe);
+        return true;
+    }
+    return false;
+}
+
+void NodeImpl::shutdown() {
+    closed = true;
+    for (auto& s : tcp_servers) s->close();
+    for (auto& s : udp_servers) s->close();
+    for (auto& weak : pipes)
+        if (auto p = weak.lock()) p->close();
+    pipes.clear();
+    expected.clear();
+    inbound_handler = nullptr;
+    tasks.cancel_all();
+}
+
+}  // namespace node
+
+Node::Node(asio::any_io_executor ex, NodeOptions options)
+    : impl_(std::make_shared<node::NodeImpl>(ex, std::move(options))) {}
+
+Node::~Node() {
+    if (!impl_->closed) impl_->shutdown();
+}
+
+asio::awaitable<std::unique_ptr<Node>> Node::open(asio::any_io_executor ex, NodeOptions options, StartOptions start) {
+    auto node = std::make_unique<Node>(ex, std::move(options));
+    co_await node->start(std::move(start));
+    co_return node;
+}
+
+asio::awaitable<void> Node::close() {
+    if (impl_->closed) co_return;
+    impl_->shutdown();
+    co_await impl_->tasks.wait();
+    // Pipe readers end on the next turns of the loop, once their sockets report the close.
+    co_await asio::post(impl_->executor, asio::use_awaitable);
+}
+
+bool Node::started() const { return impl_->started; }
+asio::any_io_executor Node::get_executor() const { return impl_->executor; }
+const NodeConfig& Node::config() const { return impl_->conf(); }
+const std::string& Node::node_id() const { return impl_->node_id; }
+const Bytes& Node::public_key() const { return impl_->identity->public_key(); }
+std::uint16_t Node::listen_port() const { return impl_->port; }
+const Bytes& Node::address() const { return impl_->address_bytes; }
+const NodeAddress& Node::node_address() const { return impl_->address; }
+std::string Node::address_text() const { return to_text(impl_->address); }
+const std::vector<Interface>& Node::interfaces() const { return impl_->ifs; }
+std::vector<Family> Node::supported() const {
+    std::vector<Family> out;
+    if (!impl_->address.v4.empty()) out.push_back(IP4);
+    if (!impl_->address.v6.empty()) out.push_back(IP6);
+    return out;
+}
+std::vector<Endpoint> Node::listening() const {
+    std::vector<Endpoint> out;
+    for (auto& s : impl_->tcp_servers) out.push_back(s->local_endpoint());
+    return out;
+}
+const std::vector<PhaseReport>& Node::phases() const { return impl_->phases; }
+void Node::add_msg_cb(Handler callback) { impl_->msg_callbacks.push_back(std::move(callback)); }
+void Node::on_inbound(std::function<void(PipePtr)> handler) { impl_->inbound_handler = std::move(handler); }
+PluginRegistry& Node::plugins() { return impl_->plugins; }
+node::NodeImpl& Node::impl() { return *impl_; }
+
+}  // namespace warpgate

@@ -1,0 +1,56 @@
+// The state behind a Node handle. Tasks hold it by shared_ptr, so a Node destroyed without
+// close() never leaves a task pointing at freed memory.
+#pragma once
+#include <map>
+#include <memory>
+#include <optional>
+#include <warpgate/node.hpp>
+#include <warpgate/plugin.hpp>
+
+#include "crypto/identity.hpp"
+#include "net/frame.hpp"
+#include "net/servers.hpp"
+#include "net/task_group.hpp"
+#include "node/machine.hpp"
+
+namespace warpgate::node {
+
+struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
+    NodeImpl(asio::any_io_executor ex, NodeOptions opts);
+
+    asio::any_io_executor executor;
+    NodeOptions options;
+    const NodeConfig& conf() const { return options.conf; }
+    bool started = false;
+    bool closed = false;
+
+    std::vector<Interface> ifs;
+    std::optional<crypto::IdentityKey> identity;
+    std::string node_id;
+    MachineId machine_id{};
+    std::uint16_t port = 0;
+
+    std::vector<std::unique_ptr<net::TcpServer>> tcp_servers;
+    std::vector<std::unique_ptr<net::UdpServer>> udp_servers;
+    NodeAddress address;
+    Bytes address_bytes;
+    std::vector<PhaseReport> phases;
+    PluginRegistry plugins = PluginRegistry::builtin();
+
+    std::vector<Handler> msg_callbacks;
+    std::function<void(PipePtr)> inbound_handler;
+    // Connection ids a plugin waits for (reverse connect): the dialer's pipe is handed over.
+    std::map<net::ConnectionId, std::function<void(PipePtr)>> expected;
+    std::vector<std::weak_ptr<Pipe>> pipes;  // every pipe the node made, closed by close()
+    net::TaskGroup tasks;
+
+    PipeOptions pipe_options() const;
+    void track(const PipePtr& pipe);
+    void on_server_pipe(const PipePtr& pipe);
+    // A dialer's hello: the pipe goes to whoever expects its id, else to the inbound handler.
+    bool claim(const net::ConnectionId& id, const PipePtr& pipe);
+    // Synchronous part of close(): no socket stays open, every task is told to stop.
+    void shutdown();
+};
+
+}  // namespace warpgate::node

@@ -1,0 +1,254 @@
+// Node::start(): the original's twelve phases, in order, phase 4's three concurrently.
+// Each phase is timed and reported; a phase its configuration disables costs nothing.
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <warpgate/node.hpp>
+
+#include "crypto/keystore.hpp"
+#include "node/node_impl.hpp"
+
+namespace warpgate {
+namespace {
+
+using node::NodeImpl;
+using Clock = std::chrono::steady_clock;
+
+class StartRun {
+public:
+    StartRun(NodeImpl& node, StartOptions options) : node_(node), options_(std::move(options)) {}
+
+    // Runs `body` as the named phase; its result string is the phase's outcome.
+    template <class Body>
+    asio::awaitable<void> phase(std::string name, Body body) {
+        auto begin = Clock::now();
+        auto outcome = co_await body();
+        auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin);
+        report(name, took, outcome);
+        node_.phases.push_back({std::move(name), took, std::move(outcome)});
+    }
+
+private:
+    void report(const std::string& name, std::chrono::microseconds took, const std::string& outcome) {
+        auto line = fmt::format("[{:7.2f} ms] {}: {}", took.count() / 1000.0, name, outcome);
+        spdlog::debug("node start {}", line);
+        if (options_.progress) options_.progress(line);
+    }
+
+    NodeImpl& node_;
+    StartOptions options_;
+};
+
+bool valid_identity_name(const std::string& name) {
+    if (name.empty() || name.size() > 64 || name.front() == '.') return false;
+    return std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
+}
+
+// Phase 1: the NICs, filtered to the ones owning the requested IPs (loopback included then).
+std::string load_network_interfaces(NodeImpl& node) {
+    auto& opts = node.options;
+    if (!opts.ifs.empty()) {
+        node.ifs = opts.ifs;
+        return fmt::format("{} pre-loaded interfaces", node.ifs.size());
+    }
+    auto found = discover_interfaces({.include_loopback = !opts.ips.empty()});
+    if (!found) throw Exception(found.error());
+    node.ifs = std::move(*found);
+    if (!opts.ips.empty()) {
+        std::vector<Interface> owning;
+        for (auto& ip : opts.ips) {
+            auto nic = std::find_if(node.ifs.begin(), node.ifs.end(), [&](const Interface& i) {
+                return std::any_of(i.addresses.begin(), i.addresses.end(), [&](const IfAddress& a) { return a.ip == ip; });
+            });
+            if (nic == node.ifs.end()) throw Exception(Errc::config, ip.to_string() + " is not an address of any interface here");
+            if (std::none_of(owning.begin(), owning.end(), [&](const Interface& i) { return i.index == nic->index; }))
+                owning.push_back(*nic);
+        }
+        node.ifs = std::move(owning);
+    }
+    if (node.ifs.empty()) throw Exception(Errc::unreachable, "no usable network interface (all down or loopback-only)");
+    std::string names;
+    for (auto& i : node.ifs) names += (names.empty() ? "" : ", ") + i.name;
+    return fmt::format("{} interfaces ({})", node.ifs.size(), names);
+}
+
+// Phase 2: key from the keystore, machine id, listen port.
+std::string load_machine_identity(NodeImpl& node) {
+    auto& opts = node.options;
+    if (!valid_identity_name(opts.identity))
+        throw Exception(Errc::config, "identity name '" + opts.identity + "' must be 1-64 of [A-Za-z0-9._-]");
+    auto file = node.conf().data_dir() / "keys" / (opts.identity + ".key");
+    node.identity = value_or_throw(crypto::load_or_create_identity(file));
+    node.machine_id = node::load_machine_id(node.ifs);
+    if (opts.port) node.port = *opts.port;
+    else node.port = node::derive_port(node.machine_id, opts.identity == "node" ? "" : opts.identity);
+    return fmt::format("key {}, port {}", file.string(), node.port == 0 ? std::string("any") : std::to_string(node.port));
+}
+
+std::string load_cryptography_and_auth(NodeImpl& node) {
+    node.node_id = crypto::node_id(node.identity->public_key());
+    return "node id " + node.node_id;
+}
+
+// Phase 4 members. Features not built yet say so instead of pretending.
+asio::awaitable<std::string> initialize_system_clock(NodeImpl& node) {
+    if (!node.conf().init_clock_skew) co_return "disabled";
+    co_return "skipped: NTP clock skew is not in this build yet";
+}
+asio::awaitable<std::string> load_p2p_stun_clients(NodeImpl& node) {
+    if (!node.conf().enable_stun_clients) co_return "disabled";
+    co_return "skipped: STUN is not in this build yet";
+}
+asio::awaitable<std::string> setup_router_and_signal(NodeImpl& node) {
+    if (node.conf().sig_pipe_no == 0) co_return "disabled";
+    co_return "skipped: MQTT signaling is not in this build yet";
+}
+
+std::vector<asio::ip::address> listen_ips(const NodeImpl& node) {
+    if (!node.options.ips.empty()) return node.options.ips;
+    std::vector<asio::ip::address> ips;
+    for (auto& nic : node.ifs)
+        for (auto& a : nic.addresses) ips.push_back(a.ip);
+    return ips;
+}
+
+Result<void> bind_all(NodeImpl& node, const std::vector<asio::ip::address>& ips, std::uint16_t port) {
+    for (auto& ip : ips) {
+        auto tcp = net::TcpServer::bind(node.executor, {ip, port}, node.conf().reuse_addr);
+        if (!tcp) return tl::unexpected(tcp.error());
+        if (port == 0) port = (*tcp)->local_endpoint().port;
+        auto udp = net::UdpServer::bind(node.executor, {ip, port}, node.conf().reuse_addr);
+        if (!udp) return tl::unexpected(udp.error());
+        node.tcp_servers.push_back(std::move(*tcp));
+        node.udp_servers.push_back(std::move(*udp));
+    }
+    node.port = port;
+    return {};
+}
+
+// Phase 7: TCP and UDP servers on every address at one port. Port 0 picks a port free for
+// both protocols on every address (retrying when another program holds it on one of them).
+std::string listen_on_ifs(NodeImpl& node) {
+    auto ips = listen_ips(node);
+    if (ips.empty()) throw Exception(Errc::unreachable, "no address to listen on");
+    Result<void> bound;
+    for (int tries = 0; tries < (node.port == 0 ? 20 : 1); ++tries) {
+        node.tcp_servers.clear();
+        node.udp_servers.clear();
+        bound = bind_all(node, ips, node.port == 0 && tries > 0 ? 0 : node.port);
+        if (bound || bound.error().code != Errc::address_in_use) break;
+    }
+    if (!bound) throw Exception(bound.error());
+    std::weak_ptr<NodeImpl> weak = node.shared_from_this();
+    auto on_pipe = [weak](const PipePtr& pipe) {
+        if (auto self = weak.lock()) self->on_server_pipe(pipe);
+    };
+    for (auto& s : node.tcp_servers) node.tasks.spawn(s->run(on_pipe, node.pipe_options()), "tcp server");
+    for (auto& s : node.udp_servers) node.tasks.spawn(s->run(on_pipe, node.pipe_options()), "udp server");
+    std::string where;
+    for (auto& ip : ips) where += (where.empty() ? "" : ", ") + ip.to_string();
+    return fmt::format("TCP+UDP port {} on {}", node.port, where);
+}
+
+// Phase 8: at most four entries per family, one per interface.
+std::string build_node_address(NodeImpl& node) {
+    NodeAddress a;
+    a.public_key = node.identity->public_key();
+    a.machine_id = node.machine_id;
+    a.os = OsKind::linux_os;
+    auto listened = listen_ips(node);
+    for (auto& nic : node.ifs) {
+        for (auto family : {IP4, IP6}) {
+            auto& entries = family == IP6 ? a.v6 : a.v4;
+            if (entries.size() >= NodeAddress::max_entries_per_family) continue;
+            for (auto& addr : nic.addresses_of(family)) {
+                if (std::find(listened.begin(), listened.end(), addr.ip) == listened.end()) continue;
+                entries.push_back({nic.index, addr.ip, addr.prefix_len, addr.ip, node.port, NatInfo{}});
+                break;
+            }
+        }
+    }
+    auto& conf = node.conf();
+    for (int i = 0; i < conf.sig_pipe_no && i < static_cast<int>(conf.mqtt_servers.size()) && a.hints.size() < NodeAddress::max_hints; ++i)
+        a.hints.push_back({ServerKind::mqtt, conf.mqtt_servers[i]});
+    for (auto& turn : conf.turn_servers)
+        if (a.hints.size() < NodeAddress::max_hints) a.hints.push_back({ServerKind::turn, turn.server});
+    node.address_bytes = value_or_throw(serialize(a));
+    node.address = std::move(a);
+    return fmt::format("{} bytes, {} IPv4 + {} IPv6 entries", node.address_bytes.size(), node.address.v4.size(), node.address.v6.size());
+}
+
+void prune_dead_pipes(NodeImpl& node) {
+    std::erase_if(node.pipes, [](const std::weak_ptr<Pipe>& p) {
+        auto alive = p.lock();
+        return !alive || !alive->is_open();
+    });
+}
+
+// Phase 6: drops closed pipes from the node's table every minute.
+asio::awaitable<void> maintenance(std::weak_ptr<NodeImpl> weak) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        timer.expires_after(std::chrono::minutes(1));
+        co_await timer.async_wait(asio::use_awaitable);
+        auto node = weak.lock();
+        if (!node) co_return;
+        prune_dead_pipes(*node);
+    }
+}
+
+}  // namespace
+
+asio::awaitable<void> Node::start(StartOptions options) {
+    using namespace asio::experimental::awaitable_operators;
+    auto& node = *impl_;
+    if (node.started) throw Exception(Errc::config, "node already started");
+    if (node.closed) throw Exception(Errc::closed, "node was closed");
+    node.phases.clear();
+    StartRun run(node, std::move(options));
+    auto sync = [&node](auto fn) {
+        return [&node, fn]() -> asio::awaitable<std::string> { co_return fn(node); };
+    };
+    auto async = [&node](auto fn) {
+        return [&node, fn]() -> asio::awaitable<std::string> { return fn(node); };
+    };
+    try {
+        co_await run.phase("load_network_interfaces", sync(load_network_interfaces));
+        co_await run.phase("load_machine_identity", sync(load_machine_identity));
+        co_await run.phase("load_cryptography_and_auth", sync(load_cryptography_and_auth));
+        co_await (run.phase("initialize_system_clock", async(initialize_system_clock)) &&
+                  run.phase("load_p2p_stun_clients", async(load_p2p_stun_clients)) &&
+                  run.phase("setup_router_and_signal", async(setup_router_and_signal)));
+        co_await run.phase("initialize_punch_coordination", sync([](NodeImpl& n) -> std::string {
+                               return n.conf().init_clock_skew ? "clock skew unknown: punches use the local clock" : "disabled";
+                           }));
+        co_await run.phase("start_maintenance_tasks", sync([](NodeImpl& n) -> std::string {
+                               n.tasks.spawn(maintenance(n.weak_from_this()), "maintenance");
+                               return "pipe table pruning every 60 s";
+                           }));
+        co_await run.phase("listen_on_ifs", sync(listen_on_ifs));
+        co_await run.phase("build_node_address", sync(build_node_address));
+        co_await run.phase("start_background_port_forwarding", sync([](NodeImpl& n) -> std::string {
+                               return n.conf().enable_upnp ? "skipped: UPnP/NAT-PMP/PCP are not in this build yet" : "disabled";
+                           }));
+        co_await run.phase("setup_nickname_service", sync([](NodeImpl& n) -> std::string {
+                               return n.conf().enable_nickname ? "skipped: nicknames are not in this build yet" : "disabled";
+                           }));
+        co_await run.phase("setup_traversal_plugins", sync([](NodeImpl& n) -> std::string {
+                               std::string names;
+                               for (auto& p : n.plugins.all()) names += (names.empty() ? "" : ", ") + std::string(p->name());
+                               return names;
+                           }));
+        co_await run.phase("finalize_port_forwarding", sync([](NodeImpl& n) -> std::string {
+                               return n.conf().enable_upnp ? "nothing to wait for" : "disabled";
+                           }));
+    } catch (...) {
+        node.shutdown();
+        node.closed = false;  // a failed start leaves a node that can be destroyed or closed
+        throw;
+    }
+    node.started = true;
+}
+
+}  // namespace warpgate

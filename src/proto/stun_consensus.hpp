@@ -1,0 +1,39 @@
+// Asking several STUN servers at once and keeping the answer most of them agree on, so that
+// one lying or dead server cannot give a node a wrong external address or stall its start.
+#pragma once
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <vector>
+#include "proto/stun_client.hpp"
+
+namespace warpgate::stun {
+
+struct ConsensusOptions {
+    ClientOptions client{RetransmitPolicy::within(std::chrono::milliseconds(1500)), std::chrono::milliseconds(3000), true};
+    std::size_t parallel = 3;  // servers in flight at once; a failed one is replaced by the next
+    std::size_t quorum = 2;    // agreeing answers that settle the question (the rest are cancelled)
+};
+
+struct ServerAnswer {
+    HostPort server;
+    Result<BindingResult> result;  // Errc::cancelled when a quorum made it unnecessary
+    bool agrees = false;           // its mapped IP is the consensus
+};
+
+struct Consensus {
+    Endpoint mapped;                   // from the first agreeing answer (ports differ per socket)
+    std::vector<ServerAnswer> answers; // every server asked, in the order their answers came
+    std::size_t agreeing() const;
+};
+
+// Asks the servers (in list order, `parallel` at a time) for the mapping of a fresh socket on
+// local_ip (any port) over the transport. Answers agree when their mapped IPs are equal: each
+// server gets its own socket, so mapped ports legitimately differ. Stops early once `quorum`
+// answers agree. Succeeds with the IP most answers name; fails with Errc::unreachable when no
+// server answered, and when the answers split evenly between IPs (no way to tell the liar).
+// The executor must not run this concurrently with itself (one thread or a strand).
+asio::awaitable<Result<Consensus>> ask_servers(asio::any_io_executor executor, Transport transport,
+                                               asio::ip::address local_ip, std::vector<HostPort> servers,
+                                               ConsensusOptions options);
+
+}  // namespace warpgate::stun

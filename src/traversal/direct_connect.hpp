@@ -1,0 +1,20 @@
+// direct_connect: dial the peer's listening address. Picks the right destination for where
+// the peer is: same machine (loopback), same LAN (its NIC address), or its external address.
+#pragma once
+#include <warpgate/plugin.hpp>
+
+namespace warpgate::traversal {
+
+class DirectConnect final : public Plugin {
+public:
+    std::string_view name() const override { return "direct_connect"; }
+    Phase phase() const override { return Phase::direct; }
+    std::vector<Attempt> plan(Node& node, const NodeAddress& peer, Transport transport) override;
+    asio::awaitable<PipePtr> attempt(Node& node, const NodeAddress& peer, Attempt attempt) override;
+};
+
+// Shared by every plugin that produces a pipe: send the attempt's connection id, then prove
+// the pipe is alive (connected sockets were sometimes dead in the original).
+asio::awaitable<void> introduce(Node& node, Pipe& pipe, const Attempt& attempt);
+
+}  // namespace warpgate::traversal
