@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real servers used by the tests and the lab
   mosquitto coturn chrony miniupnpd-nftables stun-client stun-server
+  # their clients, which the lab's self-checks use
+  mosquitto-clients miniupnpc natpmpc socat ethtool
   # lab plumbing
   iproute2 iptables nftables conntrack ipset procps psmisc
 )

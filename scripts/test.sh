@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and passes every test: unit, integration and (as root) the
+# NAT lab; then unit and integration again under AddressSanitizer + UndefinedBehaviorSanitizer;
+# then a short run of every fuzzer. Ends with one "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+passed=0
+failed=0
+skipped=0
+# Runs ctest with the given args, adds its counts to the totals, keeps going on failure.
+run_ctest() {
+  local dir=$1
+  shift
+  local log
+  log=$(mktemp)
+  set +e
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error "$@" 2>&1 | tee "$log"
+  set -e
+  local total fail skip
+  total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+  fail=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
+  skip=$(grep -c '\*\*\*Skipped\|Not Run' "$log" || true)
+  rm -f "$log"
+  if [ -z "$total" ]; then
+    failed=$((failed + 1))  # ctest itself failed (no summary)
+    return
+  fi
+  passed=$((passed + total - fail - skip))
+  failed=$((failed + fail))
+  skipped=$((skipped + skip))
+}
+
+echo "== build (RelWithDebInfo)"
+BUILD_DIR=build scripts/build.sh -DWARPGATE_BENCH=ON
+echo "== unit and integration tests"
+run_ctest build -L 'unit|integration' -j2 --timeout 300
+echo "== NAT lab tests"
+if [ "$(id -u)" -eq 0 ]; then
+  run_ctest build -L lab --timeout 300
+else
+  echo "NAT lab tests need root: skipped (run as root to include them)"
+fi
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+BUILD_DIR=build-asan scripts/build.sh -DWARPGATE_SANITIZE=ON -DWARPGATE_BENCH=OFF
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_ctest build-asan -L 'unit|integration' -j2 --timeout 600
+
+echo "== fuzzers (${FUZZ_SECONDS:-15} s each)"
+if scripts/fuzz.sh "${FUZZ_SECONDS:-15}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
