@@ -186,7 +186,7 @@ asio::awaitable<Result<NatReport>> discover_nat(asio::any_io_executor executor, 
     auto delta = classify_delta(report.nat.type, report.port_samples);
     report.nat.delta_type = delta.type;
     report.nat.delta_value = delta.value;
-    spdlog::info("nat: {} is behind {} (delta {} {}), external {}", local_ip.to_string(), to_string(report.nat.type),
+    spdlog::debug("nat: {} is behind {} (delta {} {}), external {}", local_ip.to_string(), to_string(report.nat.type),
                  to_string(report.nat.delta_type), report.nat.delta_value, o.mapped ? o.mapped->to_string() : "none");
     co_return report;
 }
