@@ -19,7 +19,7 @@ const auto local_v4 = asio::ip::make_address("127.0.0.1");
 
 DiscoveryOptions short_budget() {
     DiscoveryOptions o;
-    o.client = {{std::chrono::milliseconds(50), 3, 4}, std::chrono::milliseconds(500), true};
+    o.client = test::short_stun_budget();
     return o;
 }
 
@@ -28,16 +28,7 @@ std::vector<Bytes> plain_server(const stun::Message& request, const Endpoint& fr
     return {test::binding_success(request, from)};
 }
 
-class NatDiscovery : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() { coturn = new test::Coturn({"127.0.0.1", "127.0.0.2"}); }
-    static void TearDownTestSuite() {
-        delete coturn;
-        coturn = nullptr;
-    }
-    static test::Coturn* coturn;
-};
-test::Coturn* NatDiscovery::coturn = nullptr;
+class NatDiscovery : public test::CoturnSuite {};
 
 }  // namespace
 

@@ -19,21 +19,11 @@ using warpgate::test::run_async;
 
 namespace {
 
-// Short budgets keep failure cases quick: 50 + 100 ms between sends, 200 ms for the last.
-ClientOptions short_budget() { return {{std::chrono::milliseconds(50), 3, 4}, std::chrono::milliseconds(500), true}; }
+ClientOptions short_budget() { return test::short_stun_budget(); }
 
 Endpoint loopback(const char* ip) { return {asio::ip::make_address(ip), 0}; }
 
-class StunClient : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() { coturn = new test::Coturn(); }
-    static void TearDownTestSuite() {
-        delete coturn;
-        coturn = nullptr;
-    }
-    static test::Coturn* coturn;
-};
-test::Coturn* StunClient::coturn = nullptr;
+class StunClient : public test::CoturnSuite {};
 
 // Both CHANGE-REQUEST flavours from one socket, as NAT discovery sends them.
 asio::awaitable<std::pair<Result<BindingResult>, Result<BindingResult>>> change_requests(Endpoint server) {

@@ -17,7 +17,7 @@ const auto local_v4 = asio::ip::make_address("127.0.0.1");
 
 ConsensusOptions short_budget() {
     ConsensusOptions o;
-    o.client = {{std::chrono::milliseconds(50), 3, 4}, std::chrono::milliseconds(500), true};
+    o.client = test::short_stun_budget();
     return o;
 }
 
@@ -31,22 +31,15 @@ const ServerAnswer* answer_of(const Consensus& c, const HostPort& server) {
     return nullptr;
 }
 
-class StunConsensus : public ::testing::Test {
+class StunConsensus : public test::CoturnSuite {
 protected:
-    static void SetUpTestSuite() { coturn = new test::Coturn({"127.0.0.1", "127.0.0.2"}); }
-    static void TearDownTestSuite() {
-        delete coturn;
-        coturn = nullptr;
-    }
     // coturn answers truthfully on each of its addresses and ports: several honest servers.
     static HostPort honest(std::size_t ip, bool alt_port = false) {
         auto hp = coturn->host_port(ip);
         if (alt_port) hp.port = coturn->alt_port();
         return hp;
     }
-    static test::Coturn* coturn;
 };
-test::Coturn* StunConsensus::coturn = nullptr;
 
 }  // namespace
 
