@@ -27,6 +27,7 @@ void visit_fields(Config& c, Visitor&& v) {
     v("enable_punching", c.enable_punching);
     v("enable_nickname", c.enable_nickname);
     v("enable_stun_clients", c.enable_stun_clients);
+    v("encrypt_links", c.encrypt_links);
     v("stun_servers", c.stun_servers);
     v("mqtt_servers", c.mqtt_servers);
     v("turn_servers", c.turn_servers);
