@@ -66,20 +66,35 @@ asio::awaitable<void> secure_as_initiator(Pipe& pipe, const IdentityKey& identit
         pipe.close();
         throw Exception(keys.error().code, "link handshake with " + pipe.remote_endpoint().to_string() + ": " + keys.error().message);
     }
-    pipe.set_cipher(std::make_unique<ChannelCipher>(*keys, mode_for(pipe)));
+    auto cipher = std::make_unique<ChannelCipher>(*keys, mode_for(pipe));
+    // Key confirmation; sent twice on UDP, where one may be lost (each is a fresh record).
+    std::vector<Bytes> confirmations;
+    for (int i = 0; i < (pipe.transport() == UDP ? 2 : 1); ++i) confirmations.push_back(cipher->seal({}));
+    pipe.set_cipher(std::move(cipher));
+    for (auto& confirmation : confirmations) co_await pipe.send_control(net::FrameType::handshake, confirmation);
 }
 
-bool Responder::on_hello(Pipe& pipe, ByteView hello) {
-    if (reply_) {
-        // A retransmitted hello (its answer was lost): answer again; anything else is a protocol error.
-        if (!hello_ || !std::equal(hello.begin(), hello.end(), hello_->begin(), hello_->end())) return false;
-    } else {
+Responder::Step Responder::on_handshake(Pipe& pipe, ByteView payload) {
+    bool repeated_hello = hello_ && std::equal(payload.begin(), payload.end(), hello_->begin(), hello_->end());
+    if (!reply_ || repeated_hello) return on_hello(pipe, payload);
+    auto confirmation = cipher_->open(payload);
+    if (confirmation && confirmation->empty()) return Step::confirmed;
+    // On UDP a duplicate or a forged datagram must not end the link: drop it.
+    if (pipe.transport() == UDP) return Step::ignored;
+    spdlog::info("link handshake from {}: bad key confirmation", pipe.remote_endpoint().to_string());
+    return Step::refuse;
+}
+
+Responder::Step Responder::on_hello(Pipe& pipe, ByteView hello) {
+    if (!reply_) {
         auto answer = Handshake::responder(identity_).on_hello(hello);
         if (!answer) {
             spdlog::info("link handshake from {} refused: {}", pipe.remote_endpoint().to_string(), answer.error().message);
-            return false;
+            return Step::refuse;
         }
-        pipe.set_cipher(std::make_unique<ChannelCipher>(answer->second, mode_for(pipe)));
+        auto cipher = std::make_unique<ChannelCipher>(answer->second, mode_for(pipe));
+        cipher_ = cipher.get();
+        pipe.set_cipher(std::move(cipher));
         hello_ = Bytes(hello.begin(), hello.end());
         reply_ = std::move(answer->first);
     }
@@ -88,7 +103,7 @@ bool Responder::on_hello(Pipe& pipe, ByteView hello) {
                        co_await self->send_control(net::FrameType::handshake, reply);
                    },
                    asio::detached);
-    return true;
+    return Step::answered;
 }
 
 }  // namespace warpgate::crypto

@@ -19,20 +19,23 @@ namespace warpgate::crypto {
 asio::awaitable<void> secure_as_initiator(Pipe& pipe, const IdentityKey& identity, ByteView expected_peer_pub,
                                           std::chrono::milliseconds timeout);
 
-// The accepting side: answers the dialer's handshake frame once; a repeated hello (UDP
-// retransmission) gets the same answer again. Returns false when the pipe must be closed.
+// The accepting side. The dialer's hello is answered (a repeated hello, a UDP retransmission,
+// gets the same answer again); the link is up only once the dialer's key confirmation, an
+// empty record sealed with the new keys, opens: a replayed hello never yields a link.
 class Responder {
 public:
+    enum class Step { refuse, answered, confirmed, ignored };
     explicit Responder(const IdentityKey& identity) : identity_(identity) {}
     // Sets the pipe's cipher before the answer leaves, so the dialer's first sealed message
     // always finds it.
-    bool on_hello(Pipe& pipe, ByteView hello);
-    bool done() const { return reply_.has_value(); }
+    Step on_handshake(Pipe& pipe, ByteView payload);
 
 private:
+    Step on_hello(Pipe& pipe, ByteView hello);
     const IdentityKey& identity_;
     std::optional<Bytes> hello_;
     std::optional<Bytes> reply_;
+    MessageCipher* cipher_ = nullptr;  // owned by the pipe
 };
 
 }  // namespace warpgate::crypto

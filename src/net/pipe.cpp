@@ -128,6 +128,11 @@ asio::awaitable<bool> Pipe::dispatch(FrameType type, Bytes payload) {
     // (if-chains, not a switch: GCC 12 miscompiles co_await inside switch cases)
     if (type == FrameType::data || type == FrameType::sealed) {
         auto message = open_message(type, std::move(payload));
+        if (!message && transport_ == UDP && cipher_) {
+            // A duplicate or a forged datagram must not end a UDP link: drop and count it.
+            ++dropped_;
+            co_return true;
+        }
         if (!message) {
             finish(message.error());
             co_return false;

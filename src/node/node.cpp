@@ -64,7 +64,9 @@ void NodeImpl::on_server_pipe(const PipePtr& pipe) {
         } else if (type == net::FrameType::handshake) {
             if (!intro->hello || !intro->hello->secure) return refuse("link handshake without a secure hello");
             if (!intro->responder) intro->responder.emplace(*self->identity);
-            if (!intro->responder->on_hello(*p, payload)) return refuse("link handshake failed");
+            auto step = intro->responder->on_handshake(*p, payload);
+            if (step == crypto::Responder::Step::refuse) return refuse("link handshake failed");
+            if (step != crypto::Responder::Step::confirmed) return;
         } else {
             return;
         }
