@@ -122,7 +122,6 @@ Result<void> MqttClient::publish(const std::string& topic, ByteView payload) {
 }
 
 asio::awaitable<void> MqttClient::run() {
-    auto self = shared_from_this();
     auto backoff = std::chrono::milliseconds(first_backoff);
     while (!closed_) {
         bool started = false;

@@ -36,6 +36,7 @@ public:
     // Subscribed topics are renewed on every (re)connection. Call before run().
     void subscribe(std::string topic);
     // Keeps the connection until close() or cancellation; never throws for network failures.
+    // The caller keeps the client alive until it returns.
     asio::awaitable<void> run();
     // Completes once connected and subscribed; Errc::timeout after `timeout`.
     asio::awaitable<void> wait_ready(std::chrono::milliseconds timeout);

@@ -41,7 +41,10 @@ std::shared_ptr<MqttClient> SignalRouter::client_for(const HostPort& broker, boo
     });
     if (listen) client->subscribe(topic_);
     clients_.push_back(client);
-    tasks_.spawn(client->run(), "mqtt " + broker.to_string());
+    // The task owns the client (a parameter lives in the coroutine frame), so close() may drop
+    // the router's reference before the task first runs.
+    auto keep_connected = [](std::shared_ptr<MqttClient> c) -> asio::awaitable<void> { co_await c->run(); };
+    tasks_.spawn(keep_connected(client), "mqtt " + broker.to_string());
     return client;
 }
 
@@ -92,9 +95,25 @@ asio::awaitable<void> SignalRouter::send_sealed(std::string_view recipient_node_
     for (auto& broker : brokers) via.push_back(client_for(broker, false));
     auto topic = topic_for(recipient_node_id);
     std::string failures;
+    auto publish = [&](MqttClient& client) {
+        for (auto& chunk : *chunks) {
+            auto published = client.publish(topic, chunk);
+            if (!published) {
+                failures += "\n  " + published.error().to_string();
+                return false;
+            }
+        }
+        return true;
+    };
+    // Every broker that is up right now carries a copy; a broker that is down costs nothing
+    // while another one took the message.
     std::size_t sent = 0;
+    for (auto& client : via)
+        if (client->ready() && publish(*client)) ++sent;
+    // None was up: wait (one connect timeout in all) for the first that comes up.
     auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
     for (auto& client : via) {
+        if (sent > 0) break;
         try {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             co_await client->wait_ready(std::max(left, std::chrono::milliseconds(0)));
@@ -103,16 +122,7 @@ asio::awaitable<void> SignalRouter::send_sealed(std::string_view recipient_node_
             failures += "\n  " + e.error().to_string();
             continue;
         }
-        bool all = true;
-        for (auto& chunk : *chunks) {
-            auto published = client->publish(topic, chunk);
-            if (!published) {
-                failures += "\n  " + published.error().to_string();
-                all = false;
-                break;
-            }
-        }
-        if (all) ++sent;
+        if (publish(*client)) ++sent;
     }
     if (sent == 0) throw Exception(Errc::unreachable, "no MQTT broker took the signal message:" + failures);
 }

@@ -25,7 +25,21 @@ GateOptions signaling_gate(const TempDir& dir, const Mosquitto& broker) {
     return options;
 }
 
-std::vector<std::string> only(std::string plugin) { return {std::move(plugin)}; }
+// Built out here: GCC 12 mishandles braced temporaries inside a co_await expression.
+LinkOptions only_reverse(Transport transport) {
+    LinkOptions o;
+    o.transport = transport;
+    o.timeout = 5s;
+    o.plugins = {"reverse_connect"};
+    return o;
+}
+
+ConnectOptions only_reverse_within(std::chrono::milliseconds timeout) {
+    ConnectOptions o;
+    o.timeout = timeout;
+    o.plugins = {"reverse_connect"};
+    return o;
+}
 
 asio::awaitable<void> echo_links(Gate& gate) {
     gate.on_link([ex = gate.node().get_executor()](Link incoming) {
@@ -54,7 +68,7 @@ TEST(ReverseConnect, CalleeDialsBackAndThePipeIsMatched) {
         auto callee = co_await Gate::open(io.get_executor(), "callee", options);
         co_await echo_links(callee);
         for (auto transport : transports) {
-            auto link = co_await caller.connect(callee.address_text(), {.transport = transport, .timeout = 5s, .plugins = only("reverse_connect")});
+            auto link = co_await caller.connect(callee.address_text(), only_reverse(transport));
             EXPECT_EQ(link.plugin(), "reverse_connect");
             EXPECT_EQ(link.transport(), transport);
             co_await link.send(as_bytes("ping through the reversed pipe"));
@@ -76,7 +90,7 @@ TEST(ReverseConnect, NotPlannedWithoutSignaling) {
         auto callee = co_await Gate::open(io.get_executor(), "callee", signaling_gate(dir, broker));
         bool unreachable = false;
         try {
-            co_await caller.connect(callee.address_text(), {.transport = TCP, .timeout = 5s, .plugins = only("reverse_connect")});
+            co_await caller.connect(callee.address_text(), only_reverse(TCP));
         } catch (const Exception& e) {
             unreachable = e.errc() == Errc::unreachable;
         }
@@ -99,7 +113,7 @@ TEST(ReverseConnect, CancelledAttemptLeavesNoExpectation) {
         co_await callee.close();
         bool timed_out = false;
         try {
-            co_await auto_connect(caller.node(), callee_address, {.transport = TCP, .timeout = 1s, .plugins = only("reverse_connect")});
+            co_await auto_connect(caller.node(), callee_address, only_reverse_within(1s));
         } catch (const Exception& e) {
             timed_out = e.errc() == Errc::timeout;
         }
