@@ -1,5 +1,6 @@
 #include "traversal/reverse_connect.hpp"
 
+#include <algorithm>
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -64,7 +65,11 @@ private:
 asio::awaitable<void> dial_back(Node& node, NodeAddress caller, ConnectBack request) {
     DirectConnect direct;
     std::string failures;
-    for (auto attempt : direct.plan(node, caller, request.transport)) {
+    // The caller asked because it is reachable from outside: its external address goes first
+    // (a loopback or LAN guess that hangs until the connect timeout would outlast its wait).
+    auto attempts = direct.plan(node, caller, request.transport);
+    std::stable_partition(attempts.begin(), attempts.end(), [](const Attempt& a) { return a.route == Route::external; });
+    for (auto attempt : attempts) {
         attempt.con_id = request.con_id;
         try {
             auto pipe = co_await direct.attempt(node, caller, attempt);
