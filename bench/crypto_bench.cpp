@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <thread>
 
 #include "crypto/handshake.hpp"
@@ -119,11 +120,11 @@ void loopback_stream(benchmark::State& state, bool encrypted) {
     LinkKeys keys = some_link();
     SecureChannel sender(keys.initiator, ChannelMode::stream), receiver(keys.responder, ChannelMode::stream);
     std::thread reader([&, fd = server] {
-        Bytes frame(record_payload + SecureChannel::overhead), out(record_payload);
+        Bytes frame(record_payload + SecureChannel::overhead);
         std::uint32_t size = 0;
         while (recv_all(fd, std::span(reinterpret_cast<std::uint8_t*>(&size), 4)) && size > 0) {
             if (!recv_all(fd, std::span(frame).first(size))) break;
-            if (encrypted && !receiver.open_into(ByteView(frame).first(size), out)) break;
+            if (encrypted && !receiver.open_in_place(std::span(frame).first(size))) break;
         }
     });
     Bytes plaintext(record_payload, 0x5a), frame(4 + record_payload + SecureChannel::overhead);

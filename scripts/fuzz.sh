@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 build=build-fuzz
-# Asio 1.22 looks for <experimental/coroutine> under clang; libstdc++ has <coroutine>.
-CC=clang CXX=clang++ CXXFLAGS="-DASIO_HAS_CO_AWAIT=1" cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang CXX=clang++ cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DWARPGATE_FUZZ=ON -DWARPGATE_TESTS=OFF -DWARPGATE_BENCH=OFF >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

@@ -38,7 +38,7 @@ echo "== unit and integration tests"
 run_ctest build -L 'unit|integration' -j2 --timeout 300
 echo "== NAT lab tests"
 if [ "$(id -u)" -eq 0 ]; then
-  run_ctest build -L lab --timeout 300
+  run_ctest build -L lab -j2 --timeout 300
 else
   echo "NAT lab tests need root: skipped (run as root to include them)"
 fi

@@ -37,5 +37,6 @@ void add_addr_command(CLI::App& app, std::function<int()>& action);
 void add_listen_command(CLI::App& app, std::function<int()>& action);
 void add_connect_command(CLI::App& app, std::function<int()>& action);
 void add_demo_command(CLI::App& app, std::function<int()>& action);
+void add_nat_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace warpgate::cli

@@ -19,10 +19,17 @@ nlohmann::json node_json(Node& node) {
     for (auto f : node.supported()) families.push_back(to_string(f));
     nlohmann::json phases = nlohmann::json::array();
     for (auto& p : node.phases()) phases.push_back({{"name", p.name}, {"ms", p.duration.count() / 1000.0}, {"outcome", p.outcome}});
+    // What the shared address carries per interface and family: the external view from STUN.
+    nlohmann::json entries = nlohmann::json::array();
+    for (auto family : {IP4, IP6})
+        for (auto& e : node.node_address().entries(family))
+            entries.push_back({{"if_index", e.if_index}, {"nic_ip", e.nic_ip.to_string()}, {"external_ip", e.external_ip.to_string()},
+                               {"nat_type", to_string(e.nat.type)}, {"delta_type", to_string(e.nat.delta_type)},
+                               {"delta_value", e.nat.delta_value}});
     nlohmann::json listening = nlohmann::json::array();
     for (auto& e : node.listening()) listening.push_back(e.to_string());
     return {{"address", node.address_text()}, {"node_id", node.node_id()}, {"port", node.listen_port()},
-            {"listening", listening}, {"interfaces", ifs}, {"families", families}, {"phases", phases}};
+            {"listening", listening}, {"entries", entries}, {"interfaces", ifs}, {"families", families}, {"phases", phases}};
 }
 
 void add_addr_command(CLI::App& app, std::function<int()>& action) {
@@ -30,7 +37,7 @@ void add_addr_command(CLI::App& app, std::function<int()>& action) {
     auto flags = std::make_shared<NodeFlags>();
     auto json = std::make_shared<bool>(false);
     flags->add_to(*cmd);
-    cmd->add_flag("--json", *json, "Print JSON: address, node_id, interfaces, families, time per start phase");
+    cmd->add_flag("--json", *json, "Print JSON: address, node_id, address entries (external IP, NAT), interfaces, families, time per start phase");
     cmd->callback([&action, flags, json] {
         action = [flags, json] {
             return run([flags, json](asio::io_context& io) -> asio::awaitable<int> {

@@ -38,6 +38,7 @@ asio::awaitable<void> talk(Gate& alpha, const std::string& bravo_address, Transp
     auto link = co_await alpha.connect(bravo_address, {.transport = transport, .timeout = std::chrono::seconds(5)});
     auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
     step(fmt::format("connected in {:.2f} ms by {}", took, alpha.last_connect().attempt.describe()));
+    step(fmt::format("the link is {}; the handshake proved the peer is {}", link.encrypted() ? "encrypted" : "plaintext", link.peer_id()));
     for (auto& phase : alpha.last_connect().phases)
         for (auto& a : phase.attempts) step(fmt::format("  tried {}: {}", a.attempt, a.outcome));
     for (auto text : {"Hello world", "How are you, bravo?"}) {

@@ -30,6 +30,7 @@ struct NodeConfig {
     bool enable_punching = true;       // load the hole-punching plugins
     bool enable_nickname = true;       // register the node's nickname at start
     bool enable_stun_clients = true;   // learn external addresses and NAT types by STUN
+    bool encrypt_links = true;         // authenticated, encrypted links; off: plaintext pipes (logged)
 
     // --- infrastructure (host:port; names are resolved when used) ---
     std::vector<HostPort> stun_servers;

@@ -30,6 +30,9 @@ public:
     Endpoint remote_endpoint() const { return pipe_->remote_endpoint(); }
     // The plugin that made an outbound link ("direct_connect"); "inbound" for accepted ones.
     const std::string& plugin() const { return plugin_; }
+    // The node id the link handshake proved is at the other end; empty on a plaintext link.
+    std::string peer_id() const { return pipe_->peer_node_id(); }
+    bool encrypted() const { return pipe_->encrypted(); }
     Pipe& pipe() { return *pipe_; }
 
 private:

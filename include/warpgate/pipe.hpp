@@ -59,6 +59,9 @@ public:
     virtual ~MessageCipher() = default;
     virtual Bytes seal(ByteView plaintext) = 0;
     virtual Result<Bytes> open(ByteView record) = 0;
+    // Who the handshake proved is at the other end.
+    virtual const Bytes& peer_public_key() const = 0;
+    virtual const std::string& peer_node_id() const = 0;
 };
 
 struct PipeOptions {
@@ -112,6 +115,8 @@ public:
     // From now on application messages are sealed and only sealed messages are accepted.
     void set_cipher(std::unique_ptr<MessageCipher> cipher);
     bool encrypted() const noexcept { return cipher_ != nullptr; }
+    // The verified peer of an encrypted pipe; empty for a plaintext one.
+    std::string peer_node_id() const { return cipher_ ? cipher_->peer_node_id() : std::string(); }
 
 protected:
     Pipe(asio::any_io_executor ex, Transport transport, Endpoint local, Endpoint remote, PipeOptions options);

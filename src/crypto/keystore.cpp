@@ -162,7 +162,9 @@ Result<IdentityKey> load_or_create_identity(const fs::path& file) {
     if (fs::exists(status)) return load(file);
 
     IdentityKey key = IdentityKey::generate();
-    auto placed = write_new_file(file, encode_keystore(key));
+    std::string contents = encode_keystore(key);
+    auto placed = write_new_file(file, contents);
+    OPENSSL_cleanse(contents.data(), contents.size());
     if (!placed) return tl::unexpected(placed.error());
     if (*placed == Placed::already_exists) return load(file);
     spdlog::info("created identity key {} (node id {})", quoted(file), node_id(key.public_key()));

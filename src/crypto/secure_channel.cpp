@@ -58,6 +58,14 @@ Result<Bytes> SecureChannel::open(ByteView record) {
     return plaintext;
 }
 
+Result<std::span<std::uint8_t>> SecureChannel::open_in_place(std::span<std::uint8_t> record) {
+    // OpenSSL decrypts in place when input and output start at the same byte.
+    auto out = record.size() >= overhead ? record.subspan(header_size) : std::span<std::uint8_t>{};
+    auto size = open_into(record, out);
+    if (!size) return tl::unexpected(size.error());
+    return out.first(*size);
+}
+
 Result<void> SecureChannel::admit(std::uint64_t counter) const {
     if (mode_ == ChannelMode::datagram) {
         switch (window_.check(counter)) {

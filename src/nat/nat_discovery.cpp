@@ -118,7 +118,6 @@ asio::awaitable<Result<std::vector<PortSample>>> port_samples(asio::any_io_execu
 asio::awaitable<Result<NatReport>> discover_nat(asio::any_io_executor executor, asio::ip::address local_ip,
                                                 std::vector<HostPort> servers, DiscoveryOptions options) {
     const auto family = family_of(local_ip);
-    if (servers.empty()) co_return fail(Errc::config, fmt::format("no STUN servers configured for {}", to_string(family)));
     auto socket = open_socket(executor, {local_ip, 0});
     if (!socket) co_return tl::unexpected(socket.error());
 
@@ -128,6 +127,7 @@ asio::awaitable<Result<NatReport>> discover_nat(asio::any_io_executor executor, 
     o.local = {local_ip, socket->local_endpoint().port()};
     o.filtering_testable = false;
     std::optional<Primary> primary;
+    std::size_t usable = 0;  // servers of this family
     for (const auto& server : servers) {
         auto& status = report.servers.emplace_back(ServerStatus{server, false, ""});
         auto endpoint = co_await stun::resolve_server(executor, server, family);
@@ -135,6 +135,7 @@ asio::awaitable<Result<NatReport>> discover_nat(asio::any_io_executor executor, 
             status.note = endpoint.error().message;
             continue;
         }
+        ++usable;
         auto first = co_await stun::udp_binding(*socket, *endpoint, std::nullopt, options.client);
         if (!first && first.error().code == Errc::cancelled) co_return tl::unexpected(first.error());
         if (!first) {
@@ -173,6 +174,7 @@ asio::awaitable<Result<NatReport>> discover_nat(asio::any_io_executor executor, 
         break;
     }
 
+    if (usable == 0) co_return fail(Errc::config, fmt::format("no usable {} STUN server among {}", to_string(family), servers.size()));
     report.observations = o;
     report.external = o.mapped;
     report.nat.type = classify(o);
@@ -184,7 +186,7 @@ asio::awaitable<Result<NatReport>> discover_nat(asio::any_io_executor executor, 
     auto delta = classify_delta(report.nat.type, report.port_samples);
     report.nat.delta_type = delta.type;
     report.nat.delta_value = delta.value;
-    spdlog::info("nat: {} is behind {} (delta {} {}), external {}", local_ip.to_string(), to_string(report.nat.type),
+    spdlog::debug("nat: {} is behind {} (delta {} {}), external {}", local_ip.to_string(), to_string(report.nat.type),
                  to_string(report.nat.delta_type), report.nat.delta_value, o.mapped ? o.mapped->to_string() : "none");
     co_return report;
 }

@@ -41,8 +41,8 @@ struct NatReport {
 // Classifies the NAT in front of local_ip using the servers in order: a dead server costs one
 // retransmission budget and is skipped; one without RFC 5780 (no OTHER-ADDRESS, CHANGE-REQUEST
 // ignored or refused) is skipped for the behaviour tests. When no server answers the report
-// says blocked. Fails only when there are no servers (Errc::config), the local address cannot
-// be bound (Errc::io) or the discovery is cancelled (Errc::cancelled).
+// says blocked. Fails only when no server is of local_ip's family (Errc::config: that is not
+// "blocked"), the local address cannot be bound (Errc::io) or on cancellation (Errc::cancelled).
 asio::awaitable<Result<NatReport>> discover_nat(asio::any_io_executor executor, asio::ip::address local_ip,
                                                 std::vector<HostPort> servers, DiscoveryOptions options = {});
 

@@ -29,19 +29,23 @@ Result<FrameHeader> decode_tcp_header(ByteView header, std::size_t max_payload) 
     return FrameHeader{*type, length - 1};
 }
 
-Bytes encode_hello(const ConnectionId& id) {
-    Bytes out(1 + id.size());
+Bytes encode_hello(const Hello& hello) {
+    Bytes out(hello_size);
     out[0] = hello_version;
-    std::copy(id.begin(), id.end(), out.begin() + 1);
+    out[1] = hello.secure ? 1 : 0;
+    std::copy(hello.id.begin(), hello.id.end(), out.begin() + 2);
     return out;
 }
 
-Result<ConnectionId> decode_hello(ByteView payload) {
-    if (payload.size() != 1 + 16) return fail(Errc::malformed, "hello must be 17 bytes, got " + std::to_string(payload.size()));
+Result<Hello> decode_hello(ByteView payload) {
+    if (payload.size() != hello_size)
+        return fail(Errc::malformed, "hello must be " + std::to_string(hello_size) + " bytes, got " + std::to_string(payload.size()));
     if (payload[0] != hello_version) return fail(Errc::unsupported, "hello version " + std::to_string(payload[0]));
-    ConnectionId id;
-    std::copy(payload.begin() + 1, payload.end(), id.begin());
-    return id;
+    if (payload[1] > 1) return fail(Errc::malformed, "unknown hello flags " + std::to_string(payload[1]));
+    Hello hello;
+    hello.secure = payload[1] == 1;
+    std::copy(payload.begin() + 2, payload.end(), hello.id.begin());
+    return hello;
 }
 
 }  // namespace warpgate::net

@@ -43,10 +43,17 @@ struct FrameHeader {
 Result<FrameHeader> decode_tcp_header(ByteView header, std::size_t max_payload);
 Result<FrameType> decode_frame_type(std::uint8_t byte);
 
-// Hello payload: version, then the 16-byte connection id.
+// Hello payload: version, flags, then the 16-byte connection id. Flag bit 0: a link
+// handshake follows (docs/link-handshake.md); without it the dialer asks for a plaintext pipe.
 inline constexpr std::uint8_t hello_version = 1;
+inline constexpr std::size_t hello_size = 2 + 16;
 using ConnectionId = std::array<std::uint8_t, 16>;
-Bytes encode_hello(const ConnectionId& id);
-Result<ConnectionId> decode_hello(ByteView payload);
+struct Hello {
+    ConnectionId id{};
+    bool secure = true;
+    friend bool operator==(const Hello&, const Hello&) = default;
+};
+Bytes encode_hello(const Hello& hello);
+Result<Hello> decode_hello(ByteView payload);
 
 }  // namespace warpgate::net

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
+#include "crypto/digest.hpp"
 #include "net/base32.hpp"
 
 namespace warpgate {
@@ -19,10 +19,7 @@ constexpr std::size_t max_text_size =
 // Four bytes catch a mistyped character with certainty 1 - 2^-32; this is a typo check, not
 // an integrity check (the public key authenticates the peer).
 std::array<std::uint8_t, checksum_size> checksum(ByteView binary) {
-    std::array<std::uint8_t, EVP_MAX_MD_SIZE> digest{};
-    unsigned size = 0;
-    if (EVP_Digest(binary.data(), binary.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1)
-        throw Exception(Errc::io, "SHA-256 failed in OpenSSL");
+    const auto digest = crypto::sha256(binary);
     std::array<std::uint8_t, checksum_size> out{};
     std::copy_n(digest.begin(), checksum_size, out.begin());
     return out;

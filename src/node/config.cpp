@@ -27,6 +27,7 @@ void visit_fields(Config& c, Visitor&& v) {
     v("enable_punching", c.enable_punching);
     v("enable_nickname", c.enable_nickname);
     v("enable_stun_clients", c.enable_stun_clients);
+    v("encrypt_links", c.encrypt_links);
     v("stun_servers", c.stun_servers);
     v("mqtt_servers", c.mqtt_servers);
     v("turn_servers", c.turn_servers);
@@ -139,7 +140,9 @@ NodeConfig NodeConfig::test() {
 
 Result<void> NodeConfig::apply(const json& overrides) {
     if (!overrides.is_object()) return fail(Errc::config, "config must be a JSON object");
-    for (auto& [key, value] : overrides.items()) {
+    for (auto& item : overrides.items()) {
+        const std::string& key = item.key();  // (named variables: clang 14 cannot capture bindings)
+        const json& value = item.value();
         bool known = false;
         Result<void> result;
         visit_fields(*this, [&](std::string_view name, auto& field) {

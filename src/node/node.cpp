@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <warpgate/plugin.hpp>
 
+#include "crypto/link_security.hpp"
 #include "node/node_impl.hpp"
 #include "signal/signal_router.hpp"
 
@@ -34,21 +35,44 @@ void NodeImpl::on_server_pipe(const PipePtr& pipe) {
         if (handlers.empty()) spdlog::debug("message from {} with no callback: dropped", from.to_string());
         for (auto& handler : handlers) co_await handler(message, from, p);
     });
+    // A dialer opens with a hello (its connection id), then, for a secure link, the link
+    // handshake; the pipe is claimed by its owner only once it is secured.
+    struct Introduction {
+        std::optional<net::Hello> hello;
+        std::optional<crypto::Responder> responder;
+        bool claimed = false;
+    };
+    auto intro = std::make_shared<Introduction>();
     std::weak_ptr<Pipe> weak_pipe = pipe;
-    auto introduced = std::make_shared<bool>(false);  // UDP dialers repeat their hello
-    pipe->on_control([weak_self, weak_pipe, callbacks, introduced](net::FrameType type, ByteView payload) {
+    pipe->on_control([weak_self, weak_pipe, callbacks, intro](net::FrameType type, ByteView payload) {
         auto self = weak_self.lock();
         auto p = weak_pipe.lock();
-        if (!self || !p || type != net::FrameType::hello || *introduced) return;
-        *introduced = true;
-        auto id = net::decode_hello(payload);
-        if (!id) {
-            spdlog::info("closing pipe from {}: bad hello: {}", p->remote_endpoint().to_string(), id.error().message);
+        if (!self || !p) return;
+        auto refuse = [&](const std::string& why) {
+            spdlog::info("closing pipe from {}: {}", p->remote_endpoint().to_string(), why);
             p->close();
+        };
+        if (type == net::FrameType::hello) {
+            auto hello = net::decode_hello(payload);
+            if (!hello) return refuse("bad hello: " + hello.error().message);
+            if (intro->hello) {
+                if (*intro->hello != *hello) refuse("a second, different hello");
+                return;  // a UDP dialer repeating itself
+            }
+            intro->hello = *hello;
+            if (hello->secure) return;  // the handshake comes next
+            if (self->conf().encrypt_links) return refuse("plaintext link refused: this node requires encryption");
+        } else if (type == net::FrameType::handshake) {
+            if (!intro->hello || !intro->hello->secure) return refuse("link handshake without a secure hello");
+            if (!intro->responder) intro->responder.emplace(*self->identity);
+            if (!intro->responder->on_hello(*p, payload)) return refuse("link handshake failed");
+        } else {
             return;
         }
+        if (intro->claimed) return;
+        intro->claimed = true;
         // Claimed pipes leave the message callbacks: their messages belong to the link now.
-        if (self->claim(*id, p)) p->unsubscribe(callbacks);
+        if (self->claim(intro->hello->id, p)) p->unsubscribe(callbacks);
     });
 }
 

@@ -8,6 +8,7 @@
 #include <warpgate/plugin.hpp>
 
 #include "crypto/identity.hpp"
+#include "nat/nat_cache.hpp"
 #include "net/frame.hpp"
 #include "net/servers.hpp"
 #include "net/task_group.hpp"
@@ -34,6 +35,11 @@ struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
     std::string node_id;
     MachineId machine_id{};
     std::uint16_t port = 0;
+
+    // Phase 4's STUN results per interface address (external address, NAT and delta type),
+    // kept for their expiry so a restart within it does not measure again.
+    nat::NatCache nat_cache;
+    std::map<asio::ip::address, nat::NatReport> nat_reports;
 
     std::vector<std::unique_ptr<net::TcpServer>> tcp_servers;
     std::vector<std::unique_ptr<net::UdpServer>> udp_servers;

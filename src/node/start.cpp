@@ -93,15 +93,64 @@ std::string load_cryptography_and_auth(NodeImpl& node) {
     return "node id " + node.node_id;
 }
 
+std::vector<asio::ip::address> listen_ips(const NodeImpl& node) {
+    if (!node.options.ips.empty()) return node.options.ips;
+    std::vector<asio::ip::address> ips;
+    for (auto& nic : node.ifs)
+        for (auto& a : nic.addresses) ips.push_back(a.ip);
+    return ips;
+}
+
+// The addresses the node address carries (phase 8) and STUN measures (phase 4): per interface
+// and family the first one listened on, at most four per family.
+std::vector<std::pair<const Interface*, IfAddress>> published_addresses(const NodeImpl& node) {
+    auto listened = listen_ips(node);
+    std::vector<std::pair<const Interface*, IfAddress>> out;
+    std::size_t per_family[2] = {0, 0};
+    for (auto& nic : node.ifs) {
+        for (auto family : {IP4, IP6}) {
+            auto& count = per_family[family == IP6 ? 1 : 0];
+            if (count >= NodeAddress::max_entries_per_family) continue;
+            for (auto& addr : nic.addresses_of(family)) {
+                if (std::find(listened.begin(), listened.end(), addr.ip) == listened.end()) continue;
+                out.emplace_back(&nic, addr);
+                ++count;
+                break;
+            }
+        }
+    }
+    return out;
+}
+
 // Phase 4 members. Features not built yet say so instead of pretending.
 asio::awaitable<std::string> initialize_system_clock(NodeImpl& node) {
     if (!node.conf().init_clock_skew) co_return "disabled";
     co_return "skipped: NTP clock skew is not in this build yet";
 }
+
+// Learns each address's external address, NAT type and delta type (nat/nat_discovery.hpp).
+// A failure leaves that entry "unknown": the node still starts.
 asio::awaitable<std::string> load_p2p_stun_clients(NodeImpl& node) {
     if (!node.conf().enable_stun_clients) co_return "disabled";
-    co_return "skipped: STUN is not in this build yet";
+    if (node.conf().stun_servers.empty()) co_return "no STUN servers configured";
+    nat::DiscoveryOptions options;
+    options.client.udp = stun::RetransmitPolicy::within(node.conf().stun_timeout);
+    std::string outcome;
+    for (auto& published : published_addresses(node)) {
+        auto ip = published.second.ip;
+        auto report = co_await nat::discover_nat_cached(node.nat_cache, node.executor, ip, node.conf().stun_servers, options);
+        outcome += outcome.empty() ? "" : "; ";
+        if (!report) {
+            outcome += fmt::format("{}: {}", ip.to_string(), report.error().message);
+            continue;
+        }
+        outcome += fmt::format("{}: {}, delta {}, external {}", ip.to_string(), to_string(report->nat.type),
+                               to_string(report->nat.delta_type), report->external ? report->external->ip.to_string() : "none");
+        node.nat_reports.insert_or_assign(ip, std::move(*report));
+    }
+    co_return outcome.empty() ? "no address to measure" : outcome;
 }
+
 // The first sig_pipe_no brokers (the ones build_node_address names in the hints); a broker that
 // is down costs at most signal_timeout here and keeps retrying in the background.
 asio::awaitable<std::string> setup_router_and_signal(NodeImpl& node) {
@@ -116,14 +165,6 @@ asio::awaitable<std::string> setup_router_and_signal(NodeImpl& node) {
     traversal::answer_connect_back(*node.owner);
     auto ready = co_await node.signaling->start();
     co_return fmt::format("{} of {} MQTT brokers ready, listening on {}", ready, count, signal::topic_for(node.node_id));
-}
-
-std::vector<asio::ip::address> listen_ips(const NodeImpl& node) {
-    if (!node.options.ips.empty()) return node.options.ips;
-    std::vector<asio::ip::address> ips;
-    for (auto& nic : node.ifs)
-        for (auto& a : nic.addresses) ips.push_back(a.ip);
-    return ips;
 }
 
 Result<void> bind_all(NodeImpl& node, const std::vector<asio::ip::address>& ips, std::uint16_t port) {
@@ -170,17 +211,13 @@ std::string build_node_address(NodeImpl& node) {
     a.public_key = node.identity->public_key();
     a.machine_id = node.machine_id;
     a.os = OsKind::linux_os;
-    auto listened = listen_ips(node);
-    for (auto& nic : node.ifs) {
-        for (auto family : {IP4, IP6}) {
-            auto& entries = family == IP6 ? a.v6 : a.v4;
-            if (entries.size() >= NodeAddress::max_entries_per_family) continue;
-            for (auto& addr : nic.addresses_of(family)) {
-                if (std::find(listened.begin(), listened.end(), addr.ip) == listened.end()) continue;
-                entries.push_back({nic.index, addr.ip, addr.prefix_len, addr.ip, node.port, NatInfo{}});
-                break;
-            }
+    for (auto& [nic, addr] : published_addresses(node)) {
+        AddressEntry entry{nic->index, addr.ip, addr.prefix_len, addr.ip, node.port, NatInfo{}};
+        if (auto nat = node.nat_reports.find(addr.ip); nat != node.nat_reports.end()) {
+            if (nat->second.external) entry.external_ip = nat->second.external->ip;
+            entry.nat = nat->second.nat;
         }
+        (addr.ip.is_v6() ? a.v6 : a.v4).push_back(entry);
     }
     auto& conf = node.conf();
     for (int i = 0; i < conf.sig_pipe_no && i < static_cast<int>(conf.mqtt_servers.size()) && a.hints.size() < NodeAddress::max_hints; ++i)

@@ -2,6 +2,7 @@
 
 #include <warpgate/node.hpp>
 
+#include "crypto/link_security.hpp"
 #include "net/frame.hpp"
 #include "net/tcp_pipe.hpp"
 #include "net/timeout.hpp"
@@ -65,7 +66,7 @@ std::vector<Attempt> DirectConnect::plan(Node& node, const NodeAddress& peer, Tr
     return attempts;
 }
 
-asio::awaitable<PipePtr> DirectConnect::attempt(Node& node, const NodeAddress&, Attempt attempt) {
+asio::awaitable<PipePtr> DirectConnect::attempt(Node& node, const NodeAddress& peer, Attempt attempt) {
     auto options = node.impl().pipe_options();
     PipePtr pipe;
     auto connect = [&]() -> asio::awaitable<PipePtr> {
@@ -82,12 +83,23 @@ asio::awaitable<PipePtr> DirectConnect::attempt(Node& node, const NodeAddress&, 
     }
     node.impl().track(pipe);
     pipe->start();
-    co_await introduce(node, *pipe, attempt);
+    try {
+        co_await introduce(node, *pipe, attempt, peer);
+    } catch (...) {
+        pipe->close();  // failed, timed out or lost the race: nothing stays open
+        throw;
+    }
     co_return pipe;
 }
 
-asio::awaitable<void> introduce(Node& node, Pipe& pipe, const Attempt& attempt) {
-    auto hello = net::encode_hello(attempt.con_id);
+asio::awaitable<void> introduce(Node& node, Pipe& pipe, const Attempt& attempt, const NodeAddress& peer) {
+    bool secure = node.config().encrypt_links;
+    auto hello = net::encode_hello({attempt.con_id, secure});
+    if (secure) {
+        co_await pipe.send_control(net::FrameType::hello, hello);
+        co_await crypto::secure_as_initiator(pipe, *node.impl().identity, peer.public_key, node.config().ping_timeout);
+        co_return;
+    }
     // UDP may lose the hello or the ping: repeat both a few times within the ping budget.
     int tries = pipe.transport() == UDP ? 3 : 1;
     auto per_try = node.config().ping_timeout / tries;

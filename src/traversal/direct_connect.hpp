@@ -13,8 +13,10 @@ public:
     asio::awaitable<PipePtr> attempt(Node& node, const NodeAddress& peer, Attempt attempt) override;
 };
 
-// Shared by every plugin that produces a pipe: send the attempt's connection id, then prove
-// the pipe is alive (connected sockets were sometimes dead in the original).
-asio::awaitable<void> introduce(Node& node, Pipe& pipe, const Attempt& attempt);
+// Shared by every plugin that produces a pipe: send the attempt's connection id, then run
+// the link handshake against the peer's public key (its answer also proves the pipe is
+// alive: connected sockets were sometimes dead in the original), or with encrypt_links off,
+// a liveness ping.
+asio::awaitable<void> introduce(Node& node, Pipe& pipe, const Attempt& attempt, const NodeAddress& peer);
 
 }  // namespace warpgate::traversal

@@ -6,12 +6,12 @@
 #include "nat/nat_discovery.hpp"
 #include "support/free_port.hpp"
 #include "support/hostile_stun_peer.hpp"
-#include "support/run_awaitable.hpp"
+#include "support/run_async.hpp"
 #include "support/stun_servers.hpp"
 
 using namespace warpgate;
 using namespace warpgate::nat;
-using warpgate::test::run_awaitable;
+using warpgate::test::run_async;
 
 namespace {
 
@@ -19,7 +19,7 @@ const auto local_v4 = asio::ip::make_address("127.0.0.1");
 
 DiscoveryOptions short_budget() {
     DiscoveryOptions o;
-    o.client = {{std::chrono::milliseconds(50), 3, 4}, std::chrono::milliseconds(500), true};
+    o.client = test::short_stun_budget();
     return o;
 }
 
@@ -28,22 +28,12 @@ std::vector<Bytes> plain_server(const stun::Message& request, const Endpoint& fr
     return {test::binding_success(request, from)};
 }
 
-class NatDiscovery : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() { coturn = new test::Coturn({"127.0.0.1", "127.0.0.2"}); }
-    static void TearDownTestSuite() {
-        delete coturn;
-        coturn = nullptr;
-    }
-    static test::Coturn* coturn;
-    asio::io_context io;
-};
-test::Coturn* NatDiscovery::coturn = nullptr;
+class NatDiscovery : public test::CoturnSuite {};
 
 }  // namespace
 
 TEST_F(NatDiscovery, LoopbackIsOpenInternet) {
-    auto r = run_awaitable(io, discover_nat(io.get_executor(), local_v4, {coturn->host_port(0)}, short_budget()));
+    auto r = run_async([&](asio::io_context& io) { return discover_nat(io.get_executor(), local_v4, {coturn->host_port(0)}, short_budget()); });
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->nat.type, NatType::open_internet);
     EXPECT_EQ(r->nat.delta_type, DeltaType::not_applicable);
@@ -59,7 +49,7 @@ TEST_F(NatDiscovery, LoopbackIsOpenInternet) {
 TEST_F(NatDiscovery, SkipsDeadAndNonRfc5780Servers) {
     HostPort dead{"127.0.0.1", test::free_port()};
     test::HostileStunPeer plain(plain_server);
-    auto r = run_awaitable(io, discover_nat(io.get_executor(), local_v4, {dead, plain.host_port(), coturn->host_port(0)}, short_budget()));
+    auto r = run_async([&](asio::io_context& io) { return discover_nat(io.get_executor(), local_v4, {dead, plain.host_port(), coturn->host_port(0)}, short_budget()); });
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->nat.type, NatType::open_internet);
     EXPECT_EQ(r->tested_with, coturn->host_port(0));
@@ -80,7 +70,7 @@ TEST_F(NatDiscovery, ServerIgnoringChangeRequestIsNotTrusted) {
                                       .add_address(stun::attr::other_address, *Endpoint::parse("127.0.0.2:9"))
                                       .finish(true)};
     });
-    auto r = run_awaitable(io, discover_nat(io.get_executor(), local_v4, {liar.host_port(), coturn->host_port(0)}, short_budget()));
+    auto r = run_async([&](asio::io_context& io) { return discover_nat(io.get_executor(), local_v4, {liar.host_port(), coturn->host_port(0)}, short_budget()); });
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_NE(r->servers[0].note.find("ignored CHANGE-REQUEST"), std::string::npos) << r->servers[0].note;
     EXPECT_EQ(r->tested_with, coturn->host_port(0));
@@ -91,7 +81,7 @@ TEST_F(NatDiscovery, WithoutRfc5780ServersFilteringIsAssumed) {
     test::HostileStunPeer plain(plain_server);
     auto options = short_budget();
     options.measure_delta = false;
-    auto r = run_awaitable(io, discover_nat(io.get_executor(), local_v4, {plain.host_port()}, options));
+    auto r = run_async([&](asio::io_context& io) { return discover_nat(io.get_executor(), local_v4, {plain.host_port()}, options); });
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_FALSE(r->tested_with);
     EXPECT_FALSE(r->observations.filtering_testable);
@@ -101,14 +91,17 @@ TEST_F(NatDiscovery, WithoutRfc5780ServersFilteringIsAssumed) {
 
 TEST_F(NatDiscovery, NoAnswerAtAllIsBlocked) {
     HostPort dead{"127.0.0.1", test::free_port()};
-    auto r = run_awaitable(io, discover_nat(io.get_executor(), local_v4, {dead}, short_budget()));
+    auto r = run_async([&](asio::io_context& io) { return discover_nat(io.get_executor(), local_v4, {dead}, short_budget()); });
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->nat.type, NatType::blocked);
     EXPECT_EQ(r->nat.delta_type, DeltaType::unknown);
     EXPECT_FALSE(r->external);
-    auto none = run_awaitable(io, discover_nat(io.get_executor(), local_v4, {}, short_budget()));
+    auto none = run_async([&](asio::io_context& io) { return discover_nat(io.get_executor(), local_v4, {}, short_budget()); });
     ASSERT_FALSE(none);
     EXPECT_EQ(none.error().code, Errc::config);
+    auto other_family = run_async([&](asio::io_context& io) { return discover_nat(io.get_executor(), local_v4, {HostPort{"::1", 3478}}, short_budget()); });
+    ASSERT_FALSE(other_family);
+    EXPECT_EQ(other_family.error().code, Errc::config);
 }
 
 TEST_F(NatDiscovery, CacheAnswersWithoutAskingAgain) {
@@ -116,10 +109,10 @@ TEST_F(NatDiscovery, CacheAnswersWithoutAskingAgain) {
     NatCache cache;
     auto options = short_budget();
     options.measure_delta = false;
-    auto first = run_awaitable(io, discover_nat_cached(cache, io.get_executor(), local_v4, {plain.host_port()}, options));
+    auto first = run_async([&](asio::io_context& io) { return discover_nat_cached(cache, io.get_executor(), local_v4, {plain.host_port()}, options); });
     ASSERT_TRUE(first) << first.error().message;
     int asked = plain.requests();
-    auto second = run_awaitable(io, discover_nat_cached(cache, io.get_executor(), local_v4, {plain.host_port()}, options));
+    auto second = run_async([&](asio::io_context& io) { return discover_nat_cached(cache, io.get_executor(), local_v4, {plain.host_port()}, options); });
     ASSERT_TRUE(second);
     EXPECT_EQ(plain.requests(), asked);
     EXPECT_EQ(second->nat, first->nat);

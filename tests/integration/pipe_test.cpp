@@ -232,8 +232,12 @@ TEST(Frame, RejectsBadHeaders) {
     EXPECT_FALSE(net::decode_tcp_header(zero, 100));
     Bytes bad_type = {0, 0, 0, 2, 99};
     EXPECT_FALSE(net::decode_tcp_header(bad_type, 100));
-    net::ConnectionId id{};
-    id[3] = 9;
-    EXPECT_EQ(*net::decode_hello(net::encode_hello(id)), id);
-    EXPECT_FALSE(net::decode_hello(Bytes(16, 0)));
+    net::Hello hello;
+    hello.id[3] = 9;
+    hello.secure = false;
+    EXPECT_EQ(*net::decode_hello(net::encode_hello(hello)), hello);
+    EXPECT_FALSE(net::decode_hello(Bytes(17, 0)));
+    auto bad_flags = net::encode_hello(hello);
+    bad_flags[1] = 7;
+    EXPECT_FALSE(net::decode_hello(bad_flags));
 }

@@ -4,12 +4,12 @@
 #include "proto/stun_consensus.hpp"
 #include "support/free_port.hpp"
 #include "support/hostile_stun_peer.hpp"
-#include "support/run_awaitable.hpp"
+#include "support/run_async.hpp"
 #include "support/stun_servers.hpp"
 
 using namespace warpgate;
 using namespace warpgate::stun;
-using warpgate::test::run_awaitable;
+using warpgate::test::run_async;
 
 namespace {
 
@@ -17,7 +17,7 @@ const auto local_v4 = asio::ip::make_address("127.0.0.1");
 
 ConsensusOptions short_budget() {
     ConsensusOptions o;
-    o.client = {{std::chrono::milliseconds(50), 3, 4}, std::chrono::milliseconds(500), true};
+    o.client = test::short_stun_budget();
     return o;
 }
 
@@ -31,30 +31,22 @@ const ServerAnswer* answer_of(const Consensus& c, const HostPort& server) {
     return nullptr;
 }
 
-class StunConsensus : public ::testing::Test {
+class StunConsensus : public test::CoturnSuite {
 protected:
-    static void SetUpTestSuite() { coturn = new test::Coturn({"127.0.0.1", "127.0.0.2"}); }
-    static void TearDownTestSuite() {
-        delete coturn;
-        coturn = nullptr;
-    }
     // coturn answers truthfully on each of its addresses and ports: several honest servers.
     static HostPort honest(std::size_t ip, bool alt_port = false) {
         auto hp = coturn->host_port(ip);
         if (alt_port) hp.port = coturn->alt_port();
         return hp;
     }
-    static test::Coturn* coturn;
-    asio::io_context io;
 };
-test::Coturn* StunConsensus::coturn = nullptr;
 
 }  // namespace
 
 TEST_F(StunConsensus, OneLiarIsOutvoted) {
     test::HostileStunPeer liar(lie);
     std::vector<HostPort> servers{liar.host_port(), honest(0), honest(1)};
-    auto c = run_awaitable(io, ask_servers(io.get_executor(), UDP, local_v4, servers, short_budget()));
+    auto c = run_async([&](asio::io_context& io) { return ask_servers(io.get_executor(), UDP, local_v4, servers, short_budget()); });
     ASSERT_TRUE(c) << c.error().message;
     EXPECT_EQ(c->mapped.ip, local_v4);
     EXPECT_EQ(c->agreeing(), 2u);
@@ -68,7 +60,7 @@ TEST_F(StunConsensus, DeadServerIsReplacedByTheNext) {
     std::vector<HostPort> servers{dead, honest(0), honest(1, true)};
     auto options = short_budget();
     options.parallel = 2;
-    auto c = run_awaitable(io, ask_servers(io.get_executor(), UDP, local_v4, servers, options));
+    auto c = run_async([&](asio::io_context& io) { return ask_servers(io.get_executor(), UDP, local_v4, servers, options); });
     ASSERT_TRUE(c) << c.error().message;
     EXPECT_EQ(c->mapped.ip, local_v4);
     EXPECT_EQ(c->agreeing(), 2u);
@@ -81,7 +73,7 @@ TEST_F(StunConsensus, QuorumCancelsTheServersStillOut) {
     std::vector<HostPort> servers{honest(0), honest(1), dead};
     auto options = short_budget();
     options.client.udp = RetransmitPolicy::rfc8489();  // the dead server alone would take 39.5 s
-    auto c = run_awaitable(io, ask_servers(io.get_executor(), UDP, local_v4, servers, options));
+    auto c = run_async([&](asio::io_context& io) { return ask_servers(io.get_executor(), UDP, local_v4, servers, options); });
     ASSERT_TRUE(c) << c.error().message;
     EXPECT_EQ(c->agreeing(), 2u);
     EXPECT_EQ(answer_of(*c, dead)->result.error().code, Errc::cancelled);
@@ -89,7 +81,7 @@ TEST_F(StunConsensus, QuorumCancelsTheServersStillOut) {
 
 TEST_F(StunConsensus, TcpAndASingleAnswer) {
     HostPort dead{"127.0.0.1", test::free_port()};
-    auto c = run_awaitable(io, ask_servers(io.get_executor(), TCP, local_v4, {dead, honest(0)}, short_budget()));
+    auto c = run_async([&](asio::io_context& io) { return ask_servers(io.get_executor(), TCP, local_v4, {dead, honest(0)}, short_budget()); });
     ASSERT_TRUE(c) << c.error().message;
     EXPECT_EQ(c->mapped.ip, local_v4);
     EXPECT_EQ(c->agreeing(), 1u);
@@ -98,7 +90,7 @@ TEST_F(StunConsensus, TcpAndASingleAnswer) {
 TEST_F(StunConsensus, EvenSplitIsAnError) {
     test::HostileStunPeer liar(lie);
     auto options = short_budget();
-    auto c = run_awaitable(io, ask_servers(io.get_executor(), UDP, local_v4, {liar.host_port(), honest(0)}, options));
+    auto c = run_async([&](asio::io_context& io) { return ask_servers(io.get_executor(), UDP, local_v4, {liar.host_port(), honest(0)}, options); });
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error().code, Errc::unreachable);
     EXPECT_NE(c.error().message.find("disagree"), std::string::npos) << c.error().message;
@@ -106,17 +98,17 @@ TEST_F(StunConsensus, EvenSplitIsAnError) {
 
 TEST_F(StunConsensus, NobodyAnswersOrNothingConfigured) {
     HostPort dead{"127.0.0.1", test::free_port()};
-    auto none = run_awaitable(io, ask_servers(io.get_executor(), UDP, local_v4, {dead}, short_budget()));
+    auto none = run_async([&](asio::io_context& io) { return ask_servers(io.get_executor(), UDP, local_v4, {dead}, short_budget()); });
     ASSERT_FALSE(none);
     EXPECT_EQ(none.error().code, Errc::unreachable);
     EXPECT_NE(none.error().message.find("no valid response from"), std::string::npos) << none.error().message;
-    auto empty = run_awaitable(io, ask_servers(io.get_executor(), UDP, local_v4, {}, short_budget()));
+    auto empty = run_async([&](asio::io_context& io) { return ask_servers(io.get_executor(), UDP, local_v4, {}, short_budget()); });
     ASSERT_FALSE(empty);
     EXPECT_EQ(empty.error().code, Errc::config);
 }
 
 TEST_F(StunConsensus, ServersOfTheOtherFamilyFailCleanly) {
-    auto c = run_awaitable(io, ask_servers(io.get_executor(), UDP, local_v4, {HostPort{"::1", 3478}, honest(0)}, short_budget()));
+    auto c = run_async([&](asio::io_context& io) { return ask_servers(io.get_executor(), UDP, local_v4, {HostPort{"::1", 3478}, honest(0)}, short_budget()); });
     ASSERT_TRUE(c) << c.error().message;
     EXPECT_EQ(answer_of(*c, HostPort{"::1", 3478})->result.error().code, Errc::unsupported);
 }

@@ -79,7 +79,10 @@ collect() {
   done
 }
 
-OUT=$(mktemp -d "/tmp/wg-lab-$WG_LAB_PREFIX-out.XXXX")
+# A fixed folder, so that the next run clears what a killed run left.
+OUT=/tmp/wg-lab-$WG_LAB_PREFIX-out
+rm -rf "$OUT"
+mkdir "$OUT"
 collect "$WG_LAB_PREFIX" none full-cone restricted &
 first=$!
 (collect "${LAB_EXTRA_PREFIXES[0]}" port-restricted symmetric sequential)

@@ -4,7 +4,7 @@
 # lab's MQTT broker to connect back, and auto_connect picks that pipe.
 . "$(dirname "$0")/testlib.sh"
 lab_test reverse_connect
-WG=${WG_CLI:?WG_CLI must name the built warpgate binary}
+WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
 [ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
 MQTT=198.51.100.100:1883
 

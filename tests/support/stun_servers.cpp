@@ -37,4 +37,8 @@ Coturn::Coturn(std::vector<std::string> addresses) {
         [probe, last] { return stun_answers(probe) && stun_answers(last); }, std::chrono::milliseconds(10000), dir_.path() / "turnserver.log"});
 }
 
+stun::ClientOptions short_stun_budget() {
+    return {{std::chrono::milliseconds(50), 3, 4}, std::chrono::milliseconds(500), true};
+}
+
 }  // namespace warpgate::test

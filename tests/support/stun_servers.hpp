@@ -1,10 +1,12 @@
 // Real STUN servers on loopback for the tests: coturn (RFC 5780 with two addresses) and a
 // readiness probe that any STUN server answers.
 #pragma once
+#include <gtest/gtest.h>
 #include <memory>
 #include <string>
 #include <vector>
 #include <warpgate/endpoint.hpp>
+#include "proto/stun_client.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -31,5 +33,17 @@ private:
     std::uint16_t port_ = 0;
     std::unique_ptr<ServerProcess> process_;
 };
+
+// A test suite sharing one coturn (default addresses), started before its first test.
+class CoturnSuite : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { coturn = std::make_unique<Coturn>(); }
+    static void TearDownTestSuite() { coturn.reset(); }
+    static inline std::unique_ptr<Coturn> coturn;
+};
+
+// 50 ms, then 100 ms between sends, 200 ms for the last (350 ms in all; TCP 500 ms): the
+// failure cases of the tests stay quick.
+stun::ClientOptions short_stun_budget();
 
 }  // namespace warpgate::test

@@ -188,7 +188,9 @@ TEST(NodeAddressText, EverySingleCharacterCorruptionIsCaught) {
             EXPECT_EQ(r.error().code, Errc::malformed);
             // Another symbol in the body (not the last one, whose low bits are unused) is a typo.
             bool typo = i >= 3 && i + 1 < good.size() && alphabet.find(static_cast<char>(v)) != std::string::npos;
-            if (typo) EXPECT_EQ(r.error().message, "checksum mismatch: typo in address?") << i << " " << v;
+            if (typo) {
+                EXPECT_EQ(r.error().message, "checksum mismatch: typo in address?") << i << " " << v;
+            }
         }
     }
 }

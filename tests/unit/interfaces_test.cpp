@@ -62,13 +62,21 @@ TEST(Interfaces, EveryNicIsNamedIndexedAndAddressed) {
         EXPECT_NE(nic.index, 0u) << nic.name;
         EXPECT_EQ(nic.index, if_nametoindex(nic.name.c_str())) << nic.name;
         EXPECT_FALSE(nic.addresses.empty()) << nic.name;
-        if (!nic.mac.empty()) EXPECT_TRUE(std::regex_match(nic.mac, mac)) << nic.mac;
+        if (!nic.mac.empty()) {
+            EXPECT_TRUE(std::regex_match(nic.mac, mac)) << nic.mac;
+        }
         for (const auto& a : nic.addresses) {
             EXPECT_LE(a.prefix_len, a.ip.is_v6() ? 128 : 32) << a.ip;
-            if (a.ip.is_v6()) EXPECT_FALSE(a.ip.to_v6().is_link_local()) << a.ip;
+            if (a.ip.is_v6()) {
+                EXPECT_FALSE(a.ip.to_v6().is_link_local()) << a.ip;
+            }
         }
-        if (nic.gateway_v4) EXPECT_TRUE(nic.gateway_v4->is_v4());
-        if (nic.gateway_v6) EXPECT_TRUE(nic.gateway_v6->is_v6());
+        if (nic.gateway_v4) {
+            EXPECT_TRUE(nic.gateway_v4->is_v4());
+        }
+        if (nic.gateway_v6) {
+            EXPECT_TRUE(nic.gateway_v6->is_v6());
+        }
     }
 }
 

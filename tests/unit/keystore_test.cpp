@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "crypto/keystore.hpp"
 #include "support/temp_dir.hpp"
@@ -123,4 +124,20 @@ TEST(Keystore, UncreatableParentIsAnIoError) {
     auto created = load_or_create_identity(dir.path() / "blocker" / "identity.json");
     ASSERT_FALSE(created);
     EXPECT_EQ(created.error().code, Errc::io);
+}
+
+TEST(Keystore, ConcurrentCreatorsAgreeOnOneKey) {
+    test::TempDir dir;
+    fs::path file = dir.path() / "identity.json";
+    std::vector<Bytes> keys(8);
+    std::vector<std::thread> threads;
+    for (auto& key : keys)
+        threads.emplace_back([&file, &key] {
+            auto loaded = load_or_create_identity(file);
+            if (loaded) key = loaded->public_key();
+        });
+    for (auto& t : threads) t.join();
+    auto on_disk = load_or_create_identity(file);
+    ASSERT_TRUE(on_disk);
+    for (const auto& key : keys) EXPECT_EQ(key, on_disk->public_key());
 }

@@ -105,15 +105,31 @@ TEST(SecureChannel, StreamRejectsReorderingAndDrops) {
 }
 
 TEST(SecureChannel, StreamRejectsTruncation) {
-    Link link(ChannelMode::stream);
-    Bytes record = link.initiator.seal(as_bytes("a longer message that gets cut"));
-    for (std::size_t size : {record.size() - 1, record.size() - 16, SecureChannel::overhead, std::size_t{8}, std::size_t{0}}) {
-        Link fresh(ChannelMode::stream);
-        Bytes sealed = fresh.initiator.seal(as_bytes("a longer message that gets cut"));
-        auto opened = fresh.responder.open(ByteView(sealed).first(size));
+    constexpr std::string_view message = "a longer message that gets cut";
+    constexpr std::size_t full = message.size() + SecureChannel::overhead;
+    for (std::size_t size : {full - 1, full - 16, SecureChannel::overhead, std::size_t{8}, std::size_t{0}}) {
+        Link link(ChannelMode::stream);
+        Bytes record = link.initiator.seal(as_bytes(message));
+        auto opened = link.responder.open(ByteView(record).first(size));
         ASSERT_FALSE(opened) << size;
         EXPECT_EQ(opened.error().code, Errc::auth_failed) << size;
     }
+}
+
+TEST(SecureChannel, OpensInPlace) {
+    Link link(ChannelMode::stream);
+    Bytes record = link.initiator.seal(as_bytes("decrypted where it lies"));
+    auto plain = link.responder.open_in_place(record);
+    ASSERT_TRUE(plain) << plain.error().message;
+    EXPECT_EQ(as_chars(*plain), "decrypted where it lies");
+    EXPECT_EQ(plain->data(), record.data() + SecureChannel::header_size);
+    Bytes tampered = link.initiator.seal(as_bytes("x"));
+    tampered[9] ^= 1;
+    EXPECT_EQ(link.responder.open_in_place(tampered).error().code, Errc::auth_failed);
+    Bytes short_record(5);
+    EXPECT_EQ(link.responder.open_in_place(short_record).error().code, Errc::closed);
+    Link fresh(ChannelMode::stream);
+    EXPECT_EQ(fresh.responder.open_in_place(short_record).error().code, Errc::auth_failed);
 }
 
 TEST(SecureChannel, DatagramAcceptsLossAndReordering) {

@@ -1,0 +1,131 @@
+// warpgate nat: per interface and family, the external address, NAT type and delta type as
+// STUN servers see them (RFC 5780 behaviour discovery), and which servers answered.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "nat/nat_discovery.hpp"
+
+namespace warpgate::cli {
+namespace {
+
+struct NatFlags {
+    std::string config_file;
+    std::vector<std::string> stun;
+    std::vector<std::string> ips;
+    bool json = false;
+    bool verbose = false;
+};
+
+struct Measured {
+    const Interface* nic;
+    asio::ip::address ip;
+    Result<nat::NatReport> report;
+};
+
+// The first address per interface and family, or exactly the --ip ones.
+std::vector<std::pair<const Interface*, asio::ip::address>> addresses_to_measure(const std::vector<Interface>& ifs,
+                                                                                  const std::vector<asio::ip::address>& only) {
+    std::vector<std::pair<const Interface*, asio::ip::address>> out;
+    for (auto& nic : ifs) {
+        for (auto family : {IP4, IP6}) {
+            for (auto& a : nic.addresses_of(family)) {
+                bool wanted = only.empty() || std::find(only.begin(), only.end(), a.ip) != only.end();
+                if (!wanted) continue;
+                out.emplace_back(&nic, a.ip);
+                if (only.empty()) break;
+            }
+        }
+    }
+    return out;
+}
+
+nlohmann::json to_json(const Measured& m) {
+    nlohmann::json j{{"interface", m.nic->name}, {"index", m.nic->index}, {"family", to_string(family_of(m.ip))},
+                     {"local_ip", m.ip.to_string()}};
+    if (!m.report) {
+        j["error"] = m.report.error().message;
+        return j;
+    }
+    const auto& r = *m.report;
+    j["external"] = r.external ? r.external->to_string() : "";
+    j["nat_type"] = to_string(r.nat.type);
+    j["nat_type_code"] = static_cast<int>(r.nat.type);
+    j["delta_type"] = to_string(r.nat.delta_type);
+    j["delta_type_code"] = static_cast<int>(r.nat.delta_type);
+    j["delta_value"] = r.nat.delta_value;
+    j["filtering_tested"] = r.observations.filtering_testable;
+    j["tested_with"] = r.tested_with ? r.tested_with->to_string() : "";
+    nlohmann::json servers = nlohmann::json::array();
+    for (auto& s : r.servers) servers.push_back({{"server", s.server.to_string()}, {"answered", s.answered}, {"note", s.note}});
+    j["servers"] = servers;
+    nlohmann::json samples = nlohmann::json::array();
+    for (auto& p : r.port_samples) samples.push_back({{"local", p.local}, {"mapped", p.mapped}});
+    j["port_samples"] = samples;
+    return j;
+}
+
+void print_text(const Measured& m) {
+    std::cout << m.nic->name << " " << to_string(family_of(m.ip)) << " " << m.ip.to_string() << ": ";
+    if (!m.report) {
+        std::cout << "error: " << m.report.error().message << "\n";
+        return;
+    }
+    const auto& r = *m.report;
+    std::cout << "external " << (r.external ? r.external->to_string() : "none") << ", NAT " << to_string(r.nat.type)
+              << (r.observations.filtering_testable ? "" : " (filtering assumed: no RFC 5780 server)") << ", delta "
+              << to_string(r.nat.delta_type) << " " << r.nat.delta_value << "\n";
+    for (auto& s : r.servers)
+        std::cout << "  " << s.server.to_string() << ": " << (s.answered ? "answered" : "no answer") << (s.note.empty() ? "" : ", " + s.note) << "\n";
+}
+
+asio::awaitable<int> run_nat(asio::io_context& io, const NatFlags& flags) {
+    NodeFlags node_flags;  // reuses the config loading of the node commands
+    node_flags.config_file = flags.config_file;
+    node_flags.stun = flags.stun;
+    node_flags.ips = flags.ips;
+    node_flags.verbose = flags.verbose;
+    auto options = node_flags.node_options();
+    if (options.conf.stun_servers.empty()) throw Exception(Errc::config, "no STUN servers: pass --stun HOST:PORT or a config with stun_servers");
+    auto ifs = value_or_throw(discover_interfaces({.include_loopback = !options.ips.empty()}));
+    nat::DiscoveryOptions discovery;
+    discovery.client.udp = stun::RetransmitPolicy::within(options.conf.stun_timeout);
+
+    std::vector<Measured> measured;
+    auto addresses = addresses_to_measure(ifs, options.ips);
+    for (auto& [nic, ip] : addresses) {
+        // Awaited apart from the aggregate: GCC 12 mishandles co_await inside braced initializers.
+        auto report = co_await nat::discover_nat(io.get_executor(), ip, options.conf.stun_servers, discovery);
+        measured.push_back(Measured{nic, ip, std::move(report)});
+    }
+    if (measured.empty()) throw Exception(Errc::unreachable, "no interface address to measure");
+
+    if (flags.json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (auto& m : measured) out.push_back(to_json(m));
+        std::cout << out.dump(2) << std::endl;
+    } else {
+        for (auto& m : measured) print_text(m);
+        std::cout << std::flush;
+    }
+    bool any = std::any_of(measured.begin(), measured.end(), [](const Measured& m) { return m.report.has_value(); });
+    co_return any ? 0 : 1;
+}
+
+}  // namespace
+
+void add_nat_command(CLI::App& app, std::function<int()>& action) {
+    auto* cmd = app.add_subcommand("nat", "Print each interface's external address, NAT type and delta type (STUN, RFC 5780)");
+    auto flags = std::make_shared<NatFlags>();
+    cmd->add_option("--config", flags->config_file, "JSON config file (its stun_servers and stun_timeout_ms are used)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--stun", flags->stun, "STUN server HOST:PORT (repeatable); replaces the configured list");
+    cmd->add_option("--ip", flags->ips, "Measure only this local IP (repeatable), e.g. 10.1.0.2");
+    cmd->add_flag("--json", flags->json, "Print JSON: per interface and family, external address, types, servers, port samples");
+    cmd->add_flag("-v,--verbose", flags->verbose, "Debug logs on stderr");
+    cmd->callback([&action, flags] {
+        action = [flags] { return run([flags](asio::io_context& io) { return run_nat(io, *flags); }); };
+    });
+}
+
+}  // namespace warpgate::cli
