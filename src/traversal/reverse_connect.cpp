@@ -135,6 +135,12 @@ asio::awaitable<PipePtr> ReverseConnect::attempt(Node& node, const NodeAddress& 
     auto request = encode_connect_back({attempt.con_id, attempt.transport, node.address()});
     co_await signaling->send(peer.public_key, mqtt_hints(peer), signal::SignalType::connect_back, request);
     auto pipe = co_await expectation.wait(node.config().connect_timeout);
+    // Only the callee knows the connection id (it travelled sealed to its key); a secured pipe
+    // also names its verified peer, which must be the node we asked.
+    if (pipe->encrypted() && pipe->peer_node_id() != crypto::node_id(peer.public_key)) {
+        pipe->close();
+        throw Exception(Errc::auth_failed, "the pipe that connected back belongs to node " + pipe->peer_node_id() + ", not to the peer");
+    }
     try {
         co_await pipe->ping(node.config().ping_timeout);
     } catch (const Exception&) {

@@ -71,6 +71,7 @@ TEST(ReverseConnect, CalleeDialsBackAndThePipeIsMatched) {
             auto link = co_await caller.connect(callee.address_text(), only_reverse(transport));
             EXPECT_EQ(link.plugin(), "reverse_connect");
             EXPECT_EQ(link.transport(), transport);
+            EXPECT_EQ(link.peer_id(), callee.node().node_id()) << "the secured pipe is the callee's";
             co_await link.send(as_bytes("ping through the reversed pipe"));
             auto echoed = co_await link.recv(5s);
             EXPECT_EQ(as_chars(echoed), "ping through the reversed pipe");
