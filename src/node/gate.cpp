@@ -34,7 +34,12 @@ asio::awaitable<Gate> Gate::open(asio::any_io_executor ex, std::string name, Gat
 }
 
 asio::awaitable<Link> Gate::connect(const NodeAddress& peer, LinkOptions options) {
-    last_connect_ = co_await auto_connect(*node_, peer, {options.transport, options.timeout, options.plugins});
+    // Not a braced temporary inside the co_await: GCC 12 destroys its vector twice.
+    ConnectOptions connect_options;
+    connect_options.transport = options.transport;
+    connect_options.timeout = options.timeout;
+    connect_options.plugins = std::move(options.plugins);
+    last_connect_ = co_await auto_connect(*node_, peer, std::move(connect_options));
     co_return Link(last_connect_.pipe, last_connect_.plugin);
 }
 

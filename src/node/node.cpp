@@ -7,6 +7,7 @@
 
 #include "crypto/link_security.hpp"
 #include "node/node_impl.hpp"
+#include "signal/signal_router.hpp"
 
 namespace warpgate {
 namespace node {
@@ -93,6 +94,8 @@ bool NodeImpl::claim(const net::ConnectionId& id, const PipePtr& pipe) {
 
 void NodeImpl::shutdown() {
     closed = true;
+    if (signaling) signaling->close();
+    signaling.reset();
     for (auto& s : tcp_servers) s->close();
     for (auto& s : udp_servers) s->close();
     for (auto& weak : pipes)
@@ -106,7 +109,9 @@ void NodeImpl::shutdown() {
 }  // namespace node
 
 Node::Node(asio::any_io_executor ex, NodeOptions options)
-    : impl_(std::make_shared<node::NodeImpl>(ex, std::move(options))) {}
+    : impl_(std::make_shared<node::NodeImpl>(ex, std::move(options))) {
+    impl_->owner = this;
+}
 
 Node::~Node() {
     if (!impl_->closed) impl_->shutdown();

@@ -14,12 +14,17 @@
 #include "net/task_group.hpp"
 #include "node/machine.hpp"
 
+namespace warpgate::signal {
+class SignalRouter;
+}
+
 namespace warpgate::node {
 
 struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
     NodeImpl(asio::any_io_executor ex, NodeOptions opts);
 
     asio::any_io_executor executor;
+    Node* owner = nullptr;  // the handle (never moved: Node is neither copyable nor movable)
     NodeOptions options;
     const NodeConfig& conf() const { return options.conf; }
     bool started = false;
@@ -47,6 +52,7 @@ struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
     std::function<void(PipePtr)> inbound_handler;
     // Connection ids a plugin waits for (reverse connect): the dialer's pipe is handed over.
     std::map<net::ConnectionId, std::function<void(PipePtr)>> expected;
+    std::shared_ptr<signal::SignalRouter> signaling;  // MQTT signaling; null when off (start phase 4)
     std::vector<std::weak_ptr<Pipe>> pipes;  // every pipe the node made, closed by close()
     net::TaskGroup tasks;
 

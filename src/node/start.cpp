@@ -8,6 +8,8 @@
 
 #include "crypto/keystore.hpp"
 #include "node/node_impl.hpp"
+#include "signal/signal_router.hpp"
+#include "traversal/reverse_connect.hpp"
 
 namespace warpgate {
 namespace {
@@ -149,9 +151,20 @@ asio::awaitable<std::string> load_p2p_stun_clients(NodeImpl& node) {
     co_return outcome.empty() ? "no address to measure" : outcome;
 }
 
+// The first sig_pipe_no brokers (the ones build_node_address names in the hints); a broker that
+// is down costs at most signal_timeout here and keeps retrying in the background.
 asio::awaitable<std::string> setup_router_and_signal(NodeImpl& node) {
-    if (node.conf().sig_pipe_no == 0) co_return "disabled";
-    co_return "skipped: MQTT signaling is not in this build yet";
+    auto& conf = node.conf();
+    if (conf.sig_pipe_no == 0) co_return "disabled";
+    if (conf.mqtt_servers.empty()) co_return "no MQTT brokers configured";
+    auto count = std::min<std::size_t>(static_cast<std::size_t>(conf.sig_pipe_no), conf.mqtt_servers.size());
+    signal::RouterOptions options;
+    options.brokers.assign(conf.mqtt_servers.begin(), conf.mqtt_servers.begin() + static_cast<std::ptrdiff_t>(count));
+    options.connect_timeout = conf.signal_timeout;
+    node.signaling = signal::SignalRouter::create(node.executor, *node.identity, node.tasks, std::move(options));
+    traversal::answer_connect_back(*node.owner);
+    auto ready = co_await node.signaling->start();
+    co_return fmt::format("{} of {} MQTT brokers ready, listening on {}", ready, count, signal::topic_for(node.node_id));
 }
 
 Result<void> bind_all(NodeImpl& node, const std::vector<asio::ip::address>& ips, std::uint16_t port) {

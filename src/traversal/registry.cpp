@@ -2,6 +2,7 @@
 #include <warpgate/plugin.hpp>
 
 #include "traversal/direct_connect.hpp"
+#include "traversal/reverse_connect.hpp"
 
 namespace warpgate {
 
@@ -31,6 +32,7 @@ std::string Attempt::describe() const {
 PluginRegistry PluginRegistry::builtin() {
     PluginRegistry r;
     r.add(std::make_shared<traversal::DirectConnect>());
+    r.add(std::make_shared<traversal::ReverseConnect>());
     return r;
 }
 
