@@ -7,23 +7,17 @@
 #include "net/servers.hpp"
 #include "net/tcp_pipe.hpp"
 #include "net/udp_pipe.hpp"
+#include "support/node_fixture.hpp"
 #include "support/run_async.hpp"
 
 using namespace warpgate;
+using warpgate::test::has_ipv6_loopback;
 using warpgate::test::run_async;
 
 namespace {
 
 Endpoint loopback(Family f) { return {f == IP6 ? asio::ip::address(asio::ip::address_v6::loopback()) : asio::ip::address(asio::ip::address_v4::loopback()), 0}; }
 
-bool has_ipv6_loopback() {
-    asio::io_context io;
-    asio::ip::udp::socket s(io);
-    asio::error_code ec;
-    s.open(asio::ip::udp::v6(), ec);
-    if (!ec) s.bind({asio::ip::address_v6::loopback(), 0}, ec);
-    return !ec;
-}
 
 // An echo server of the given transport: every message comes back to its sender.
 struct EchoServer {
