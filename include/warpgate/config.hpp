@@ -44,10 +44,18 @@ struct NodeConfig {
     std::chrono::milliseconds ping_timeout{1000};      // liveness check of a new pipe
     std::chrono::milliseconds stun_timeout{1500};      // one STUN server, all retransmissions
     std::chrono::milliseconds signal_timeout{3000};    // connecting to one MQTT broker
+    std::chrono::milliseconds handshake_timeout{5000}; // a link's introduction, either side
+    std::chrono::milliseconds keepalive_interval{25000};  // idle links send one (NAT UDP timeouts)
+    std::chrono::milliseconds link_dead_timeout{75000};   // nothing authenticated heard: the link is dead
 
     // --- limits ---
     std::size_t max_message_size = 16 * 1024 * 1024;  // a larger TCP frame closes the pipe
     std::size_t inbox_capacity = 256;                 // messages queued per pipe / subscription
+    // What strangers can make a listener hold before they authenticate (docs/pipes.md).
+    std::size_t max_half_open = 1024;         // introductions awaiting key confirmation
+    std::size_t max_half_open_per_ip = 32;
+    std::size_t max_pending_tcp = 512;        // TCP connections that sent no hello yet
+    std::size_t max_pending_tcp_per_ip = 16;
 
     // Public STUN/MQTT/NTP servers: for real users, never for tests.
     static NodeConfig production();

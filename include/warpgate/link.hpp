@@ -1,5 +1,6 @@
-// A Link is what the user holds: a conversation with one peer, independent of the path
-// (Pipe) under it, so later path upgrades (relay to direct) fit. RAII: destroying it closes it.
+// A Link is what the user holds: a conversation with one peer, independent of the path under
+// it (a session moves between paths without the application noticing). RAII: destroying it
+// closes it.
 #pragma once
 #include <asio/awaitable.hpp>
 #include <chrono>
@@ -33,7 +34,6 @@ public:
     // The node id the link handshake proved is at the other end; empty on a plaintext link.
     std::string peer_id() const { return pipe_->peer_node_id(); }
     bool encrypted() const { return pipe_->encrypted(); }
-    Pipe& pipe() { return *pipe_; }
 
 private:
     PipePtr pipe_;

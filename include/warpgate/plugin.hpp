@@ -6,7 +6,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include <functional>
 #include <warpgate/address.hpp>
+#include <warpgate/config.hpp>
 #include <warpgate/endpoint.hpp>
 #include <warpgate/pipe.hpp>
 
@@ -33,8 +35,67 @@ struct Attempt {
     Family family = IP4;
     Route route = Route::external;
     Endpoint target;
-    ConnectionId con_id{};  // sent first on the pipe so both sides can match it (CON_ID_MSG)
+    ConnectionId con_id{};  // in the hello, so both sides can match the link (CON_ID_MSG)
     std::string describe() const;  // "direct_connect TCP IPv4 loopback 127.0.0.1:4000"
+};
+
+namespace session {
+class Path;
+}
+// A raw path a plugin reached the peer by (a dialled TCP stream, a UDP 4-tuple): made by the
+// context's socket factory, introduced and secured by the node, never by the plugin.
+using PathPtr = std::shared_ptr<session::Path>;
+
+// What an attempt produced: a raw path (the node runs the introduction and the link handshake
+// on it), or a pipe the peer introduced by dialling us (reverse connect; the node checks it
+// belongs to the peer).
+struct Reached {
+    PathPtr path;
+    PipePtr pipe;
+};
+
+// A signal message for a plugin, from a verified sender.
+struct PluginSignal {
+    Bytes sender;   // the sender's public key (verified)
+    Bytes payload;
+};
+
+// All a plugin sees of the node: no identity key, no node internals.
+class PluginContext {
+public:
+    virtual ~PluginContext() = default;
+    virtual asio::any_io_executor executor() const = 0;
+    virtual const NodeConfig& config() const = 0;
+    // The node's own address, with the NAT facts of each listen socket.
+    virtual const NodeAddress& own_address() const = 0;
+    virtual const Bytes& own_address_bytes() const = 0;
+    virtual std::vector<Family> supported() const = 0;
+
+    // Socket factory: a fresh path to `target` (TCP: connected within connect_timeout;
+    // Errc::refused at once when nothing listens).
+    virtual asio::awaitable<PathPtr> dial(Transport transport, Endpoint target) = 0;
+
+    // Signaling under this plugin's own message tag (false: signaling is off).
+    virtual bool has_signaling() const = 0;
+    virtual asio::awaitable<void> signal(const NodeAddress& peer, ByteView payload) = 0;
+    virtual void on_signal(std::function<void(PluginSignal)> handler) = 0;
+
+    // A link the peer will open to us with `con_id` (it learns the id from our signal):
+    // registered from now until the handle is destroyed, so make it before signalling.
+    class Expectation {
+    public:
+        virtual ~Expectation() = default;
+        // The introduced pipe; Errc::timeout after `timeout`, Errc::cancelled.
+        virtual asio::awaitable<PipePtr> wait(std::chrono::milliseconds timeout) = 0;
+    };
+    virtual std::unique_ptr<Expectation> expect(ConnectionId con_id) = 0;
+    // Callee side: introduces a path we dialled to a peer that asked for it (reverse connect)
+    // and hands the link to whoever waits for `con_id` on our side, else to the inbound handler.
+    virtual asio::awaitable<void> dial_back(PathPtr path, const NodeAddress& peer, ConnectionId con_id) = 0;
+    // Whether this node may dial `target` for a peer's request (no loopback, no foreign LAN).
+    virtual bool may_dial_for_peer(const Endpoint& target) const = 0;
+    // Runs a task of the plugin's until it ends or the node closes.
+    virtual void spawn(asio::awaitable<void> task, std::string name) = 0;
 };
 
 class Plugin {
@@ -42,12 +103,17 @@ public:
     virtual ~Plugin() = default;
     virtual std::string_view name() const = 0;
     virtual Phase phase() const = 0;
+    // The signal message tag this plugin uses (unique per plugin; 0: it does not signal).
+    virtual std::uint8_t signal_tag() const { return 0; }
     // The attempts this plugin would make to `peer` (every family x route it can serve for
-    // this situation); empty when it cannot help. Cheap and synchronous.
-    virtual std::vector<Attempt> plan(Node& node, const NodeAddress& peer, Transport transport) = 0;
-    // Makes the attempt. Returns a started pipe that has sent its connection id; throws
-    // Exception with the reason it failed. Cancellation must close whatever it opened.
-    virtual asio::awaitable<PipePtr> attempt(Node& node, const NodeAddress& peer, Attempt attempt) = 0;
+    // this situation); empty when it cannot help, with why in `why_not`. Cheap and synchronous.
+    virtual std::vector<Attempt> plan(PluginContext& ctx, const NodeAddress& peer, Transport transport,
+                                      std::string& why_not) = 0;
+    // Makes the attempt. Throws Exception with the reason it failed. Cancellation must close
+    // whatever it opened.
+    virtual asio::awaitable<Reached> attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) = 0;
+    // Called once the node started: the callee side (answering signals), if the plugin has one.
+    virtual void serve(PluginContext& ctx) { (void)ctx; }
 };
 
 class PluginRegistry {

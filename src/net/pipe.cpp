@@ -4,12 +4,9 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
-#include "net/frame.hpp"
 #include "net/inbox.hpp"
 
 namespace warpgate {
-
-using net::FrameType;
 
 bool Filter::matches(ByteView message, const Endpoint& from) const {
     if (sender && *sender != from) return false;
@@ -32,9 +29,8 @@ struct Pipe::PendingPing {
     bool answered = false;
 };
 
-Pipe::Pipe(asio::any_io_executor ex, Transport transport, Endpoint local, Endpoint remote, PipeOptions options)
-    : options_(options), executor_(ex), transport_(transport), local_(local), remote_(remote),
-      inbox_(std::make_unique<net::Inbox<Message>>(ex, options.inbox_capacity)) {}
+Pipe::Pipe(asio::any_io_executor ex, PipeOptions options)
+    : options_(options), executor_(ex), inbox_(std::make_unique<net::Inbox<Message>>(ex, options.inbox_capacity)) {}
 
 Pipe::~Pipe() = default;
 
@@ -43,17 +39,7 @@ asio::awaitable<void> Pipe::send(ByteView message) {
     if (message.size() > options_.max_message_size)
         throw Exception(Errc::malformed, "message of " + std::to_string(message.size()) + " bytes exceeds the limit of " +
                                              std::to_string(options_.max_message_size));
-    if (cipher_) {
-        auto record = cipher_->seal(message);
-        co_await write_frame(FrameType::sealed, record);
-    } else {
-        co_await write_frame(FrameType::data, message);
-    }
-}
-
-asio::awaitable<void> Pipe::send_control(FrameType type, ByteView payload) {
-    if (close_reason_) throw Exception(*close_reason_);
-    co_await write_frame(type, payload);
+    co_await send_message(message);
 }
 
 asio::awaitable<Message> Pipe::recv(std::chrono::milliseconds timeout) { return inbox_->pop(timeout); }
@@ -88,13 +74,12 @@ void Pipe::unsubscribe(const std::shared_ptr<Subscription>& subscription) {
     subscription->queue_->close(Error{Errc::cancelled, "unsubscribed"});
 }
 
-void Pipe::set_cipher(std::unique_ptr<MessageCipher> cipher) { cipher_ = std::move(cipher); }
-
 asio::awaitable<std::chrono::microseconds> Pipe::ping(std::chrono::milliseconds timeout) {
     if (close_reason_) throw Exception(*close_reason_);
     asio::steady_timer timer(executor_, timeout);
     PendingPing pending{{}, &timer};
-    RAND_bytes(pending.nonce.data(), static_cast<int>(pending.nonce.size()));
+    if (RAND_bytes(pending.nonce.data(), static_cast<int>(pending.nonce.size())) != 1)
+        throw Exception(Errc::io, "no random bytes for a ping nonce (OpenSSL RAND_bytes failed)");
     pings_.push_back(&pending);
     struct Unregister {
         std::list<PendingPing*>& list;
@@ -103,7 +88,7 @@ asio::awaitable<std::chrono::microseconds> Pipe::ping(std::chrono::milliseconds 
     } unregister{pings_, &pending};
 
     auto start = std::chrono::steady_clock::now();
-    co_await write_frame(FrameType::ping, pending.nonce);
+    co_await send_ping(pending.nonce);
     asio::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (pending.answered)
@@ -111,7 +96,7 @@ asio::awaitable<std::chrono::microseconds> Pipe::ping(std::chrono::milliseconds 
     if (close_reason_) throw Exception(*close_reason_);
     if (ec) throw Exception(Errc::cancelled, "ping cancelled");
     throw Exception(Errc::timeout, "no answer to a liveness ping within " + net::describe(timeout) + " from " +
-                                       remote_.to_string());
+                                       remote_endpoint().to_string());
 }
 
 void Pipe::answer_pong(ByteView nonce) {
@@ -124,77 +109,27 @@ void Pipe::answer_pong(ByteView nonce) {
     }
 }
 
-asio::awaitable<bool> Pipe::dispatch(FrameType type, Bytes payload) {
-    // (if-chains, not a switch: GCC 12 miscompiles co_await inside switch cases)
-    if (type == FrameType::data || type == FrameType::sealed) {
-        auto message = open_message(type, std::move(payload));
-        if (!message && transport_ == UDP && cipher_) {
-            // A duplicate or a forged datagram must not end a UDP link: drop and count it.
-            ++dropped_;
-            co_return true;
-        }
-        if (!message) {
-            finish(message.error());
-            co_return false;
-        }
-        bool open = co_await deliver(std::move(*message));
-        co_return open;
-    }
-    if (type == FrameType::ping) {
-        if (payload.size() != 8) {
-            finish({Errc::malformed, "ping with a " + std::to_string(payload.size()) + "-byte nonce"});
-            co_return false;
-        }
-        try {
-            co_await write_frame(FrameType::pong, payload);
-        } catch (const std::exception& e) {
-            finish({Errc::io, std::string("answering a ping: ") + e.what()});
-            co_return false;
-        }
-        co_return true;
-    }
-    if (type == FrameType::pong) {
-        answer_pong(payload);
-        co_return true;
-    }
-    if (type == FrameType::close) {
-        finish({Errc::closed, "peer closed the link"});
-        co_return false;
-    }
-    if (control_handler_) control_handler_(type, payload);
-    else spdlog::debug("pipe {}: control frame {} with no handler", remote_.to_string(), int(type));
-    co_return true;
-}
-
-Result<Message> Pipe::open_message(FrameType type, Bytes payload) {
-    if (type == FrameType::data) {
-        if (cipher_) return fail(Errc::auth_failed, "plaintext message on an encrypted link from " + remote_.to_string());
-        return payload;
-    }
-    if (!cipher_) return fail(Errc::malformed, "sealed message before the link handshake from " + remote_.to_string());
-    return cipher_->open(payload);
-}
-
 asio::awaitable<bool> Pipe::deliver(Message message) {
     std::shared_ptr<Subscription> taker;
     for (auto& sub : subscriptions_) {
-        if (sub->filter_.matches(message, remote_)) {
+        if (sub->filter_.matches(message, remote_endpoint())) {
             taker = sub;
             break;
         }
     }
     if (taker && taker->handler_) {
         auto self = shared_from_this();
+        auto from = remote_endpoint();
         try {
-            co_await taker->handler_(std::move(message), remote_, *this);
+            co_await taker->handler_(std::move(message), from, *this);
         } catch (const std::exception& e) {
-            spdlog::warn("message handler for {} failed: {}", remote_.to_string(), e.what());
+            spdlog::warn("message handler for {} failed: {}", from.to_string(), e.what());
         }
         co_return is_open();
     }
     net::Inbox<Message>* queue = inbox_.get();
     if (taker) queue = taker->queue_.get();
-    if (transport_ == TCP) {
+    if (transport() == TCP) {
         co_await queue->push(std::move(message));
     } else if (!queue->try_push(std::move(message))) {
         ++dropped_;
@@ -208,7 +143,7 @@ void Pipe::finish(Error reason) {
     inbox_->close(reason);
     for (auto& sub : subscriptions_) sub->queue_->close(reason);
     for (auto* p : pings_) p->timer->cancel();
-    close_transport();
+    end_session();
 }
 
 void Pipe::close() {

@@ -6,8 +6,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include "net/tcp_pipe.hpp"
-#include "net/udp_pipe.hpp"
+#include <asio/steady_timer.hpp>
 
 namespace warpgate::net {
 namespace {
@@ -45,21 +44,31 @@ Result<std::unique_ptr<TcpServer>> TcpServer::bind(asio::any_io_executor ex, End
     return std::unique_ptr<TcpServer>(new TcpServer(std::move(acceptor)));
 }
 
-asio::awaitable<void> TcpServer::run(OnPipe on_pipe, PipeOptions options) {
+asio::awaitable<void> TcpServer::run(OnSocket on_socket) {
+    auto backoff = std::chrono::milliseconds(10);
+    auto last_warning = std::chrono::steady_clock::time_point{};
+    std::uint64_t failures = 0;
+    asio::steady_timer pause(acceptor_.get_executor());
     while (acceptor_.is_open()) {
         asio::error_code ec;
         auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
-        if (ec) {
-            spdlog::warn("accept on {}: {}", local_.to_string(), ec.message());
-            continue;  // EMFILE and friends: the acceptor itself is still fine
+        if (!ec) {
+            backoff = std::chrono::milliseconds(10);
+            on_socket(std::move(socket));
+            continue;
         }
-        asio::error_code remote_ec;
-        socket.remote_endpoint(remote_ec);
-        if (remote_ec) continue;  // reset before we looked at it
-        auto pipe = make_tcp_pipe(std::move(socket), options);
-        on_pipe(pipe);
-        pipe->start();
+        // EMFILE and friends: the pending connection stays queued, so accepting again at once
+        // would spin. Wait, and tell the operator (not on every failure).
+        ++failures;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_warning >= std::chrono::seconds(10)) {
+            spdlog::warn("accept on {}: {} ({} failures so far; backing off up to 1 s)", local_.to_string(), ec.message(), failures);
+            last_warning = now;
+        }
+        pause.expires_after(backoff);
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
     }
 }
 
@@ -79,32 +88,7 @@ Result<std::unique_ptr<UdpServer>> UdpServer::bind(asio::any_io_executor ex, End
     return std::unique_ptr<UdpServer>(new UdpServer(std::move(socket)));
 }
 
-asio::awaitable<void> UdpServer::run(OnPipe on_pipe, PipeOptions options) {
-    std::vector<std::uint8_t> buffer(65536);
-    asio::ip::udp::endpoint sender;
-    while (socket_->is_open()) {
-        asio::error_code ec;
-        auto n = co_await socket_->async_receive_from(asio::buffer(buffer), sender, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec == asio::error::operation_aborted || !socket_->is_open()) break;
-        if (ec) continue;  // ICMP errors from earlier sends surface here on Linux: not fatal
-        auto it = peers_.find(sender);
-        if (it == peers_.end()) {
-            if (peers_.size() >= max_peers) continue;
-            auto pipe = make_udp_server_pipe(socket_, {sender.address(), sender.port()}, options,
-                                             [this, sender] { peers_.erase(sender); });
-            it = peers_.emplace(sender, pipe).first;
-            on_pipe(as_pipe(pipe));
-            as_pipe(pipe)->start();
-        }
-        feed(*it->second, Bytes(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n)));
-    }
-}
-
 void UdpServer::close() {
-    // Pipes first: each tells its peer over the socket before the socket goes.
-    auto peers = std::move(peers_);
-    peers_.clear();
-    for (auto& [endpoint, pipe] : peers) as_pipe(pipe)->close();
     asio::error_code ec;
     socket_->close(ec);
 }

@@ -1,27 +1,28 @@
-// The node's listening sockets: one TCP acceptor and one UDP socket per interface address.
-// Each new peer becomes a Pipe; the owner installs its handlers in `on_pipe`, after which the
-// server starts the pipe.
+// The node's listening sockets: one TCP acceptor and one UDP socket per interface address, at
+// one port. The TCP server hands each accepted socket on; the UDP socket is read by the
+// session layer's demultiplexer (session/demux.hpp), which serves STUN, TURN and warpgate
+// records on it alike.
 #pragma once
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
 #include <functional>
-#include <map>
 #include <memory>
-#include <warpgate/pipe.hpp>
+#include <warpgate/endpoint.hpp>
+#include <warpgate/error.hpp>
 
 namespace warpgate::net {
 
-class UdpServerPipe;
-using OnPipe = std::function<void(const PipePtr&)>;
+using OnSocket = std::function<void(asio::ip::tcp::socket)>;
 
 class TcpServer {
 public:
     // Errc::address_in_use when the port is taken, Errc::io for other bind failures.
     static Result<std::unique_ptr<TcpServer>> bind(asio::any_io_executor ex, Endpoint at, bool reuse_addr);
     Endpoint local_endpoint() const { return local_; }
-    // Accepts until close(); each connection becomes a started pipe.
-    asio::awaitable<void> run(OnPipe on_pipe, PipeOptions options);
+    // Accepts until close(). Out of descriptors (EMFILE and friends), it backs off (10 ms,
+    // doubling to 1 s) instead of spinning, and says so once per 10 s.
+    asio::awaitable<void> run(OnSocket on_socket);
     void close();
 
 private:
@@ -32,23 +33,16 @@ private:
 
 class UdpServer {
 public:
-    // A peer table bound: datagrams from new senders beyond it are ignored (memory stays bounded).
-    static constexpr std::size_t max_peers = 4096;
-
     static Result<std::unique_ptr<UdpServer>> bind(asio::any_io_executor ex, Endpoint at, bool reuse_addr);
     ~UdpServer();
     Endpoint local_endpoint() const { return local_; }
-    // Receives until close(), routing each datagram to its sender's pipe (made on first sight).
-    asio::awaitable<void> run(OnPipe on_pipe, PipeOptions options);
-    // Closes the socket and every peer pipe.
+    const std::shared_ptr<asio::ip::udp::socket>& socket() const { return socket_; }
     void close();
-    std::size_t peers() const { return peers_.size(); }
 
 private:
     explicit UdpServer(std::shared_ptr<asio::ip::udp::socket> socket);
     std::shared_ptr<asio::ip::udp::socket> socket_;
     Endpoint local_;
-    std::map<asio::ip::udp::endpoint, std::shared_ptr<UdpServerPipe>> peers_;
 };
 
 }  // namespace warpgate::net

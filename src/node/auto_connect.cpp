@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <warpgate/node.hpp>
 
+#include "crypto/identity.hpp"
 #include "net/task_group.hpp"
 #include "net/timeout.hpp"
 #include "node/node_impl.hpp"
@@ -31,12 +32,27 @@ struct Race {
     std::vector<AttemptReport> reports;
 };
 
+// Runs the plugin's attempt and introduces what it reached: the node, not the plugin, runs
+// the link handshake and checks who answered.
+asio::awaitable<PipePtr> reach(Node& node, Plugin& plugin, const NodeAddress& peer, const Attempt& attempt) {
+    auto& impl = node.impl();
+    auto reached = co_await plugin.attempt(impl.context_for(plugin), peer, attempt);
+    PipePtr pipe = reached.pipe;
+    if (reached.path) pipe = co_await impl.introduce(std::move(reached.path), peer, attempt.con_id);
+    if (!pipe) throw Exception(Errc::unreachable, "the plugin reached nothing");
+    if (pipe->encrypted() && pipe->peer_node_id() != crypto::node_id(peer.public_key)) {
+        pipe->close();
+        throw Exception(Errc::auth_failed, "the link belongs to node " + pipe->peer_node_id() + ", not to the peer");
+    }
+    co_return pipe;
+}
+
 asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::size_t index, Node& node, std::shared_ptr<Plugin> plugin,
                                   const NodeAddress& peer, Attempt attempt) {
     auto begin = Clock::now();
     auto& report = race->reports[index];
     try {
-        auto pipe = co_await plugin->attempt(node, peer, attempt);
+        auto pipe = co_await reach(node, *plugin, peer, attempt);
         report.duration = since(begin);
         if (race->winner) {
             pipe->close();  // a later finisher of a race already won
@@ -84,8 +100,12 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
         std::vector<std::pair<std::shared_ptr<Plugin>, Attempt>> attempts;
         for (auto& plugin : plugins) {
             if (plugin->phase() != phase) continue;
-            for (auto& attempt : plugin->plan(node, peer, options.transport)) {
-                RAND_bytes(attempt.con_id.data(), static_cast<int>(attempt.con_id.size()));
+            std::string why_not;
+            auto planned = plugin->plan(node.impl().context_for(*plugin), peer, options.transport, why_not);
+            if (planned.empty()) spdlog::debug("auto_connect: {} plans nothing: {}", plugin->name(), why_not);
+            for (auto& attempt : planned) {
+                if (RAND_bytes(attempt.con_id.data(), static_cast<int>(attempt.con_id.size())) != 1)
+                    throw Exception(Errc::io, "no random bytes for a connection id (OpenSSL RAND_bytes failed)");
                 attempts.emplace_back(plugin, std::move(attempt));
             }
         }

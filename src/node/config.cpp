@@ -37,8 +37,15 @@ void visit_fields(Config& c, Visitor&& v) {
     v("ping_timeout_ms", c.ping_timeout);
     v("stun_timeout_ms", c.stun_timeout);
     v("signal_timeout_ms", c.signal_timeout);
+    v("handshake_timeout_ms", c.handshake_timeout);
+    v("keepalive_interval_ms", c.keepalive_interval);
+    v("link_dead_timeout_ms", c.link_dead_timeout);
     v("max_message_size", c.max_message_size);
     v("inbox_capacity", c.inbox_capacity);
+    v("max_half_open", c.max_half_open);
+    v("max_half_open_per_ip", c.max_half_open_per_ip);
+    v("max_pending_tcp", c.max_pending_tcp);
+    v("max_pending_tcp_per_ip", c.max_pending_tcp_per_ip);
 }
 
 json to_json_value(bool v) { return v; }

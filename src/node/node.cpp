@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <warpgate/plugin.hpp>
 
-#include "crypto/link_security.hpp"
 #include "node/node_impl.hpp"
+#include "node/plugin_context.hpp"
 #include "signal/signal_router.hpp"
 
 namespace warpgate {
@@ -15,6 +15,10 @@ namespace node {
 NodeImpl::NodeImpl(asio::any_io_executor ex, NodeOptions opts) : executor(ex), options(std::move(opts)), tasks(ex) {}
 
 PipeOptions NodeImpl::pipe_options() const { return {conf().max_message_size, conf().inbox_capacity}; }
+
+session::SessionSettings NodeImpl::session_settings() const {
+    return {conf().handshake_timeout, conf().keepalive_interval, conf().link_dead_timeout};
+}
 
 void NodeImpl::track(const PipePtr& pipe) {
     // Drop entries of pipes that are gone, so a long-running node does not grow.
@@ -25,60 +29,47 @@ void NodeImpl::track(const PipePtr& pipe) {
     pipes.push_back(pipe);
 }
 
-void NodeImpl::on_server_pipe(const PipePtr& pipe) {
+void NodeImpl::start_accepting() {
+    session::AcceptorOptions options;
+    options.identity = identity ? &*identity : nullptr;
+    options.require_encryption = conf().encrypt_links;
+    options.pipe = pipe_options();
+    options.session = session_settings();
+    options.max_half_open = conf().max_half_open;
+    options.max_half_open_per_ip = conf().max_half_open_per_ip;
+    options.max_pending_tcp = conf().max_pending_tcp;
+    options.max_pending_tcp_per_ip = conf().max_pending_tcp_per_ip;
+    acceptor = std::make_shared<session::Acceptor>(executor, options, demux);
+    std::weak_ptr<NodeImpl> weak = shared_from_this();
+    acceptor->start([weak](const std::shared_ptr<session::Session>& s, const ConnectionId& id) {
+        if (auto self = weak.lock()) self->on_established(s, id);
+    });
+    for (auto& server : tcp_servers) {
+        auto on_socket = [weak](asio::ip::tcp::socket socket) {
+            if (auto self = weak.lock(); self && self->acceptor) self->acceptor->accept_tcp(std::move(socket));
+        };
+        tasks.spawn(server->run(on_socket), "tcp server");
+    }
+    for (auto& server : udp_servers) tasks.spawn(demux->serve(server->socket(), true), "udp server");
+}
+
+void NodeImpl::on_established(const PipePtr& pipe, const ConnectionId& id) {
     track(pipe);
+    if (claim(id, pipe)) return;
+    // Nobody claimed it: the message callbacks serve it while it lives.
     std::weak_ptr<NodeImpl> weak_self = shared_from_this();
-    auto callbacks = pipe->subscribe({}, [weak_self](Message message, Endpoint from, Pipe& p) -> asio::awaitable<void> {
+    pipe->subscribe({}, [weak_self](Message message, Endpoint from, Pipe& p) -> asio::awaitable<void> {
         auto self = weak_self.lock();
         if (!self) co_return;
         auto handlers = self->msg_callbacks;  // a callback may add another
         if (handlers.empty()) spdlog::debug("message from {} with no callback: dropped", from.to_string());
         for (auto& handler : handlers) co_await handler(message, from, p);
     });
-    // A dialer opens with a hello (its connection id), then, for a secure link, the link
-    // handshake; the pipe is claimed by its owner only once it is secured.
-    struct Introduction {
-        std::optional<net::Hello> hello;
-        std::optional<crypto::Responder> responder;
-        bool claimed = false;
-    };
-    auto intro = std::make_shared<Introduction>();
-    std::weak_ptr<Pipe> weak_pipe = pipe;
-    pipe->on_control([weak_self, weak_pipe, callbacks, intro](net::FrameType type, ByteView payload) {
-        auto self = weak_self.lock();
-        auto p = weak_pipe.lock();
-        if (!self || !p) return;
-        auto refuse = [&](const std::string& why) {
-            spdlog::info("closing pipe from {}: {}", p->remote_endpoint().to_string(), why);
-            p->close();
-        };
-        if (type == net::FrameType::hello) {
-            auto hello = net::decode_hello(payload);
-            if (!hello) return refuse("bad hello: " + hello.error().message);
-            if (intro->hello) {
-                if (*intro->hello != *hello) refuse("a second, different hello");
-                return;  // a UDP dialer repeating itself
-            }
-            intro->hello = *hello;
-            if (hello->secure) return;  // the handshake comes next
-            if (self->conf().encrypt_links) return refuse("plaintext link refused: this node requires encryption");
-        } else if (type == net::FrameType::handshake) {
-            if (!intro->hello || !intro->hello->secure) return refuse("link handshake without a secure hello");
-            if (!intro->responder) intro->responder.emplace(*self->identity);
-            auto step = intro->responder->on_handshake(*p, payload);
-            if (step == crypto::Responder::Step::refuse) return refuse("link handshake failed");
-            if (step != crypto::Responder::Step::confirmed) return;
-        } else {
-            return;
-        }
-        if (intro->claimed) return;
-        intro->claimed = true;
-        // Claimed pipes leave the message callbacks: their messages belong to the link now.
-        if (self->claim(intro->hello->id, p)) p->unsubscribe(callbacks);
-    });
+    std::erase_if(unclaimed, [](const auto& entry) { return !entry.second->is_open(); });
+    unclaimed.emplace(pipe.get(), pipe);
 }
 
-bool NodeImpl::claim(const net::ConnectionId& id, const PipePtr& pipe) {
+bool NodeImpl::claim(const ConnectionId& id, const PipePtr& pipe) {
     if (auto it = expected.find(id); it != expected.end()) {
         auto take = std::move(it->second);
         expected.erase(it);
@@ -92,15 +83,38 @@ bool NodeImpl::claim(const net::ConnectionId& id, const PipePtr& pipe) {
     return false;
 }
 
+asio::awaitable<PipePtr> NodeImpl::introduce(PathPtr path, const NodeAddress& peer, ConnectionId con_id) {
+    session::Initiation how;
+    how.path = std::move(path);
+    how.identity = conf().encrypt_links ? &*identity : nullptr;
+    how.expected_peer_key = peer.public_key;
+    how.con_id = con_id;
+    how.pipe = pipe_options();
+    how.settings = session_settings();
+    how.demux = demux;
+    auto session = co_await session::initiate(std::move(how));
+    PipePtr pipe = session;
+    track(pipe);
+    co_return pipe;
+}
+
+PluginContext& NodeImpl::context_for(const Plugin& plugin) {
+    auto& ctx = plugin_contexts[&plugin];
+    if (!ctx) ctx = make_plugin_context(weak_from_this(), plugin.signal_tag());
+    return *ctx;
+}
+
 void NodeImpl::shutdown() {
     closed = true;
     if (signaling) signaling->close();
     signaling.reset();
-    for (auto& s : tcp_servers) s->close();
-    for (auto& s : udp_servers) s->close();
+    if (acceptor) acceptor->close();
     for (auto& weak : pipes)
         if (auto p = weak.lock()) p->close();
     pipes.clear();
+    unclaimed.clear();
+    for (auto& s : tcp_servers) s->close();
+    for (auto& s : udp_servers) s->close();
     expected.clear();
     inbound_handler = nullptr;
     tasks.cancel_all();

@@ -9,8 +9,10 @@
 
 #include "crypto/identity.hpp"
 #include "nat/nat_cache.hpp"
-#include "net/frame.hpp"
 #include "net/servers.hpp"
+#include "session/acceptor.hpp"
+#include "session/demux.hpp"
+#include "session/introduction.hpp"
 #include "net/task_group.hpp"
 #include "node/machine.hpp"
 
@@ -50,17 +52,31 @@ struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
 
     std::vector<Handler> msg_callbacks;
     std::function<void(PipePtr)> inbound_handler;
-    // Connection ids a plugin waits for (reverse connect): the dialer's pipe is handed over.
-    std::map<net::ConnectionId, std::function<void(PipePtr)>> expected;
+    // Connection ids a plugin waits for (reverse connect): the dialer's link is handed over.
+    std::map<ConnectionId, std::function<void(PipePtr)>> expected;
     std::shared_ptr<signal::SignalRouter> signaling;  // MQTT signaling; null when off (start phase 4)
-    std::vector<std::weak_ptr<Pipe>> pipes;  // every pipe the node made, closed by close()
+    // Records to sessions (every UDP socket), and the listeners' introductions.
+    std::shared_ptr<session::Demux> demux = std::make_shared<session::Demux>();
+    std::shared_ptr<session::Acceptor> acceptor;
+    // Inbound links nobody claimed: they serve the message callbacks until they close.
+    std::map<Pipe*, PipePtr> unclaimed;
+    std::vector<std::weak_ptr<Pipe>> pipes;  // every link the node made, closed by close()
+    std::map<const Plugin*, std::unique_ptr<PluginContext>> plugin_contexts;
     net::TaskGroup tasks;
 
     PipeOptions pipe_options() const;
+    session::SessionSettings session_settings() const;
     void track(const PipePtr& pipe);
-    void on_server_pipe(const PipePtr& pipe);
-    // A dialer's hello: the pipe goes to whoever expects its id, else to the inbound handler.
-    bool claim(const net::ConnectionId& id, const PipePtr& pipe);
+    // Starts introductions on the listen sockets (phase 7).
+    void start_accepting();
+    // An inbound link whose introduction completed: to whoever expects its id, else to the
+    // inbound handler, else to the message callbacks.
+    void on_established(const PipePtr& pipe, const ConnectionId& id);
+    bool claim(const ConnectionId& id, const PipePtr& pipe);
+    // The dialler's introduction on a raw path, checked against `peer`'s key.
+    asio::awaitable<PipePtr> introduce(PathPtr path, const NodeAddress& peer, ConnectionId con_id);
+    // A narrow context for one plugin (its own signal tag).
+    PluginContext& context_for(const Plugin& plugin);
     // Synchronous part of close(): no socket stays open, every task is told to stop.
     void shutdown();
 };

@@ -9,7 +9,6 @@
 #include "crypto/keystore.hpp"
 #include "node/node_impl.hpp"
 #include "signal/signal_router.hpp"
-#include "traversal/reverse_connect.hpp"
 
 namespace warpgate {
 namespace {
@@ -162,7 +161,6 @@ asio::awaitable<std::string> setup_router_and_signal(NodeImpl& node) {
     options.brokers.assign(conf.mqtt_servers.begin(), conf.mqtt_servers.begin() + static_cast<std::ptrdiff_t>(count));
     options.connect_timeout = conf.signal_timeout;
     node.signaling = signal::SignalRouter::create(node.executor, *node.identity, node.tasks, std::move(options));
-    traversal::answer_connect_back(*node.owner);
     auto ready = co_await node.signaling->start();
     co_return fmt::format("{} of {} MQTT brokers ready, listening on {}", ready, count, signal::topic_for(node.node_id));
 }
@@ -194,12 +192,7 @@ std::string listen_on_ifs(NodeImpl& node) {
         if (bound || bound.error().code != Errc::address_in_use) break;
     }
     if (!bound) throw Exception(bound.error());
-    std::weak_ptr<NodeImpl> weak = node.shared_from_this();
-    auto on_pipe = [weak](const PipePtr& pipe) {
-        if (auto self = weak.lock()) self->on_server_pipe(pipe);
-    };
-    for (auto& s : node.tcp_servers) node.tasks.spawn(s->run(on_pipe, node.pipe_options()), "tcp server");
-    for (auto& s : node.udp_servers) node.tasks.spawn(s->run(on_pipe, node.pipe_options()), "udp server");
+    node.start_accepting();
     std::string where;
     for (auto& ip : ips) where += (where.empty() ? "" : ", ") + ip.to_string();
     return fmt::format("TCP+UDP port {} on {}", node.port, where);
@@ -287,7 +280,10 @@ asio::awaitable<void> Node::start(StartOptions options) {
                            }));
         co_await run.phase("setup_traversal_plugins", sync([](NodeImpl& n) -> std::string {
                                std::string names;
-                               for (auto& p : n.plugins.all()) names += (names.empty() ? "" : ", ") + std::string(p->name());
+                               for (auto& p : n.plugins.all()) {
+                                   p->serve(n.context_for(*p));  // the callee sides (answering signals)
+                                   names += (names.empty() ? "" : ", ") + std::string(p->name());
+                               }
                                return names;
                            }));
         co_await run.phase("finalize_port_forwarding", sync([](NodeImpl& n) -> std::string {

@@ -1,36 +1,9 @@
 #include "traversal/direct_connect.hpp"
 
-#include <warpgate/node.hpp>
-
-#include "crypto/link_security.hpp"
-#include "net/frame.hpp"
-#include "net/tcp_pipe.hpp"
-#include "net/timeout.hpp"
-#include "net/udp_pipe.hpp"
-#include "node/node_impl.hpp"
+#include "traversal/dial_policy.hpp"
 
 namespace warpgate::traversal {
 namespace {
-
-bool same_subnet(const asio::ip::address& a, const asio::ip::address& b, unsigned prefix) {
-    if (a.is_v4() != b.is_v4()) return false;
-    std::array<std::uint8_t, 16> ab{}, bb{};
-    std::size_t len = 4;
-    if (a.is_v4()) {
-        auto a4 = a.to_v4().to_bytes(), b4 = b.to_v4().to_bytes();
-        std::copy(a4.begin(), a4.end(), ab.begin());
-        std::copy(b4.begin(), b4.end(), bb.begin());
-    } else {
-        ab = a.to_v6().to_bytes();
-        bb = b.to_v6().to_bytes();
-        len = 16;
-    }
-    for (std::size_t bit = 0; bit < std::min<std::size_t>(prefix, len * 8); ++bit) {
-        auto mask = static_cast<std::uint8_t>(0x80 >> (bit % 8));
-        if ((ab[bit / 8] & mask) != (bb[bit / 8] & mask)) return false;
-    }
-    return true;
-}
 
 asio::ip::address loopback(Family f) {
     if (f == IP6) return asio::ip::address_v6::loopback();
@@ -39,7 +12,7 @@ asio::ip::address loopback(Family f) {
 
 }  // namespace
 
-std::vector<Attempt> DirectConnect::plan(Node& node, const NodeAddress& peer, Transport transport) {
+std::vector<Attempt> DirectConnect::plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) {
     std::vector<Attempt> attempts;
     auto add = [&](Family family, Route route, const asio::ip::address& ip, std::uint16_t port) {
         Endpoint target{ip, port};
@@ -47,8 +20,8 @@ std::vector<Attempt> DirectConnect::plan(Node& node, const NodeAddress& peer, Tr
             if (a.target == target) return;  // one attempt per destination
         attempts.push_back({std::string(name()), transport, family, route, target, {}});
     };
-    auto& ours = node.node_address();
-    for (auto family : node.supported()) {
+    auto& ours = ctx.own_address();
+    for (auto family : ctx.supported()) {
         auto& entries = peer.entries(family);
         if (entries.empty()) continue;
         if (peer.machine_id == ours.machine_id) add(family, Route::loopback, loopback(family), entries.front().port);
@@ -63,58 +36,14 @@ std::vector<Attempt> DirectConnect::plan(Node& node, const NodeAddress& peer, Tr
             add(family, Route::external, theirs.external_ip, theirs.port);
         }
     }
+    if (attempts.empty()) why_not = "no address family in common with the peer";
     return attempts;
 }
 
-asio::awaitable<PipePtr> DirectConnect::attempt(Node& node, const NodeAddress& peer, Attempt attempt) {
-    auto options = node.impl().pipe_options();
-    PipePtr pipe;
-    auto connect = [&]() -> asio::awaitable<PipePtr> {
-        PipePtr made;
-        if (attempt.transport == TCP) made = co_await net::connect_tcp(attempt.target, std::nullopt, options);
-        else made = co_await net::connect_udp(attempt.target, std::nullopt, options);
-        co_return made;
-    };
-    try {
-        pipe = co_await net::with_timeout(connect(), node.config().connect_timeout, "connecting to " + attempt.target.to_string());
-    } catch (const std::system_error& e) {
-        if (dynamic_cast<const Exception*>(&e)) throw;
-        throw Exception(Errc::unreachable, e.code().message());
-    }
-    node.impl().track(pipe);
-    pipe->start();
-    try {
-        co_await introduce(node, *pipe, attempt, peer);
-    } catch (...) {
-        pipe->close();  // failed, timed out or lost the race: nothing stays open
-        throw;
-    }
-    co_return pipe;
-}
-
-asio::awaitable<void> introduce(Node& node, Pipe& pipe, const Attempt& attempt, const NodeAddress& peer) {
-    bool secure = node.config().encrypt_links;
-    auto hello = net::encode_hello({attempt.con_id, secure});
-    if (secure) {
-        co_await pipe.send_control(net::FrameType::hello, hello);
-        co_await crypto::secure_as_initiator(pipe, *node.impl().identity, peer.public_key, node.config().ping_timeout);
-        co_return;
-    }
-    // UDP may lose the hello or the ping: repeat both a few times within the ping budget.
-    int tries = pipe.transport() == UDP ? 3 : 1;
-    auto per_try = node.config().ping_timeout / tries;
-    for (int i = 1;; ++i) {
-        try {
-            co_await pipe.send_control(net::FrameType::hello, hello);
-            co_await pipe.ping(per_try);
-            co_return;
-        } catch (const Exception& e) {
-            if (e.errc() != Errc::timeout || i == tries) {
-                pipe.close();
-                throw;
-            }
-        }
-    }
+asio::awaitable<Reached> DirectConnect::attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) {
+    (void)peer;
+    auto path = co_await ctx.dial(attempt.transport, attempt.target);
+    co_return Reached{std::move(path), nullptr};
 }
 
 }  // namespace warpgate::traversal

@@ -9,14 +9,9 @@ class DirectConnect final : public Plugin {
 public:
     std::string_view name() const override { return "direct_connect"; }
     Phase phase() const override { return Phase::direct; }
-    std::vector<Attempt> plan(Node& node, const NodeAddress& peer, Transport transport) override;
-    asio::awaitable<PipePtr> attempt(Node& node, const NodeAddress& peer, Attempt attempt) override;
+    std::vector<Attempt> plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) override;
+    // A raw path to the attempt's target; the node introduces it.
+    asio::awaitable<Reached> attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) override;
 };
-
-// Shared by every plugin that produces a pipe: send the attempt's connection id, then run
-// the link handshake against the peer's public key (its answer also proves the pipe is
-// alive: connected sockets were sometimes dead in the original), or with encrypt_links off,
-// a liveness ping.
-asio::awaitable<void> introduce(Node& node, Pipe& pipe, const Attempt& attempt, const NodeAddress& peer);
 
 }  // namespace warpgate::traversal

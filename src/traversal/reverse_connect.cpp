@@ -1,83 +1,38 @@
 #include "traversal/reverse_connect.hpp"
 
 #include <algorithm>
-#include <asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <warpgate/node.hpp>
 
 #include "net/byte_reader.hpp"
 #include "net/byte_writer.hpp"
-#include "net/timeout.hpp"
-#include "node/node_impl.hpp"
-#include "signal/signal_router.hpp"
 #include "traversal/direct_connect.hpp"
 
 namespace warpgate::traversal {
 namespace {
 
-std::vector<HostPort> mqtt_hints(const NodeAddress& peer) {
-    std::vector<HostPort> out;
-    for (auto& h : peer.hints)
-        if (h.kind == ServerKind::mqtt) out.push_back(h.server);
-    return out;
+bool has_mqtt_hint(const NodeAddress& peer) {
+    return std::any_of(peer.hints.begin(), peer.hints.end(), [](const ServerHint& h) { return h.kind == ServerKind::mqtt; });
 }
 
-// The pipe the callee opens, delivered by NodeImpl::claim. Unregisters itself when the attempt
-// ends for any reason (won, timed out, cancelled), so no stale expectation stays behind.
-class Expectation {
-public:
-    Expectation(node::NodeImpl& node, const ConnectionId& id) : node_(node.weak_from_this()), id_(id), arrived_(node.executor) {
-        auto state = state_;
-        node.expected[id] = [state, this](PipePtr pipe) {
-            *state = std::move(pipe);
-            arrived_.cancel();
-        };
-    }
-    ~Expectation() {
-        if (auto node = node_.lock()) node->expected.erase(id_);
-    }
-    Expectation(const Expectation&) = delete;
-    Expectation& operator=(const Expectation&) = delete;
-
-    asio::awaitable<PipePtr> wait(std::chrono::milliseconds timeout) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!*state_) {
-            if (std::chrono::steady_clock::now() >= deadline)
-                throw Exception(Errc::timeout, "the peer did not connect back within " + net::describe(timeout));
-            arrived_.expires_at(deadline);
-            asio::error_code ec;
-            co_await arrived_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            auto stop = co_await net::cancelled();
-            if (stop) throw Exception(Errc::cancelled, "reverse_connect cancelled");
-        }
-        co_return *state_;
-    }
-
-private:
-    std::weak_ptr<node::NodeImpl> node_;
-    ConnectionId id_;
-    std::shared_ptr<PipePtr> state_ = std::make_shared<PipePtr>();
-    asio::steady_timer arrived_;
-};
-
-// Dials the caller the way direct_connect would, trying each of its addresses in turn.
-asio::awaitable<void> dial_back(Node& node, NodeAddress caller, ConnectBack request) {
+// Dials the caller the way direct_connect would, trying each of its allowed addresses in turn.
+asio::awaitable<void> dial_back(PluginContext& ctx, NodeAddress caller, ConnectBack request) {
     DirectConnect direct;
-    std::string failures;
+    std::string why_not;
     // The caller asked because it is reachable from outside: its external address goes first
     // (a loopback or LAN guess that hangs until the connect timeout would outlast its wait).
-    auto attempts = direct.plan(node, caller, request.transport);
+    auto attempts = direct.plan(ctx, caller, request.transport, why_not);
     std::stable_partition(attempts.begin(), attempts.end(), [](const Attempt& a) { return a.route == Route::external; });
-    for (auto attempt : attempts) {
-        attempt.con_id = request.con_id;
+    std::string failures;
+    for (auto& attempt : attempts) {
+        if (!ctx.may_dial_for_peer(attempt.target)) {
+            failures += "\n  " + attempt.describe() + ": not dialled (loopback, a foreign LAN or our own address)";
+            continue;
+        }
         try {
-            auto pipe = co_await direct.attempt(node, caller, attempt);
+            auto path = co_await ctx.dial(attempt.transport, attempt.target);
+            co_await ctx.dial_back(std::move(path), caller, request.con_id);
             spdlog::info("reverse_connect: connected back to {}", attempt.describe());
-            if (!node.impl().claim(request.con_id, pipe)) {
-                spdlog::info("reverse_connect: no inbound handler for the pipe to {}: closed", attempt.target.to_string());
-                pipe->close();
-            }
             co_return;
         } catch (const Exception& e) {
             if (e.errc() == Errc::cancelled) throw;
@@ -115,64 +70,53 @@ Result<ConnectBack> decode_connect_back(ByteView payload) {
     return out;
 }
 
-std::vector<Attempt> ReverseConnect::plan(Node& node, const NodeAddress& peer, Transport transport) {
-    auto& signaling = node.impl().signaling;
-    if (!signaling || mqtt_hints(peer).empty()) return {};
+std::vector<Attempt> ReverseConnect::plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) {
+    if (!ctx.has_signaling()) {
+        why_not = "signaling is off";
+        return {};
+    }
+    if (!has_mqtt_hint(peer)) {
+        why_not = "the peer's address names no MQTT broker";
+        return {};
+    }
     std::vector<Attempt> attempts;
-    auto& ours = node.node_address();
-    for (auto family : node.supported()) {
+    auto& ours = ctx.own_address();
+    for (auto family : ctx.supported()) {
         if (peer.entries(family).empty() || ours.entries(family).empty()) continue;
         auto& mine = ours.entries(family).front();
         attempts.push_back({std::string(name()), transport, family, Route::external, Endpoint{mine.external_ip, mine.port}, {}});
     }
+    if (attempts.empty()) why_not = "no address family in common with the peer";
     return attempts;
 }
 
-asio::awaitable<PipePtr> ReverseConnect::attempt(Node& node, const NodeAddress& peer, Attempt attempt) {
-    auto signaling = node.impl().signaling;
-    if (!signaling) throw Exception(Errc::unreachable, "signaling is off");
-    Expectation expectation(node.impl(), attempt.con_id);
-    auto request = encode_connect_back({attempt.con_id, attempt.transport, node.address()});
-    co_await signaling->send(peer.public_key, mqtt_hints(peer), signal::SignalType::connect_back, request);
-    auto pipe = co_await expectation.wait(node.config().connect_timeout);
-    // Only the callee knows the connection id (it travelled sealed to its key); a secured pipe
-    // also names its verified peer, which must be the node we asked.
-    if (pipe->encrypted() && pipe->peer_node_id() != crypto::node_id(peer.public_key)) {
-        pipe->close();
-        throw Exception(Errc::auth_failed, "the pipe that connected back belongs to node " + pipe->peer_node_id() + ", not to the peer");
-    }
-    try {
-        co_await pipe->ping(node.config().ping_timeout);
-    } catch (const Exception&) {
-        pipe->close();
-        throw;
-    }
-    co_return pipe;
+asio::awaitable<Reached> ReverseConnect::attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) {
+    // Registered before the request leaves: the peer may dial back at once.
+    auto expectation = ctx.expect(attempt.con_id);
+    auto request = encode_connect_back({attempt.con_id, attempt.transport, ctx.own_address_bytes()});
+    co_await ctx.signal(peer, request);
+    auto pipe = co_await expectation->wait(ctx.config().connect_timeout);
+    co_return Reached{nullptr, std::move(pipe)};
 }
 
-void answer_connect_back(Node& node) {
-    auto& signaling = node.impl().signaling;
-    if (!signaling) return;
-    std::weak_ptr<node::NodeImpl> weak = node.impl().weak_from_this();
-    signaling->on(signal::SignalType::connect_back, [&node, weak](const signal::SignalMessage& message) {
-        auto impl = weak.lock();
-        if (!impl || impl->closed) return;
+void ReverseConnect::serve(PluginContext& ctx) {
+    ctx.on_signal([&ctx](PluginSignal message) {
         auto request = decode_connect_back(message.payload);
         if (!request) {
-            spdlog::warn("reverse_connect: bad connect_back request: {}", request.error().to_string());
+            spdlog::info("reverse_connect: bad connect_back request: {}", request.error().to_string());
             return;
         }
         auto caller = parse_address(request->caller_address);
         if (!caller) {
-            spdlog::warn("reverse_connect: bad caller address in connect_back: {}", caller.error().to_string());
+            spdlog::info("reverse_connect: bad caller address in connect_back: {}", caller.error().to_string());
             return;
         }
         // The address must be the signer's own: nobody makes us dial a third party.
         if (caller->public_key != message.sender) {
-            spdlog::warn("reverse_connect: connect_back from {} names another node's address: ignored", crypto::node_id(message.sender));
+            spdlog::info("reverse_connect: a connect_back names another node's address: ignored");
             return;
         }
-        impl->tasks.spawn(dial_back(node, std::move(*caller), std::move(*request)), "reverse_connect dial back");
+        ctx.spawn(dial_back(ctx, std::move(*caller), std::move(*request)), "reverse_connect dial back");
     });
 }
 

@@ -14,16 +14,15 @@ class ReverseConnect final : public Plugin {
 public:
     std::string_view name() const override { return "reverse_connect"; }
     Phase phase() const override { return Phase::direct; }
+    std::uint8_t signal_tag() const override { return 2; }  // SignalType::connect_back
     // One attempt per address family both nodes have, when the peer names MQTT brokers and our
     // signaling is up.
-    std::vector<Attempt> plan(Node& node, const NodeAddress& peer, Transport transport) override;
-    asio::awaitable<PipePtr> attempt(Node& node, const NodeAddress& peer, Attempt attempt) override;
+    std::vector<Attempt> plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) override;
+    asio::awaitable<Reached> attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) override;
+    // The callee's side: answers connect_back requests by dialling the caller's own address
+    // (only where the dial policy allows) with the caller's connection id.
+    void serve(PluginContext& ctx) override;
 };
-
-// The callee's side: answers connect_back requests arriving on the node's signaling by dialing
-// the caller (direct_connect's plan and attempt) with the caller's connection id, then hands the
-// pipe to the node's inbound handler. Called once signaling is up.
-void answer_connect_back(Node& node);
 
 struct ConnectBack {
     static constexpr std::uint8_t version = 1;

@@ -113,25 +113,34 @@ TEST(Node, DestructionWithoutCloseIsSafe) {
     });  // run_async returns only once the io_context has no work left
 }
 
-TEST(Node, MessageCallbacksSeeEveryMessageOnServerPipes) {
+TEST(Node, MessageCallbacksSeeMessagesOfUnclaimedLinksOnly) {
     TempDir dir;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto server = co_await Node::open(io.get_executor(), loopback_node(dir));
+        auto client = co_await Node::open(io.get_executor(), loopback_node(dir));
         std::vector<std::string> seen;
         server->add_msg_cb([&](Message m, Endpoint from, Pipe& pipe) -> asio::awaitable<void> {
             seen.emplace_back(as_chars(m));
             EXPECT_EQ(from, pipe.remote_endpoint());
+            EXPECT_EQ(pipe.peer_node_id(), client->node_id());
             co_await pipe.send(to_bytes("ack " + std::string(as_chars(m))));
         });
-        // A raw client that never says hello stays with the callbacks.
+        // A raw datagram that never introduced itself reaches nobody (and gets no answer).
         asio::ip::udp::socket raw(io, asio::ip::udp::endpoint(ip("127.0.0.1"), 0));
-        std::vector<std::uint8_t> datagram = {0, 'a', 'b', 'c'};  // frame type 0: data
+        std::vector<std::uint8_t> datagram = {0, 'r', 'a', 'w'};
         co_await raw.async_send_to(asio::buffer(datagram), {ip("127.0.0.1"), server->listen_port()}, asio::use_awaitable);
-        std::vector<std::uint8_t> reply(64);
-        asio::ip::udp::endpoint from;
-        auto n = co_await raw.async_receive_from(asio::buffer(reply), from, asio::use_awaitable);
-        EXPECT_EQ(std::string(reinterpret_cast<char*>(reply.data()) + 1, n - 1), "ack abc");
-        EXPECT_EQ(seen, std::vector<std::string>{"abc"});
+        // An introduced link nobody claimed (no on_inbound) stays with the callbacks.
+        for (auto transport : {TCP, UDP}) {
+            ConnectOptions options;
+            options.transport = transport;
+            auto result = co_await auto_connect(*client, server->node_address(), options);
+            co_await result.pipe->send(to_bytes("abc"));
+            auto reply = co_await result.pipe->recv(2s);
+            EXPECT_EQ(as_chars(reply), "ack abc");
+            result.pipe->close();
+        }
+        EXPECT_EQ(seen, (std::vector<std::string>{"abc", "abc"}));
+        co_await client->close();
         co_await server->close();
     });
 }

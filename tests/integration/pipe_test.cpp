@@ -3,11 +3,8 @@
 #include <asio.hpp>
 #include <numeric>
 
-#include "net/frame.hpp"
-#include "net/servers.hpp"
-#include "net/tcp_pipe.hpp"
-#include "net/udp_pipe.hpp"
 #include "support/node_fixture.hpp"
+#include "support/session_server.hpp"
 #include "support/run_async.hpp"
 
 using namespace warpgate;
@@ -16,41 +13,22 @@ using warpgate::test::run_async;
 
 namespace {
 
-Endpoint loopback(Family f) { return {f == IP6 ? asio::ip::address(asio::ip::address_v6::loopback()) : asio::ip::address(asio::ip::address_v4::loopback()), 0}; }
+using test::SessionServer;
+using test::SessionServerOptions;
 
-
-// An echo server of the given transport: every message comes back to its sender.
-struct EchoServer {
-    std::unique_ptr<net::TcpServer> tcp;
-    std::unique_ptr<net::UdpServer> udp;
-    std::vector<PipePtr> pipes;
-
-    EchoServer(asio::io_context& io, Transport t, Family f) {
-        auto on_pipe = [this](const PipePtr& pipe) {
-            pipes.push_back(pipe);
-            pipe->subscribe({}, [](Message m, Endpoint, Pipe& p) -> asio::awaitable<void> { co_await p.send(m); });
-        };
-        if (t == TCP) {
-            tcp = *net::TcpServer::bind(io.get_executor(), loopback(f), false);
-            asio::co_spawn(io, tcp->run(on_pipe, {}), asio::detached);
-        } else {
-            udp = *net::UdpServer::bind(io.get_executor(), loopback(f), false);
-            asio::co_spawn(io, udp->run(on_pipe, {}), asio::detached);
-        }
-    }
-    Endpoint endpoint() const { return tcp ? tcp->local_endpoint() : udp->local_endpoint(); }
-    void close() {
-        if (tcp) tcp->close();
-        if (udp) udp->close();
-        for (auto& p : pipes) p->close();
+// A server of the given family (TCP and UDP on one port) that echoes every message.
+struct EchoServer : SessionServer {
+    EchoServer(asio::io_context& io, Transport, Family f, SessionServerOptions options = {})
+        : SessionServer(io, with_family(options, f)) {}
+    static SessionServerOptions with_family(SessionServerOptions o, Family f) {
+        o.family = f;
+        return o;
     }
 };
 
-asio::awaitable<PipePtr> connect(Transport t, Endpoint to) {
-    PipePtr pipe;  // (GCC 12 miscompiles co_await inside ?:)
-    if (t == TCP) pipe = co_await net::connect_tcp(to, std::nullopt, {});
-    else pipe = co_await net::connect_udp(to, std::nullopt, {});
-    pipe->start();
+asio::awaitable<PipePtr> connect(Transport t, const SessionServer& server) {
+    static auto demux = std::make_shared<session::Demux>();
+    auto pipe = co_await test::dial_session(t, server.endpoint(), server.public_key(), demux);
     co_return pipe;
 }
 
@@ -71,7 +49,7 @@ TEST_P(PipeEcho, MessagesArriveIntactAndInOrder) {
     if (transport == TCP) sizes.insert(sizes.end(), {65536 * 3 + 7, 1024 * 1024});
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         EchoServer server(io, transport, family);
-        auto pipe = co_await connect(transport, server.endpoint());
+        auto pipe = co_await connect(transport, server);
         for (auto n : sizes) co_await pipe->send(pattern(n));
         for (auto n : sizes) {
             auto reply = co_await pipe->recv(5s);
@@ -94,7 +72,7 @@ TEST(Pipe, ClosingEitherSideEndsTheOthersRecv) {
     for (auto transport : {TCP, UDP}) {
         run_async([&](asio::io_context& io) -> asio::awaitable<void> {
             EchoServer server(io, transport, IP4);
-            auto pipe = co_await connect(transport, server.endpoint());
+            auto pipe = co_await connect(transport, server);
             co_await pipe->send(to_bytes("hi"));
             {
             auto got = co_await pipe->recv(2s);
@@ -115,7 +93,7 @@ TEST(Pipe, ClosingEitherSideEndsTheOthersRecv) {
 TEST(Pipe, RecvTimesOutAndRecvExactlySpansMessages) {
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         EchoServer server(io, TCP, IP4);
-        auto pipe = co_await connect(TCP, server.endpoint());
+        auto pipe = co_await connect(TCP, server);
         try {
             co_await pipe->recv(50ms);
             ADD_FAILURE() << "recv returned without a message";
@@ -140,7 +118,7 @@ TEST(Pipe, RecvTimesOutAndRecvExactlySpansMessages) {
 TEST(Pipe, SubscriptionsTakeMatchingMessages) {
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         EchoServer server(io, UDP, IP4);
-        auto pipe = co_await connect(UDP, server.endpoint());
+        auto pipe = co_await connect(UDP, server);
         auto sub = pipe->subscribe({.prefix = to_bytes("PING "), .sender = pipe->remote_endpoint()});
         auto other = pipe->subscribe({.prefix = to_bytes("x"), .sender = Endpoint{asio::ip::make_address("127.0.0.9"), 1}});
         co_await pipe->send(to_bytes("hello"));
@@ -169,31 +147,37 @@ TEST(Pipe, SubscriptionsTakeMatchingMessages) {
     });
 }
 
-TEST(Pipe, OversizedFramesCloseThePipe) {
+TEST(Pipe, OversizedRecordsCloseTheLink) {
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto server = *net::TcpServer::bind(io.get_executor(), loopback(IP4), false);
-        PipePtr accepted;
-        asio::co_spawn(io, server->run([&](const PipePtr& p) { accepted = p; }, {.max_message_size = 1000}), asio::detached);
-        auto pipe = co_await connect(TCP, server->local_endpoint());
+        SessionServerOptions options;
+        options.echo = false;
+        options.pipe.max_message_size = 1000;
+        SessionServer server(io, options);
+        auto pipe = co_await connect(TCP, server);
         co_await pipe->send(Bytes(5000, 1));
         try {
             co_await pipe->recv(2s);
-            ADD_FAILURE() << "server kept a pipe that sent an oversized frame";
+            ADD_FAILURE() << "server kept a link that sent an oversized record";
         } catch (const Exception& e) {
             EXPECT_EQ(e.errc(), Errc::closed);
         }
-        EXPECT_TRUE(accepted && accepted->close_reason() && accepted->close_reason()->code == Errc::malformed);
+        EXPECT_EQ(server.links().size(), 1u);
+        if (!server.links().empty()) {
+            auto& accepted = server.links().front();
+            EXPECT_TRUE(accepted->close_reason() && accepted->close_reason()->code == Errc::malformed);
+        }
         pipe->close();
-        server->close();
+        server.close();
     });
 }
 
 TEST(Pipe, SlowTcpReaderPushesBackInsteadOfGrowing) {
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto server = *net::TcpServer::bind(io.get_executor(), loopback(IP4), false);
-        PipePtr accepted;
-        asio::co_spawn(io, server->run([&](const PipePtr& p) { accepted = p; }, {.inbox_capacity = 4}), asio::detached);
-        auto pipe = co_await connect(TCP, server->local_endpoint());
+        SessionServerOptions options;
+        options.echo = false;
+        options.pipe.inbox_capacity = 4;
+        SessionServer server(io, options);
+        auto pipe = co_await connect(TCP, server);
         // Nobody reads on the server side: the sender must stall once kernel buffers are full.
         Bytes chunk(64 * 1024, 7);
         asio::steady_timer deadline(io, 2s);
@@ -208,30 +192,13 @@ TEST(Pipe, SlowTcpReaderPushesBackInsteadOfGrowing) {
         co_await (sender() || deadline.async_wait(asio::use_awaitable));
         EXPECT_LT(sent, 400u) << "64 KiB messages kept flowing with no reader";
         // Everything that was accepted is still delivered, in order, once the reader reads.
+        EXPECT_EQ(server.links().size(), 1u);
+        auto accepted = server.links().front();
         for (std::size_t i = 0; i < 4; ++i) {
             auto got = co_await accepted->recv(2s);
             EXPECT_EQ(got.size(), chunk.size());
         }
         pipe->close();
-        accepted->close();
-        server->close();
+        server.close();
     });
-}
-
-TEST(Frame, RejectsBadHeaders) {
-    auto ok = net::encode_tcp_header(net::FrameType::data, 10);
-    EXPECT_TRUE(net::decode_tcp_header(ok, 100));
-    EXPECT_FALSE(net::decode_tcp_header(ok, 9));
-    Bytes zero = {0, 0, 0, 0, 0};
-    EXPECT_FALSE(net::decode_tcp_header(zero, 100));
-    Bytes bad_type = {0, 0, 0, 2, 99};
-    EXPECT_FALSE(net::decode_tcp_header(bad_type, 100));
-    net::Hello hello;
-    hello.id[3] = 9;
-    hello.secure = false;
-    EXPECT_EQ(*net::decode_hello(net::encode_hello(hello)), hello);
-    EXPECT_FALSE(net::decode_hello(Bytes(17, 0)));
-    auto bad_flags = net::encode_hello(hello);
-    bad_flags[1] = 7;
-    EXPECT_FALSE(net::decode_hello(bad_flags));
 }

@@ -1,0 +1,137 @@
+#include "node/plugin_context.hpp"
+
+#include <asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/timeout.hpp"
+#include "node/node_impl.hpp"
+#include "session/path.hpp"
+#include "signal/signal_router.hpp"
+#include "traversal/dial_policy.hpp"
+
+namespace warpgate::node {
+namespace {
+
+std::vector<HostPort> mqtt_hints(const NodeAddress& peer) {
+    std::vector<HostPort> out;
+    for (auto& h : peer.hints)
+        if (h.kind == ServerKind::mqtt) out.push_back(h.server);
+    return out;
+}
+
+// The link the peer opens with our connection id, delivered by NodeImpl::claim. Unregisters
+// itself when the wait ends for any reason, so no stale expectation stays behind.
+class NodeExpectation final : public PluginContext::Expectation {
+public:
+    NodeExpectation(NodeImpl& node, const ConnectionId& id) : node_(node.weak_from_this()), id_(id), arrived_(node.executor) {
+        auto state = state_;
+        auto* timer = &arrived_;
+        node.expected[id] = [state, timer](PipePtr pipe) {
+            *state = std::move(pipe);
+            timer->cancel();
+        };
+    }
+    ~NodeExpectation() override {
+        if (auto node = node_.lock()) node->expected.erase(id_);
+    }
+    NodeExpectation(const NodeExpectation&) = delete;
+    NodeExpectation& operator=(const NodeExpectation&) = delete;
+
+    asio::awaitable<PipePtr> wait(std::chrono::milliseconds timeout) override {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!*state_) {
+            if (std::chrono::steady_clock::now() >= deadline)
+                throw Exception(Errc::timeout, "the peer did not connect back within " + net::describe(timeout));
+            arrived_.expires_at(deadline);
+            asio::error_code ec;
+            co_await arrived_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            auto stop = co_await net::cancelled();
+            if (stop) throw Exception(Errc::cancelled, "waiting for the peer to connect back cancelled");
+        }
+        co_return *state_;
+    }
+
+private:
+    std::weak_ptr<NodeImpl> node_;
+    ConnectionId id_;
+    std::shared_ptr<PipePtr> state_ = std::make_shared<PipePtr>();
+    asio::steady_timer arrived_;
+};
+
+class NodeContext final : public PluginContext {
+public:
+    NodeContext(std::weak_ptr<NodeImpl> node, std::uint8_t tag) : node_(std::move(node)), tag_(tag) {}
+
+    asio::any_io_executor executor() const override { return node().executor; }
+    const NodeConfig& config() const override { return node().conf(); }
+    const NodeAddress& own_address() const override { return node().address; }
+    const Bytes& own_address_bytes() const override { return node().address_bytes; }
+    std::vector<Family> supported() const override {
+        std::vector<Family> out;
+        if (!node().address.v4.empty()) out.push_back(IP4);
+        if (!node().address.v6.empty()) out.push_back(IP6);
+        return out;
+    }
+
+    asio::awaitable<PathPtr> dial(Transport transport, Endpoint target) override {
+        auto& n = node();
+        if (transport == UDP) co_return session::open_udp(n.executor, target, std::nullopt);
+        auto path = co_await net::with_timeout(session::dial_tcp(target, std::nullopt), n.conf().connect_timeout,
+                                               "connecting to " + target.to_string());
+        co_return path;
+    }
+
+    bool has_signaling() const override { return tag_ != 0 && node().signaling != nullptr; }
+
+    asio::awaitable<void> signal(const NodeAddress& peer, ByteView payload) override {
+        auto signaling = node().signaling;
+        if (!signaling || tag_ == 0) throw Exception(Errc::unreachable, "signaling is off");
+        auto hints = mqtt_hints(peer);
+        if (hints.empty()) throw Exception(Errc::unreachable, "the peer's address names no MQTT broker");
+        co_await signaling->send(peer.public_key, std::move(hints), static_cast<signal::SignalType>(tag_), payload);
+    }
+
+    void on_signal(std::function<void(PluginSignal)> handler) override {
+        auto signaling = node().signaling;
+        if (!signaling || tag_ == 0) return;
+        signaling->on(static_cast<signal::SignalType>(tag_), [handler = std::move(handler)](const signal::SignalMessage& m) {
+            handler({m.sender, m.payload});
+        });
+    }
+
+    std::unique_ptr<Expectation> expect(ConnectionId con_id) override { return std::make_unique<NodeExpectation>(node(), con_id); }
+
+    asio::awaitable<void> dial_back(PathPtr path, const NodeAddress& peer, ConnectionId con_id) override {
+        auto self = lock();
+        auto pipe = co_await self->introduce(std::move(path), peer, con_id);
+        if (!self->claim(con_id, pipe)) {
+            spdlog::info("no inbound handler for the link dialled back to {}: closed", pipe->remote_endpoint().to_string());
+            pipe->close();
+        }
+    }
+
+    bool may_dial_for_peer(const Endpoint& target) const override {
+        return traversal::may_dial_for_peer(target, node().ifs, node().address);
+    }
+
+    void spawn(asio::awaitable<void> task, std::string name) override { node().tasks.spawn(std::move(task), std::move(name)); }
+
+private:
+    std::shared_ptr<NodeImpl> lock() const {
+        auto n = node_.lock();
+        if (!n || n->closed) throw Exception(Errc::closed, "the node was closed");
+        return n;
+    }
+    NodeImpl& node() const { return *lock(); }
+
+    std::weak_ptr<NodeImpl> node_;
+    std::uint8_t tag_;
+};
+
+}  // namespace
+
+std::unique_ptr<PluginContext> make_plugin_context(std::weak_ptr<NodeImpl> node, std::uint8_t signal_tag) {
+    return std::make_unique<NodeContext>(std::move(node), signal_tag);
+}
+
+}  // namespace warpgate::node

@@ -1,0 +1,242 @@
+#include "session/acceptor.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "crypto/handshake.hpp"
+#include "net/timeout.hpp"
+
+namespace warpgate::session {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+Acceptor::Acceptor(asio::any_io_executor ex, AcceptorOptions options, std::shared_ptr<Demux> demux)
+    : executor_(ex), options_(options), demux_(std::move(demux)), sweep_timer_(ex), refusals_("listener") {}
+
+void Acceptor::start(Established on_established) {
+    on_established_ = std::move(on_established);
+    std::weak_ptr<Acceptor> weak = shared_from_this();
+    demux_->on_hello([weak](std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from) {
+        if (auto self = weak.lock()) self->on_udp_hello(record, socket, from);
+    });
+    asio::co_spawn(executor_, sweep(weak), asio::detached);
+}
+
+void Acceptor::close() {
+    closed_ = true;
+    sweep_timer_.cancel();
+    demux_->on_hello(nullptr);
+    auto half_open = std::move(half_open_);
+    half_open_.clear();
+    for (auto& h : half_open) h.session->close();
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& p : pending)
+        if (auto path = p.path.lock()) path->close();
+    on_established_ = nullptr;
+}
+
+std::size_t Acceptor::count_from(const asio::ip::address& ip) const {
+    return static_cast<std::size_t>(std::count_if(half_open_.begin(), half_open_.end(), [&](const HalfOpen& h) { return h.ip == ip; }));
+}
+
+void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
+    asio::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (ec || closed_) return;  // reset before we looked at it
+    auto ip = remote.address();
+    auto from_ip = static_cast<std::size_t>(
+        std::count_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.ip == ip; }));
+    if (pending_.size() >= options_.max_pending_tcp) {
+        refusals_.refuse("too many pending connections",
+                         fmt::format("{} connections without a hello yet: closed the one from {}", pending_.size(), ip.to_string()));
+        return;
+    }
+    if (from_ip >= options_.max_pending_tcp_per_ip) {
+        refusals_.refuse("too many pending connections from one address",
+                         fmt::format("{} has {} connections without a hello: closed another", ip.to_string(), from_ip));
+        return;
+    }
+    auto path = std::make_shared<TcpPath>(std::move(socket));
+    pending_.push_back({path, Clock::now() + options_.session.handshake_timeout, ip});
+    std::weak_ptr<Acceptor> weak = shared_from_this();
+    std::weak_ptr<TcpPath> weak_path = path;
+    path->start(
+        [weak, weak_path](std::span<std::uint8_t> record) -> asio::awaitable<bool> {
+            auto self = weak.lock();
+            auto p = weak_path.lock();
+            if (!self || !p) co_return false;
+            bool keep = co_await self->on_tcp_record(record, p);
+            co_return keep;
+        },
+        [weak, raw = path.get()](Error) {
+            if (auto self = weak.lock()) self->drop_pending(raw);
+        },
+        max_introduction_record);
+}
+
+void Acceptor::drop_pending(const TcpPath* path) {
+    std::erase_if(pending_, [&](const Pending& p) {
+        auto alive = p.path.lock();
+        return !alive || alive.get() == path;
+    });
+}
+
+asio::awaitable<bool> Acceptor::on_tcp_record(std::span<std::uint8_t> record, const std::shared_ptr<TcpPath>& path) {
+    drop_pending(path.get());
+    if (closed_) co_return false;
+    if (record[0] != static_cast<std::uint8_t>(RecordType::hello)) {
+        refusals_.refuse("no hello", fmt::format("{} sent a record of type 0x{:02X} before any hello", path->remote().to_string(), record[0]));
+        co_return false;
+    }
+    auto session = introduce(record, path);
+    if (!session) co_return false;
+    std::weak_ptr<Session> weak = session;
+    path->set_sink(
+        [weak](std::span<std::uint8_t> next) -> asio::awaitable<bool> {
+            auto s = weak.lock();
+            if (!s) co_return false;
+            bool keep = co_await s->on_stream_record(next);
+            co_return keep;
+        },
+        [weak](Error reason) {
+            if (auto s = weak.lock()) s->on_path_end(std::move(reason));
+        });
+    co_return true;
+}
+
+void Acceptor::on_udp_hello(std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from) {
+    if (closed_) return;
+    auto sender = record.size() >= 7 ? get_id(record.data() + 3) : 0;
+    // A repeated hello (the initiator's retransmission) gets the same answer, no new session.
+    for (auto& h : half_open_) {
+        if (h.from == from && h.initiator == sender) {
+            auto& hello = h.session->hello();
+            if (std::equal(record.begin(), record.end(), hello.begin(), hello.end())) h.session->path()->send_now(h.session->reply());
+            return;
+        }
+    }
+    auto path = std::make_shared<UdpPath>(socket, from);
+    introduce(record, path);
+}
+
+std::shared_ptr<Session> Acceptor::introduce(std::span<std::uint8_t> record, const PathPtr& path) {
+    auto hello = decode_hello(record);
+    auto who = path->remote().to_string();
+    if (!hello) {
+        refusals_.refuse("bad hello", who + ": " + hello.error().message);
+        if (hello.error().code == Errc::unsupported && record.size() >= 7)
+            refuse(*path, get_id(record.data() + 3), "version unsupported", record.size());
+        return nullptr;
+    }
+    if (!hello->secure && options_.require_encryption) {
+        refusals_.refuse("plaintext hello", who + " asked for a plaintext link; this node requires encryption");
+        refuse(*path, hello->sender, "encryption required", record.size());
+        return nullptr;
+    }
+    if (hello->secure && !options_.identity) {
+        refusals_.refuse("secure hello", who + " asked for an encrypted link; this listener has no identity");
+        refuse(*path, hello->sender, "encryption unsupported", record.size());
+        return nullptr;
+    }
+    if (auto from_ip = count_from(path->remote().ip); from_ip >= options_.max_half_open_per_ip) {
+        refusals_.refuse("too many introductions from one address",
+                         fmt::format("{} has {} unconfirmed introductions", path->remote().ip.to_string(), from_ip));
+        return nullptr;
+    }
+    if (half_open_.size() >= options_.max_half_open) {
+        auto oldest = std::move(half_open_.front());
+        half_open_.pop_front();
+        refusals_.refuse("half-open table full",
+                         fmt::format("{} unconfirmed introductions: evicted the oldest, from {}", options_.max_half_open,
+                                     oldest.from.to_string()));
+        oldest.session->abort_introduction({Errc::refused, "evicted: too many unconfirmed introductions"});
+    }
+    auto session = Session::create(executor_, options_.pipe, options_.session, Session::Role::responder, path, demux_);
+    Reply reply;
+    reply.receiver = hello->sender;
+    reply.sender = session->local_id();
+    reply.secure = hello->secure;
+    if (hello->secure) {
+        auto answer = crypto::Handshake::responder(*options_.identity).on_hello(hello->handshake);
+        if (!answer) {
+            refusals_.refuse("handshake failed", who + ": " + answer.error().message);
+            refuse(*path, hello->sender, "handshake failed", record.size());
+            session->abort_introduction(answer.error());
+            return nullptr;
+        }
+        session->set_keys(answer->second);
+        reply.handshake = std::move(answer->first);
+    }
+    session->set_remote(hello->sender);
+    auto reply_record = encode_reply(reply);
+    std::weak_ptr<Acceptor> weak = shared_from_this();
+    session->await_confirmation(Bytes(record.begin(), record.end()), reply_record, hello->con_id,
+                                [weak](const std::shared_ptr<Session>& s, const ConnectionId& id) {
+                                    if (auto self = weak.lock()) self->established(s, id);
+                                });
+    half_open_.push_back({session, Clock::now() + options_.session.handshake_timeout, path->remote().ip, path->remote(), hello->sender});
+    path->send_now(reply_record);
+    return session;
+}
+
+void Acceptor::refuse(Path& path, SessionId initiator, std::string_view reason, std::size_t hello_size) {
+    if (initiator == 0) return;
+    // Never larger than what provoked it: a spoofed hello must not make us an amplifier.
+    auto limit = hello_size > sealed_prefix ? hello_size - sealed_prefix : 1;
+    auto record = encode_refuse({initiator, std::string(reason.substr(0, limit))});
+    path.send_now(record);
+}
+
+void Acceptor::established(const std::shared_ptr<Session>& session, const ConnectionId& con_id) {
+    std::erase_if(half_open_, [&](const HalfOpen& h) { return h.session == session; });
+    if (closed_ || !on_established_) {
+        session->close();
+        return;
+    }
+    on_established_(session, con_id);
+}
+
+asio::awaitable<void> Acceptor::sweep(std::weak_ptr<Acceptor> weak) {
+    for (;;) {
+        asio::steady_timer* timer = nullptr;
+        {
+            auto self = weak.lock();
+            if (!self || self->closed_) co_return;
+            timer = &self->sweep_timer_;
+            auto tick = std::clamp(self->options_.session.handshake_timeout / 20, std::chrono::milliseconds(20),
+                                   std::chrono::milliseconds(250));
+            timer->expires_after(tick);
+        }
+        asio::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        auto self = weak.lock();
+        if (!self || self->closed_) co_return;
+        auto now = Clock::now();
+        auto budget = net::describe(self->options_.session.handshake_timeout);
+        while (!self->half_open_.empty() && self->half_open_.front().deadline <= now) {
+            auto expired = std::move(self->half_open_.front());
+            self->half_open_.pop_front();
+            self->refusals_.refuse("introduction timed out",
+                                   expired.from.to_string() + " did not confirm its keys within " + budget);
+            expired.session->abort_introduction({Errc::timeout, "no key confirmation within " + budget});
+        }
+        while (!self->pending_.empty() && self->pending_.front().deadline <= now) {
+            auto expired = std::move(self->pending_.front());
+            self->pending_.pop_front();
+            if (auto path = expired.path.lock()) {
+                self->refusals_.refuse("no hello in time", path->remote().to_string() + " sent no hello within " + budget);
+                path->close();
+            }
+        }
+    }
+}
+
+}  // namespace warpgate::session

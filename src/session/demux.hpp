@@ -1,0 +1,56 @@
+// The demultiplexer: every UDP socket of a node (its listen sockets and the sockets it dials
+// from) is read here, and each datagram goes by its first byte (RFC 7983): 0-3 to STUN,
+// a hello to the acceptor (listen sockets only), any other warpgate record to the session its
+// receiver id names, wherever the datagram came from (the session authenticates it). Nothing
+// else is kept: an unknown id or a stray byte costs a counter, never state.
+#pragma once
+#include <asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <warpgate/endpoint.hpp>
+
+#include "session/path.hpp"
+#include "session/record.hpp"
+
+namespace warpgate::session {
+
+class Session;
+
+SessionId random_session_id();
+
+struct DemuxStats {
+    std::uint64_t unknown_session = 0;  // a record for an id nobody holds
+    std::uint64_t not_ours = 0;         // neither STUN nor a warpgate record
+    std::uint64_t hello_elsewhere = 0;  // a hello on a socket that does not accept links
+};
+
+class Demux : public std::enable_shared_from_this<Demux> {
+public:
+    using HelloHandler = std::function<void(std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from)>;
+    using StunHandler = std::function<void(ByteView datagram, const UdpSocketPtr& socket, const Endpoint& from)>;
+
+    // Session ids: reserved at construction, bound once the session is shared, removed by it.
+    SessionId reserve();
+    void bind(SessionId id, const std::shared_ptr<Session>& session);
+    void remove(SessionId id);
+    std::shared_ptr<Session> find(SessionId id) const;
+    std::size_t sessions() const { return sessions_.size(); }
+
+    void on_hello(HelloHandler handler) { hello_ = std::move(handler); }
+    void on_stun(StunHandler handler) { stun_ = std::move(handler); }
+
+    // Reads `socket` until it is closed. Hellos are taken only when `accepts_links`.
+    asio::awaitable<void> serve(UdpSocketPtr socket, bool accepts_links);
+
+    const DemuxStats& stats() const { return stats_; }
+
+private:
+    std::unordered_map<SessionId, std::weak_ptr<Session>> sessions_;
+    HelloHandler hello_;
+    StunHandler stun_;
+    DemuxStats stats_;
+};
+
+}  // namespace warpgate::session

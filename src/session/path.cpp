@@ -1,0 +1,196 @@
+#include "session/path.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/read.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "session/record.hpp"
+
+namespace warpgate::session {
+namespace {
+
+Endpoint to_endpoint(const asio::ip::tcp::endpoint& e) { return {e.address(), e.port()}; }
+Endpoint to_endpoint(const asio::ip::udp::endpoint& e) { return {e.address(), e.port()}; }
+
+// An idle stream keeps this much buffer; it grows only with bytes actually received.
+constexpr std::size_t idle_buffer = 2048;
+constexpr std::size_t keep_buffer = 256 * 1024;
+
+}  // namespace
+
+std::string Path::describe() const {
+    return fmt::format("{} {} -> {}", to_string(transport_), local_.to_string(), remote_.to_string());
+}
+
+TcpPath::TcpPath(asio::ip::tcp::socket socket)
+    : Path(TCP, to_endpoint(socket.local_endpoint()), to_endpoint(socket.remote_endpoint())), socket_(std::move(socket)),
+      write_lock_(socket_.get_executor(), 1) {
+    socket_.set_option(asio::ip::tcp::no_delay(true));
+}
+
+void TcpPath::start(RecordSink sink, EndSink on_end, std::size_t max_record) {
+    sink_ = std::move(sink);
+    on_end_ = std::move(on_end);
+    max_record_ = max_record;
+    asio::co_spawn(socket_.get_executor(), [self = shared_from_this()]() { return self->read_records(); }, asio::detached);
+}
+
+void TcpPath::set_sink(RecordSink sink, EndSink on_end) {
+    sink_ = std::move(sink);
+    on_end_ = std::move(on_end);
+}
+
+asio::awaitable<void> TcpPath::send(ByteView record) {
+    // Records from concurrent senders must not interleave: a one-slot channel is the lock.
+    co_await write_lock_.async_send(asio::error_code{}, true, asio::use_awaitable);
+    struct Unlock {
+        asio::experimental::channel<void(asio::error_code, bool)>& lock;
+        ~Unlock() { lock.try_receive([](asio::error_code, bool) {}); }
+    } unlock{write_lock_};
+    if (!socket_.is_open()) throw Exception(Errc::closed, "the TCP path to " + remote().to_string() + " is closed");
+    auto length = encode_length(record.size());
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(length), asio::buffer(record.data(), record.size())};
+    asio::error_code ec;
+    co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        // A record cut short leaves the stream unusable, whatever the cause.
+        close();
+        throw Exception(Errc::io, "sending to " + remote().to_string() + ": " + ec.message());
+    }
+}
+
+void TcpPath::send_now(ByteView record) noexcept {
+    // Only when nothing else is being written: a close record must not cut into a record.
+    if (!write_lock_.try_send(asio::error_code{}, true)) return;
+    auto length = encode_length(record.size());
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(length), asio::buffer(record.data(), record.size())};
+    asio::error_code ec;
+    socket_.non_blocking(true, ec);
+    socket_.send(buffers, 0, ec);
+    write_lock_.try_receive([](asio::error_code, bool) {});
+}
+
+void TcpPath::close() noexcept {
+    asio::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+}
+
+// Reads until buffer[begin, end) holds `need` bytes. False (with `reason`) when the stream ended.
+asio::awaitable<bool> TcpPath::fill(Bytes& buffer, std::size_t& begin, std::size_t& end, std::size_t need, Error& reason) {
+    while (end - begin < need) {
+        if (begin > 0 && buffer.size() - begin < need) {
+            std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+            end -= begin;
+            begin = 0;
+        }
+        // Grow only when full of received bytes: a header announcing 16 MiB costs nothing
+        // until the bytes arrive.
+        if (end == buffer.size()) buffer.resize(std::min(begin + need, std::max(buffer.size() * 2, idle_buffer)));
+        asio::error_code ec;
+        auto n = co_await socket_.async_read_some(asio::buffer(buffer.data() + end, buffer.size() - end),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || !socket_.is_open()) {
+            reason = {Errc::closed, "the TCP path was closed"};
+            co_return false;
+        }
+        if (ec) {
+            if (ec != asio::error::eof && ec != asio::error::connection_reset)
+                reason = {Errc::io, "receiving from " + remote().to_string() + ": " + ec.message()};
+            co_return false;
+        }
+        end += n;
+    }
+    co_return true;
+}
+
+asio::awaitable<void> TcpPath::read_records() {
+    auto self = shared_from_this();  // the reader keeps the path alive until the stream ends
+    Bytes buffer(idle_buffer);
+    std::size_t begin = 0, end = 0;
+    Error reason{Errc::closed, "peer closed the connection"};
+    for (;;) {
+        bool more = co_await fill(buffer, begin, end, tcp_length_size, reason);
+        if (!more) break;
+        auto length = decode_length(std::span<const std::uint8_t, tcp_length_size>(buffer.data() + begin, tcp_length_size), max_record_);
+        if (!length) {
+            reason = {Errc::malformed, "from " + remote().to_string() + ": " + length.error().message};
+            break;
+        }
+        auto need = tcp_length_size + *length;
+        more = co_await fill(buffer, begin, end, need, reason);
+        if (!more) break;
+        auto record = std::span<std::uint8_t>(buffer.data() + begin + tcp_length_size, *length);
+        begin += need;
+        if (!sink_) break;
+        auto sink = sink_;  // the sink may replace itself
+        bool keep_reading = co_await sink(record);
+        if (!keep_reading) {
+            reason = {Errc::closed, "the session stopped reading"};
+            break;
+        }
+        if (begin == end) {
+            begin = end = 0;
+            if (buffer.size() > keep_buffer) Bytes(idle_buffer).swap(buffer);
+        }
+    }
+    close();
+    if (auto on_end = std::exchange(on_end_, nullptr)) on_end(reason);
+    sink_ = nullptr;
+}
+
+UdpPath::UdpPath(UdpSocketPtr socket, Endpoint remote)
+    : Path(UDP, to_endpoint(socket->local_endpoint()), remote), socket_(std::move(socket)) {}
+
+asio::awaitable<void> UdpPath::send(ByteView record) {
+    asio::error_code ec;
+    co_await socket_->async_send_to(asio::buffer(record.data(), record.size()), asio::ip::udp::endpoint(remote().ip, remote().port),
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    // ICMP errors from earlier datagrams surface on later sends: UDP goes on regardless.
+    if (ec && ec != asio::error::connection_refused)
+        throw Exception(Errc::io, "sending to " + remote().to_string() + ": " + ec.message());
+}
+
+void UdpPath::send_now(ByteView record) noexcept {
+    asio::error_code ec;
+    socket_->send_to(asio::buffer(record.data(), record.size()), asio::ip::udp::endpoint(remote().ip, remote().port), 0, ec);
+}
+
+void UdpPath::close() noexcept {
+    if (!owns_socket_) return;
+    asio::error_code ec;
+    socket_->close(ec);
+}
+
+asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optional<asio::ip::address> local_ip) {
+    asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
+    asio::ip::tcp::endpoint target(remote.ip, remote.port);
+    socket.open(target.protocol());
+    if (local_ip) socket.bind({*local_ip, 0});
+    asio::error_code ec;
+    co_await socket.async_connect(target, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::connection_refused)
+        throw Exception(Errc::refused, "connection refused by " + remote.to_string() + " (nothing listens there)");
+    if (ec == asio::error::operation_aborted) throw Exception(Errc::cancelled, "connecting to " + remote.to_string() + " cancelled");
+    if (ec) throw Exception(Errc::unreachable, "connecting to " + remote.to_string() + ": " + ec.message());
+    co_return std::make_shared<TcpPath>(std::move(socket));
+}
+
+std::shared_ptr<UdpPath> open_udp(asio::any_io_executor ex, Endpoint remote, std::optional<asio::ip::address> local_ip) {
+    auto socket = std::make_shared<asio::ip::udp::socket>(ex);
+    asio::ip::udp::endpoint target(remote.ip, remote.port);
+    socket->open(target.protocol());
+    socket->bind({local_ip ? *local_ip : (remote.ip.is_v6() ? asio::ip::address(asio::ip::address_v6::any())
+                                                           : asio::ip::address(asio::ip::address_v4::any())),
+                  0});
+    auto path = std::make_shared<UdpPath>(std::move(socket), remote);
+    path->own_socket();
+    return path;
+}
+
+}  // namespace warpgate::session

@@ -1,0 +1,99 @@
+// Paths: what carries a session's records. A TcpPath is one connected stream (records framed
+// by a length prefix, read by the path itself); a UdpPath is one 4-tuple on a UDP socket that
+// may be shared (the listen socket) and whose datagrams are read and demultiplexed elsewhere
+// (session/demux.hpp). A session holds its current path and may swap it for another.
+#pragma once
+#include <asio/awaitable.hpp>
+#include <asio/experimental/channel.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <warpgate/bytes.hpp>
+#include <warpgate/endpoint.hpp>
+#include <warpgate/error.hpp>
+
+namespace warpgate::session {
+
+class Path {
+public:
+    virtual ~Path() = default;
+    Transport transport() const noexcept { return transport_; }
+    const Endpoint& local() const noexcept { return local_; }
+    const Endpoint& remote() const noexcept { return remote_; }
+    virtual bool is_open() const = 0;
+    // Sends one record. Throws Exception (Errc::io, Errc::closed).
+    virtual asio::awaitable<void> send(ByteView record) = 0;
+    // Best effort, never waits (a close record on the way out).
+    virtual void send_now(ByteView record) noexcept = 0;
+    virtual void close() noexcept = 0;
+    std::string describe() const;  // "UDP 10.0.0.1:4000 -> 192.0.2.7:5000"
+
+protected:
+    Path(Transport transport, Endpoint local, Endpoint remote) : transport_(transport), local_(local), remote_(remote) {}
+
+private:
+    Transport transport_;
+    Endpoint local_;
+    Endpoint remote_;
+};
+using PathPtr = std::shared_ptr<Path>;
+
+// Receives each record of a TCP stream, in order, as a mutable span (sealed records are opened
+// in place). Returns false to stop reading. When the path ends, `on_end` gets why.
+using RecordSink = std::function<asio::awaitable<bool>(std::span<std::uint8_t>)>;
+using EndSink = std::function<void(Error)>;
+
+class TcpPath final : public Path, public std::enable_shared_from_this<TcpPath> {
+public:
+    explicit TcpPath(asio::ip::tcp::socket socket);
+    bool is_open() const override { return socket_.is_open(); }
+    asio::awaitable<void> send(ByteView record) override;
+    void send_now(ByteView record) noexcept override;
+    void close() noexcept override;
+
+    // Starts the reader. Records over `max_record` bytes end the path (Errc::malformed); the
+    // limit can be raised once the peer authenticated (set_max_record).
+    void start(RecordSink sink, EndSink on_end, std::size_t max_record);
+    void set_max_record(std::size_t max_record) { max_record_ = max_record; }
+    // Replaces the sink (the listener's introduction hands the stream to its session).
+    void set_sink(RecordSink sink, EndSink on_end);
+
+private:
+    asio::awaitable<void> read_records();
+    asio::awaitable<bool> fill(Bytes& buffer, std::size_t& begin, std::size_t& end, std::size_t need, Error& reason);
+
+    asio::ip::tcp::socket socket_;
+    asio::experimental::channel<void(asio::error_code, bool)> write_lock_;
+    RecordSink sink_;
+    EndSink on_end_;
+    std::size_t max_record_ = 0;
+};
+
+using UdpSocketPtr = std::shared_ptr<asio::ip::udp::socket>;
+
+class UdpPath final : public Path {
+public:
+    UdpPath(UdpSocketPtr socket, Endpoint remote);
+    bool is_open() const override { return socket_->is_open(); }
+    asio::awaitable<void> send(ByteView record) override;
+    void send_now(ByteView record) noexcept override;
+    // Closes the socket only when this path owns it (a dialled socket), never the listen socket.
+    void close() noexcept override;
+    const UdpSocketPtr& socket() const { return socket_; }
+    void own_socket() { owns_socket_ = true; }
+
+private:
+    UdpSocketPtr socket_;
+    bool owns_socket_ = false;
+};
+
+// Connects a TCP stream from `local_ip` (any when unset). No timeout of its own: callers race
+// it (net::with_timeout); cancellation closes the socket. Errc::refused when nothing listens.
+asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optional<asio::ip::address> local_ip);
+// A fresh UDP socket bound to `local_ip`:0 aimed at `remote` (the path owns the socket).
+std::shared_ptr<UdpPath> open_udp(asio::any_io_executor ex, Endpoint remote, std::optional<asio::ip::address> local_ip);
+
+}  // namespace warpgate::session

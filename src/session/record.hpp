@@ -1,0 +1,108 @@
+// Session records: the one wire format of a link on every path (a TCP stream, a UDP 4-tuple,
+// later a TURN channel). docs/link-handshake.md has the full specification and test vectors.
+//
+// The first byte says what a record is. It lies in 0xD1-0xD5, a range RFC 7983 leaves to
+// nobody (STUN 0-3, ZRTP 16-19, DTLS 20-63, TURN ChannelData 64-79, QUIC 64-127 by RFC 9443,
+// RTP/RTCP 128-191), so one UDP socket serves STUN, TURN and warpgate at once.
+//
+//   hello    D1 | version | flags | sender id (4) | connection id (16) | handshake hello (164)?
+//   reply    D2 | receiver id (4) | sender id (4) | flags | handshake reply (132)?
+//   sealed   D3 | receiver id (4) | counter (8) | ciphertext of (kind | body) | tag (16)
+//   plain    D4 | receiver id (4) | kind | body                  (encrypt_links=false only)
+//   refuse   D5 | receiver id (4) | reason (1-200 bytes of text)
+//
+// flags bit 0: secure (a handshake message follows). Every record after the hello names the
+// session it belongs to by the receiver's id, so a datagram from a new address is matched by
+// id and must then authenticate; never by address alone. Inside sealed and plain records the
+// kind byte tells application data from the session's own control messages, which are
+// therefore authenticated like data.
+//
+// On TCP each record is preceded by its length (u32, big endian); on UDP a datagram is one
+// record.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <warpgate/bytes.hpp>
+#include <warpgate/error.hpp>
+
+namespace warpgate::session {
+
+enum class RecordType : std::uint8_t { hello = 0xD1, reply = 0xD2, sealed = 0xD3, plain = 0xD4, refuse = 0xD5 };
+
+// What a sealed or plain record carries.
+enum class Kind : std::uint8_t {
+    data = 0,         // an application message
+    ping = 1,         // 8-byte nonce, answered by pong
+    pong = 2,         // the nonce of the ping it answers
+    close = 3,        // the sender ended the link (reason text, at most 200 bytes)
+    confirm = 4,      // initiator: key confirmation (empty); repeated on UDP until acknowledged
+    confirm_ack = 5,  // responder: the link is up on its side (empty)
+    keepalive = 6,    // keeps NAT mappings and liveness on idle paths (empty)
+};
+inline constexpr std::uint8_t max_kind = 6;
+
+using SessionId = std::uint32_t;  // never 0
+using ConnectionId = std::array<std::uint8_t, 16>;
+
+inline constexpr std::uint8_t record_version = 1;
+inline constexpr std::size_t id_size = 4;
+inline constexpr std::size_t sealed_prefix = 1 + id_size;  // type + receiver id, before the channel record
+inline constexpr std::size_t max_reason_size = 200;
+// The largest record before a session is confirmed (a hello is 187 bytes): what a stranger
+// can make a listener buffer.
+inline constexpr std::size_t max_introduction_record = 1024;
+inline constexpr std::size_t tcp_length_size = 4;
+
+bool is_record(std::uint8_t first_byte) noexcept;
+
+struct Hello {
+    SessionId sender = 0;
+    ConnectionId con_id{};
+    bool secure = true;
+    Bytes handshake;  // the link handshake's hello when secure, else empty
+};
+
+struct Reply {
+    SessionId receiver = 0;
+    SessionId sender = 0;
+    bool secure = true;
+    Bytes handshake;  // the link handshake's reply when secure
+};
+
+struct Refuse {
+    SessionId receiver = 0;
+    std::string reason;
+};
+
+Bytes encode_hello(const Hello& hello);
+Bytes encode_reply(const Reply& reply);
+Bytes encode_refuse(const Refuse& refuse);
+// A plain record of `kind` with `body`.
+Bytes encode_plain(SessionId receiver, Kind kind, ByteView body);
+
+// Errc::malformed with the field at fault; Errc::unsupported for another version.
+Result<Hello> decode_hello(ByteView record);
+Result<Reply> decode_reply(ByteView record);
+Result<Refuse> decode_refuse(ByteView record);
+
+// The receiver id of a reply, sealed, plain or refuse record; nullopt for a hello or junk.
+std::optional<SessionId> receiver_of(ByteView record);
+
+// The kind byte and body of a plain record, or of a sealed record's plaintext.
+struct Inner {
+    Kind kind;
+    ByteView body;
+};
+Result<Inner> decode_inner(ByteView plaintext);
+
+// The TCP length prefix: Errc::malformed when 0 or over `max_record`.
+Result<std::size_t> decode_length(std::span<const std::uint8_t, tcp_length_size> prefix, std::size_t max_record);
+std::array<std::uint8_t, tcp_length_size> encode_length(std::size_t record_size);
+
+void put_id(std::uint8_t* out, SessionId id) noexcept;
+SessionId get_id(const std::uint8_t* in) noexcept;
+
+}  // namespace warpgate::session
