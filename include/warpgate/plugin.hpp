@@ -1,5 +1,6 @@
 // Traversal plugins: each turns a peer's address into pipes by one strategy. auto_connect
-// asks every plugin for its attempts and races them, phase by phase.
+// asks every plugin for its attempts and races them, phase after staggered phase
+// (docs/race.md).
 #pragma once
 #include <asio/awaitable.hpp>
 #include <memory>
@@ -14,7 +15,8 @@ namespace warpgate {
 
 class Node;
 
-// Phases run in this order; strategies of one phase race each other. The original stopped
+// Phases start in this order, each a short stagger after the previous one (at once when the
+// NAT facts rule the earlier ones out); strategies of one phase race each other. The original stopped
 // racing every phase at once: it tripped half-open SYN limits, router flow caps (~256 flows)
 // and port-scan heuristics.
 enum class Phase : std::uint8_t { direct = 1, punch = 2, spray = 3, relay = 4 };
@@ -45,6 +47,12 @@ public:
     // The attempts this plugin would make to `peer` (every family x route it can serve for
     // this situation); empty when it cannot help. Cheap and synchronous.
     virtual std::vector<Attempt> plan(Node& node, const NodeAddress& peer, Transport transport) = 0;
+    // Why plan() has nothing for this peer, for auto_connect's report ("signaling is off",
+    // "no MQTT hint in the peer's address"); empty when the plugin does not say.
+    virtual std::string why_not(Node& node, const NodeAddress& peer, Transport transport) {
+        (void)node, (void)peer, (void)transport;
+        return {};
+    }
     // Makes the attempt. Returns a started pipe that has sent its connection id; throws
     // Exception with the reason it failed. Cancellation must close whatever it opened.
     virtual asio::awaitable<PipePtr> attempt(Node& node, const NodeAddress& peer, Attempt attempt) = 0;

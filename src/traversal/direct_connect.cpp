@@ -79,7 +79,10 @@ asio::awaitable<PipePtr> DirectConnect::attempt(Node& node, const NodeAddress& p
         pipe = co_await net::with_timeout(connect(), node.config().connect_timeout, "connecting to " + attempt.target.to_string());
     } catch (const std::system_error& e) {
         if (dynamic_cast<const Exception*>(&e)) throw;
-        throw Exception(Errc::unreachable, e.code().message());
+        // A refusal (a TCP RST) is an answer: the attempt is over now, not at the timeout.
+        if (e.code() == asio::error::connection_refused)
+            throw Exception(Errc::refused, "connection refused by " + attempt.target.to_string() + " (nothing listening)");
+        throw Exception(Errc::unreachable, "connecting to " + attempt.target.to_string() + ": " + e.code().message());
     }
     node.impl().track(pipe);
     pipe->start();

@@ -10,6 +10,7 @@ public:
     std::string_view name() const override { return "direct_connect"; }
     Phase phase() const override { return Phase::direct; }
     std::vector<Attempt> plan(Node& node, const NodeAddress& peer, Transport transport) override;
+    std::string why_not(Node&, const NodeAddress&, Transport) override { return "no address family both nodes have"; }
     asio::awaitable<PipePtr> attempt(Node& node, const NodeAddress& peer, Attempt attempt) override;
 };
 

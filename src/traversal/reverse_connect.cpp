@@ -128,6 +128,12 @@ std::vector<Attempt> ReverseConnect::plan(Node& node, const NodeAddress& peer, T
     return attempts;
 }
 
+std::string ReverseConnect::why_not(Node& node, const NodeAddress& peer, Transport) {
+    if (!node.impl().signaling) return "signaling is off";
+    if (mqtt_hints(peer).empty()) return "no MQTT hint in the peer's address";
+    return "no address family both nodes have";
+}
+
 asio::awaitable<PipePtr> ReverseConnect::attempt(Node& node, const NodeAddress& peer, Attempt attempt) {
     auto signaling = node.impl().signaling;
     if (!signaling) throw Exception(Errc::unreachable, "signaling is off");

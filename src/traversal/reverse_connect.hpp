@@ -17,6 +17,7 @@ public:
     // One attempt per address family both nodes have, when the peer names MQTT brokers and our
     // signaling is up.
     std::vector<Attempt> plan(Node& node, const NodeAddress& peer, Transport transport) override;
+    std::string why_not(Node& node, const NodeAddress& peer, Transport transport) override;
     asio::awaitable<PipePtr> attempt(Node& node, const NodeAddress& peer, Attempt attempt) override;
 };
 
