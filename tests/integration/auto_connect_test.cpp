@@ -282,8 +282,8 @@ TEST(AutoConnectRace, LaterPhaseStartsBeforeASlowDirectAttemptEnds) {
         EXPECT_LT(took, 1000) << "the race waited for the slow direct attempt";
         auto& late = report_of(result, "late_punch");
         EXPECT_EQ(late.planned_delay, std::chrono::milliseconds(150));
-        ASSERT_TRUE(late.started);
-        EXPECT_GE(*late.started, std::chrono::milliseconds(150));
+        EXPECT_TRUE(late.started);
+        EXPECT_GE(late.started.value_or(std::chrono::microseconds(0)), std::chrono::milliseconds(150));
         EXPECT_TRUE(late.won);
         auto& slow = report_of(result, "slow_direct");
         EXPECT_EQ(slow.planned_delay, std::chrono::milliseconds(0));
@@ -311,8 +311,8 @@ TEST(AutoConnectRace, AnEarlyFailureStartsTheNextPhaseAtOnce) {
         EXPECT_EQ(result.plugin, "late_relay");
         auto& late = report_of(result, "late_relay");
         EXPECT_EQ(late.planned_delay, std::chrono::seconds(2));
-        ASSERT_TRUE(late.started);
-        EXPECT_LT(*late.started, std::chrono::milliseconds(100)) << "waited out the stagger after everything before had failed";
+        EXPECT_TRUE(late.started);
+        EXPECT_LT(late.started.value_or(std::chrono::hours(1)), std::chrono::milliseconds(100)) << "waited out the stagger after everything before had failed";
         EXPECT_EQ(verdict_of(result.plugins, "fails_fast").verdict, PluginVerdict::failed);
         EXPECT_EQ(verdict_of(result.plugins, "fails_fast").reason, "timeout: fails_fast gave up");
         result.pipe->close();
@@ -323,13 +323,14 @@ TEST(AutoConnectRace, AnEarlyFailureStartsTheNextPhaseAtOnce) {
 
 TEST(AutoConnectRace, RefusedConnectFailsAtOnce) {
     TempDir dir;
+    std::vector<Transport> transports = {TCP, UDP};  // (outside: no initializer list in a coroutine frame)
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto a = co_await Node::open(io.get_executor(), loopback_node(dir));
         auto peer = a->node_address();
         peer.machine_id[0] ^= 1;  // another machine: no loopback shortcut to our own port
         auto port = closed_port(io);
         for (auto& e : peer.v4) e.port = port;
-        for (auto transport : {TCP, UDP}) {
+        for (auto transport : transports) {
             auto begin = std::chrono::steady_clock::now();
             try {
                 co_await auto_connect(*a, peer, {.transport = transport, .timeout = std::chrono::seconds(5), .plugins = {"direct_connect"}});
@@ -376,8 +377,8 @@ TEST(AutoConnectRace, FailureReportsSayWhyPerPlugin) {
             auto& direct = verdict_of(e.plugins, "direct_connect");
             EXPECT_EQ(direct.verdict, PluginVerdict::failed);
             EXPECT_NE(text.find("direct_connect: failed (refused: connection refused by"), std::string::npos) << text;
-            ASSERT_EQ(e.phases.size(), 1u);
-            for (auto& attempt : e.phases[0].attempts) {
+            EXPECT_EQ(e.phases.size(), 1u);
+            for (auto& attempt : e.phases.at(0).attempts) {
                 EXPECT_EQ(attempt.planned_delay, std::chrono::milliseconds(0));
                 EXPECT_TRUE(attempt.started);
                 EXPECT_TRUE(attempt.skip_reason.empty());
