@@ -267,6 +267,8 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 
 TEST(AutoConnectRace, LaterPhaseStartsBeforeASlowDirectAttemptEnds) {
     TempDir dir;
+    ConnectOptions race{.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {"slow_direct", "late_punch"},
+                        .stagger = std::chrono::milliseconds(150)};
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto options = loopback_gate(dir);
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
@@ -274,9 +276,7 @@ TEST(AutoConnectRace, LaterPhaseStartsBeforeASlowDirectAttemptEnds) {
         alpha.node().plugins().add(std::make_shared<SlowPlugin>("slow_direct", Phase::direct, std::chrono::seconds(3)));
         alpha.node().plugins().add(std::make_shared<LatePhasePlugin>("late_punch", Phase::punch));
         auto begin = std::chrono::steady_clock::now();
-        auto result = co_await auto_connect(alpha.node(), bravo.node().node_address(),
-                                            {.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {"slow_direct", "late_punch"},
-                                             .stagger = std::chrono::milliseconds(150)});
+        auto result = co_await auto_connect(alpha.node(), bravo.node().node_address(), race);
         auto took = ms_since(begin);
         EXPECT_EQ(result.plugin, "late_punch");
         EXPECT_LT(took, 1000) << "the race waited for the slow direct attempt";
@@ -299,15 +299,15 @@ TEST(AutoConnectRace, LaterPhaseStartsBeforeASlowDirectAttemptEnds) {
 
 TEST(AutoConnectRace, AnEarlyFailureStartsTheNextPhaseAtOnce) {
     TempDir dir;
+    ConnectOptions race{.transport = UDP, .timeout = std::chrono::seconds(5), .plugins = {"fails_fast", "late_relay"},
+                        .stagger = std::chrono::seconds(2)};
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto options = loopback_gate(dir);
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
         auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
         alpha.node().plugins().add(std::make_shared<SlowPlugin>("fails_fast", Phase::direct, std::chrono::milliseconds(0)));
         alpha.node().plugins().add(std::make_shared<LatePhasePlugin>("late_relay", Phase::relay));
-        auto result = co_await auto_connect(alpha.node(), bravo.node().node_address(),
-                                            {.transport = UDP, .timeout = std::chrono::seconds(5), .plugins = {"fails_fast", "late_relay"},
-                                             .stagger = std::chrono::seconds(2)});
+        auto result = co_await auto_connect(alpha.node(), bravo.node().node_address(), race);
         EXPECT_EQ(result.plugin, "late_relay");
         auto& late = report_of(result, "late_relay");
         EXPECT_EQ(late.planned_delay, std::chrono::seconds(2));
@@ -323,6 +323,7 @@ TEST(AutoConnectRace, AnEarlyFailureStartsTheNextPhaseAtOnce) {
 
 TEST(AutoConnectRace, RefusedConnectFailsAtOnce) {
     TempDir dir;
+    ConnectOptions only_direct{.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {"direct_connect"}};
     std::vector<Transport> transports = {TCP, UDP};  // (outside: no initializer list in a coroutine frame)
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto a = co_await Node::open(io.get_executor(), loopback_node(dir));
@@ -333,7 +334,8 @@ TEST(AutoConnectRace, RefusedConnectFailsAtOnce) {
         for (auto transport : transports) {
             auto begin = std::chrono::steady_clock::now();
             try {
-                co_await auto_connect(*a, peer, {.transport = transport, .timeout = std::chrono::seconds(5), .plugins = {"direct_connect"}});
+                only_direct.transport = transport;
+                co_await auto_connect(*a, peer, only_direct);
                 ADD_FAILURE() << "connected to a closed port";
             } catch (const ConnectFailure& e) {
                 auto took = ms_since(begin);
