@@ -70,8 +70,11 @@ asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::size_t index,
             status = Status::won;
         }
     } catch (const Exception& e) {
-        report.outcome = e.error().to_string();
-        status = Status::failed;
+        // Cancelled (the race was decided, or auto_connect was): not a failure of its own.
+        if (e.errc() != Errc::cancelled) {
+            report.outcome = e.error().to_string();
+            status = Status::failed;
+        }
     } catch (const std::exception& e) {
         report.outcome = e.what();
         status = Status::failed;

@@ -314,7 +314,7 @@ TEST(AutoConnectRace, AnEarlyFailureStartsTheNextPhaseAtOnce) {
         EXPECT_TRUE(late.started);
         EXPECT_LT(late.started.value_or(std::chrono::hours(1)), std::chrono::milliseconds(100)) << "waited out the stagger after everything before had failed";
         EXPECT_EQ(verdict_of(result.plugins, "fails_fast").verdict, PluginVerdict::failed);
-        EXPECT_EQ(verdict_of(result.plugins, "fails_fast").reason, "timeout: fails_fast gave up");
+        EXPECT_EQ(verdict_of(result.plugins, "fails_fast").reason, "timed out: fails_fast gave up");
         result.pipe->close();
         co_await alpha.close();
         co_await bravo.close();
