@@ -19,15 +19,29 @@ std::string read_target(const std::string& target) {
     return text;
 }
 
-nlohmann::json report_json(const ConnectResult& r) {
-    nlohmann::json phases = nlohmann::json::array();
-    for (auto& p : r.phases) {
+nlohmann::json phases_json(const std::vector<PhaseRun>& phases) {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& p : phases) {
         nlohmann::json attempts = nlohmann::json::array();
-        for (auto& a : p.attempts)
-            attempts.push_back({{"attempt", a.attempt}, {"won", a.won}, {"outcome", a.outcome}, {"ms", a.duration.count() / 1000.0}});
-        phases.push_back({{"phase", to_string(p.phase)}, {"ms", p.duration.count() / 1000.0}, {"attempts", attempts}});
+        for (auto& a : p.attempts) {
+            nlohmann::json attempt = {{"attempt", a.attempt}, {"won", a.won}, {"outcome", a.outcome}, {"ms", a.duration.count() / 1000.0},
+                                      {"planned_delay_ms", a.planned_delay.count()}};
+            attempt["started_ms"] = a.started ? nlohmann::json(a.started->count() / 1000.0) : nlohmann::json(nullptr);
+            if (!a.skip_reason.empty()) attempt["skip_reason"] = a.skip_reason;
+            attempts.push_back(std::move(attempt));
+        }
+        out.push_back({{"phase", to_string(p.phase)}, {"ms", p.duration.count() / 1000.0}, {"attempts", attempts}});
     }
-    return phases;
+    return out;
+}
+
+// Per plugin: won, lost, failed, declined (the NAT facts ruled its attempts out) or skipped
+// (it planned nothing), and why.
+nlohmann::json plugins_json(const std::vector<PluginReport>& plugins) {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& p : plugins)
+        out.push_back({{"plugin", p.plugin}, {"phase", to_string(p.phase)}, {"verdict", to_string(p.verdict)}, {"reason", p.reason}});
+    return out;
 }
 
 }  // namespace
@@ -66,6 +80,13 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
                 std::exception_ptr failure;
                 try {
                     result = co_await auto_connect(node, peer, options);
+                } catch (const ConnectFailure& e) {
+                    if (args->json)
+                        std::cout << nlohmann::json{{"error", e.error().to_string()}, {"plugins", plugins_json(e.plugins)},
+                                                    {"phases", phases_json(e.phases)}}
+                                         .dump(2)
+                                  << std::endl;
+                    failure = std::current_exception();
                 } catch (const Exception&) {
                     failure = std::current_exception();
                 }
@@ -80,13 +101,14 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
                 if (args->json) {
                     std::cout << nlohmann::json{{"plugin", result.plugin}, {"attempt", result.attempt.describe()},
                                                 {"reply", std::string(as_chars(reply))}, {"reply_ms", rtt},
-                                                {"phases", report_json(result)}}
+                                                {"plugins", plugins_json(result.plugins)}, {"phases", phases_json(result.phases)}}
                                      .dump(2)
                               << std::endl;
                 } else {
                     std::cout << "connected by " << result.attempt.describe() << "\n";
                     for (auto& p : result.phases)
                         std::cout << fmt::format("  {} phase: {:.2f} ms, {} attempts\n", to_string(p.phase), p.duration.count() / 1000.0, p.attempts.size());
+                    for (auto& p : result.plugins) std::cout << fmt::format("  {}: {} ({})\n", p.plugin, to_string(p.verdict), p.reason);
                     std::cout << "reply: " << as_chars(reply) << fmt::format(" ({:.2f} ms)", rtt) << std::endl;
                 }
                 result.pipe->close();

@@ -2,6 +2,8 @@
 #pragma once
 #include <asio/awaitable.hpp>
 #include <chrono>
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,31 +19,68 @@ struct ConnectOptions {
     Transport transport = TCP;
     std::chrono::milliseconds timeout{10000};  // overall, across every phase
     std::vector<std::string> plugins;          // only these (by name); empty: all registered
+    // The race (docs/race.md): each later phase starts this long after the previous one, or
+    // at once when the NAT facts rule the earlier phases out or all their attempts failed.
+    std::chrono::milliseconds stagger{200};
+    std::size_t max_half_open = 32;  // attempts started together (half-open SYN limits)
+    std::size_t max_flows = 256;     // attempts in all (router flow caps)
 };
 
-// How one attempt ended: the pipe's winner, or why it failed.
+// How one attempt ended: the pipe's winner, or why it failed or was never started.
 struct AttemptReport {
     std::string attempt;  // Attempt::describe()
     bool won = false;
     std::string outcome;
     std::chrono::microseconds duration{0};
+    std::chrono::milliseconds planned_delay{0};        // when the plan wanted it started
+    std::optional<std::chrono::microseconds> started;  // when it did (earlier once all before it failed)
+    std::string skip_reason;                           // why the plan did not start it; empty when it ran
 };
 
 struct PhaseRun {
     Phase phase;
-    std::chrono::microseconds duration{0};
+    std::chrono::microseconds duration{0};  // from its first start to its last end
     std::vector<AttemptReport> attempts;
+};
+
+// What became of each plugin in the race.
+enum class PluginVerdict : std::uint8_t {
+    won,       // made the winning pipe
+    lost,      // still trying (or not yet started) when another won or time ran out
+    failed,    // every attempt it started failed
+    declined,  // it proposed attempts, the NAT facts ruled every one out
+    skipped,   // it proposed nothing for this peer
+};
+const char* to_string(PluginVerdict v) noexcept;
+
+struct PluginReport {
+    std::string plugin;
+    Phase phase = Phase::direct;
+    PluginVerdict verdict = PluginVerdict::skipped;
+    std::string reason;  // "signaling is off", "peer is behind a symmetric NAT: ...", the failures
 };
 
 struct ConnectResult {
     PipePtr pipe;                 // started, live (answered a ping)
     std::string plugin;           // the winner's name
     Attempt attempt;              // the winning attempt
-    std::vector<PhaseRun> phases;  // everything that was tried, in order
+    std::vector<PhaseRun> phases;  // everything that was planned, by phase
+    std::vector<PluginReport> plugins;  // every plugin considered, in registry order
 };
 
-// Throws Exception: Errc::unreachable (with every attempt's reason), Errc::timeout, Errc::cancelled,
-// Errc::malformed (a bad destination). Losing pipes are closed and their tasks finished
+// auto_connect's failure: the message lists every plugin's verdict and every attempt's reason;
+// the structured reports travel along (warpgate connect --json prints them).
+class ConnectFailure : public Exception {
+public:
+    ConnectFailure(Errc code, std::string message, std::vector<PhaseRun> phases, std::vector<PluginReport> plugins)
+        : Exception(code, std::move(message)), phases(std::move(phases)), plugins(std::move(plugins)) {}
+    std::vector<PhaseRun> phases;
+    std::vector<PluginReport> plugins;
+};
+
+// Throws ConnectFailure: Errc::unreachable (with every plugin's and attempt's reason),
+// Errc::timeout; Exception: Errc::cancelled, Errc::config (an unknown plugin, a node not
+// started), Errc::malformed (a bad destination). Losing pipes are closed and their tasks finished
 // before it returns.
 asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer, ConnectOptions options = {});
 // destination: address text ("wg1...") or binary address bytes.

@@ -1,9 +1,13 @@
-// auto_connect: phases in order (direct, punch, spray, relay); inside a phase every attempt
-// of every plugin races; the first live pipe wins, the rest are cancelled and closed.
+// auto_connect: a staggered race (docs/race.md). The race plan (traversal/race_plan.hpp) says
+// when each attempt starts and which are not worth starting; here they start on time (or as
+// soon as everything planned before them has failed), the first live pipe wins, and the rest
+// are cancelled and awaited.
 #include <warpgate/auto_connect.hpp>
 
+#include <algorithm>
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <warpgate/node.hpp>
@@ -12,23 +16,39 @@
 #include "net/task_group.hpp"
 #include "net/timeout.hpp"
 #include "node/node_impl.hpp"
+#include "traversal/race_plan.hpp"
 
 namespace warpgate {
+
+const char* to_string(PluginVerdict v) noexcept {
+    switch (v) {
+        case PluginVerdict::won: return "won";
+        case PluginVerdict::lost: return "lost";
+        case PluginVerdict::failed: return "failed";
+        case PluginVerdict::declined: return "declined";
+        case PluginVerdict::skipped: return "skipped";
+    }
+    return "?";
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::chrono::microseconds since(Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t);
+std::chrono::microseconds between(Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(to - from);
 }
 
-// The shared state of one phase's race. Attempts report here; the caller sleeps on `wake`.
+enum class Status : std::uint8_t { skipped, pending, running, failed, won, late };
+
+// The shared state of the race. Attempts report here; the scheduler sleeps on `wake`.
 struct Race {
-    explicit Race(asio::any_io_executor ex) : wake(ex) {}
+    explicit Race(asio::any_io_executor ex, std::size_t n) : wake(ex), status(n, Status::pending), reports(n) {}
     asio::steady_timer wake;
     std::size_t running = 0;
     PipePtr winner;
     std::size_t winner_index = 0;
+    std::vector<Status> status;
     std::vector<AttemptReport> reports;
 };
 
@@ -51,33 +71,102 @@ asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::size_t index,
                                   const NodeAddress& peer, Attempt attempt) {
     auto begin = Clock::now();
     auto& report = race->reports[index];
+    auto& status = race->status[index];
     try {
         auto pipe = co_await reach(node, *plugin, peer, attempt);
-        report.duration = since(begin);
         if (race->winner) {
             pipe->close();  // a later finisher of a race already won
             report.outcome = "connected, but another attempt won";
+            status = Status::late;
         } else {
             race->winner = pipe;
             race->winner_index = index;
             report.won = true;
             report.outcome = "connected";
+            status = Status::won;
         }
     } catch (const Exception& e) {
-        report.duration = since(begin);
-        report.outcome = e.error().to_string();
+        // Cancelled (the race was decided, or auto_connect was): not a failure of its own.
+        if (e.errc() != Errc::cancelled) {
+            report.outcome = e.error().to_string();
+            status = Status::failed;
+        }
     } catch (const std::exception& e) {
-        report.duration = since(begin);
         report.outcome = e.what();
+        status = Status::failed;
     }
+    report.duration = between(begin, Clock::now());
     --race->running;
     race->wake.cancel();
 }
 
-std::string describe_failures(const std::vector<PhaseRun>& phases) {
+struct Entry {
+    std::shared_ptr<Plugin> plugin;
+    traversal::PlannedAttempt planned;
+};
+
+std::string join_unique(const std::vector<std::string>& items) {
+    std::vector<std::string> seen;
+    for (auto& s : items)
+        if (std::find(seen.begin(), seen.end(), s) == seen.end()) seen.push_back(s);
+    return fmt::format("{}", fmt::join(seen, "; "));
+}
+
+PluginReport judge(const Plugin& plugin, const std::vector<Entry>& entries, const Race& race, std::string why_not,
+                   const char* why_lost) {
+    PluginReport out{std::string(plugin.name()), plugin.phase(), PluginVerdict::skipped, {}};
+    std::vector<std::string> skips, failures;
+    bool any = false, lost = false;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (entries[i].plugin.get() != &plugin) continue;
+        any = true;
+        auto status = race.status[i];
+        if (status == Status::won) return {out.plugin, out.phase, PluginVerdict::won, race.reports[i].attempt};
+        if (status == Status::skipped) skips.push_back(entries[i].planned.skip_reason);
+        if (status == Status::failed) failures.push_back(race.reports[i].outcome);
+        if (status == Status::pending || status == Status::running || status == Status::late) lost = true;
+    }
+    if (!any) {
+        out.reason = why_not.empty() ? "it planned no attempt for this peer" : std::move(why_not);
+    } else if (lost) {
+        out.verdict = PluginVerdict::lost;
+        out.reason = why_lost;
+    } else if (failures.empty()) {
+        out.verdict = PluginVerdict::declined;
+        out.reason = join_unique(skips);
+    } else {
+        out.verdict = PluginVerdict::failed;
+        out.reason = join_unique(failures);
+    }
+    return out;
+}
+
+std::vector<PhaseRun> by_phase(const std::vector<Entry>& entries, const Race& race) {
+    std::vector<PhaseRun> out;
+    for (auto phase : {Phase::direct, Phase::punch, Phase::spray, Phase::relay}) {
+        PhaseRun run{phase, {}, {}};
+        std::optional<std::chrono::microseconds> first, last;
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            if (entries[i].planned.phase != phase) continue;
+            auto& r = race.reports[i];
+            run.attempts.push_back(r);
+            if (!r.started) continue;
+            first = std::min(first.value_or(*r.started), *r.started);
+            last = std::max(last.value_or(*r.started + r.duration), *r.started + r.duration);
+        }
+        if (run.attempts.empty()) continue;
+        if (first) run.duration = *last - *first;
+        out.push_back(std::move(run));
+    }
+    return out;
+}
+
+std::string describe(const std::vector<PluginReport>& plugins, const std::vector<PhaseRun>& phases) {
     std::string out;
+    for (auto& p : plugins) out += fmt::format("\n  {}: {} ({})", p.plugin, to_string(p.verdict), p.reason);
     for (auto& phase : phases)
-        for (auto& a : phase.attempts) out += fmt::format("\n  {} [{} phase]: {}", a.attempt, to_string(phase.phase), a.outcome);
+        for (auto& a : phase.attempts)
+            out += fmt::format("\n  {} [{} phase, +{} ms]: {}", a.attempt, to_string(phase.phase), a.planned_delay.count(), a.outcome);
     return out;
 }
 
@@ -86,8 +175,8 @@ std::string describe_failures(const std::vector<PhaseRun>& phases) {
 asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer, ConnectOptions options) {
     if (!node.started()) throw Exception(Errc::config, "auto_connect needs a started node");
     auto ex = co_await asio::this_coro::executor;
-    auto deadline = Clock::now() + options.timeout;
-    ConnectResult result;
+    auto begin = Clock::now();
+    auto deadline = begin + options.timeout;
 
     std::vector<std::shared_ptr<Plugin>> plugins;
     for (auto& p : node.plugins().all())
@@ -96,68 +185,112 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
     for (auto& wanted : options.plugins)
         if (!node.plugins().find(wanted)) throw Exception(Errc::config, "no plugin named '" + wanted + "'");
 
-    for (auto phase : {Phase::direct, Phase::punch, Phase::spray, Phase::relay}) {
-        std::vector<std::pair<std::shared_ptr<Plugin>, Attempt>> attempts;
-        for (auto& plugin : plugins) {
-            if (plugin->phase() != phase) continue;
-            std::string why_not;
-            auto planned = plugin->plan(node.impl().context_for(*plugin), peer, options.transport, why_not);
-            if (planned.empty()) spdlog::debug("auto_connect: {} plans nothing: {}", plugin->name(), why_not);
-            for (auto& attempt : planned) {
-                if (RAND_bytes(attempt.con_id.data(), static_cast<int>(attempt.con_id.size())) != 1)
-                    throw Exception(Errc::io, "no random bytes for a connection id (OpenSSL RAND_bytes failed)");
-                attempts.emplace_back(plugin, std::move(attempt));
-            }
+    std::vector<traversal::Proposal> proposals;
+    std::vector<std::string> why_not(plugins.size());
+    for (std::size_t i = 0; i < plugins.size(); ++i) {
+        auto& plugin = plugins[i];
+        auto planned = plugin->plan(node.impl().context_for(*plugin), peer, options.transport, why_not[i]);
+        traversal::Proposal proposal{std::string(plugin->name()), plugin->phase(), std::move(planned)};
+        for (auto& attempt : proposal.attempts) {
+            attempt.plugin = proposal.plugin;  // the race finds the plugin by it
+            if (RAND_bytes(attempt.con_id.data(), static_cast<int>(attempt.con_id.size())) != 1)
+                throw Exception(Errc::io, "no random bytes for a connection id (OpenSSL RAND_bytes failed)");
         }
-        if (attempts.empty()) continue;
-
-        auto begin = Clock::now();
-        auto race = std::make_shared<Race>(ex);
-        race->reports.resize(attempts.size());
-        net::TaskGroup group(ex);
-        for (std::size_t i = 0; i < attempts.size(); ++i) {
-            race->reports[i].attempt = attempts[i].second.describe();
-            spdlog::debug("auto_connect: trying {}", race->reports[i].attempt);
-            ++race->running;
-            group.spawn(run_attempt(race, i, node, attempts[i].first, peer, attempts[i].second), "attempt");
-        }
-        bool timed_out = false;
-        while (!race->winner && race->running > 0) {
-            if (Clock::now() >= deadline) {
-                timed_out = true;
-                break;
-            }
-            race->wake.expires_at(deadline);
-            asio::error_code ec;
-            co_await race->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            auto stop = co_await net::cancelled();
-            if (stop) {
-                group.cancel_all();
-                co_await group.wait();
-                if (race->winner) race->winner->close();
-                throw Exception(Errc::cancelled, "auto_connect cancelled");
-            }
-        }
-        // Losers are cancelled and awaited: nothing of theirs outlives this call.
-        group.cancel_all();
-        co_await group.wait();
-        for (auto& report : race->reports)
-            if (report.outcome.empty()) report.outcome = timed_out ? "cancelled: out of time" : "cancelled: another attempt won";
-        result.phases.push_back({phase, since(begin), race->reports});
-        if (race->winner) {
-            result.pipe = race->winner;
-            result.attempt = attempts[race->winner_index].second;
-            result.plugin = result.attempt.plugin;
-            spdlog::info("auto_connect: {} won", result.attempt.describe());
-            co_return result;
-        }
-        if (timed_out)
-            throw Exception(Errc::timeout, "no pipe to the peer within " + net::describe(options.timeout) + ":" +
-                                               describe_failures(result.phases));
+        proposals.push_back(std::move(proposal));
     }
-    if (result.phases.empty())
-        throw Exception(Errc::unreachable, "no plugin can reach this peer (no common address family or route)");
-    throw Exception(Errc::unreachable, "every attempt failed:" + describe_failures(result.phases));
+    traversal::RaceLimits limits{options.stagger, options.max_half_open, options.max_flows};
+    std::vector<Entry> entries;
+    for (auto& planned : traversal::plan_race(node.node_address(), peer, options.transport, proposals, limits)) {
+        auto plugin = std::find_if(plugins.begin(), plugins.end(), [&](auto& p) { return p->name() == planned.attempt.plugin; });
+        entries.push_back({*plugin, std::move(planned)});
+    }
+
+    auto race = std::make_shared<Race>(ex, entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        auto& planned = entries[i].planned;
+        auto& report = race->reports[i];
+        report.attempt = planned.attempt.describe();
+        report.planned_delay = planned.delay;
+        report.skip_reason = planned.skip_reason;
+        if (planned.skipped()) {
+            race->status[i] = Status::skipped;
+            report.outcome = "skipped: " + planned.skip_reason;
+        }
+    }
+
+    net::TaskGroup group(ex);
+    bool timed_out = false;
+    for (;;) {
+        if (race->winner) break;
+        auto now = Clock::now();
+        if (now >= deadline) {
+            timed_out = true;
+            break;
+        }
+        // Start what is due: its planned time has come, or everything planned before it ended
+        // (failed) so waiting longer cannot help. At most max_half_open run at once.
+        auto wake_at = deadline;
+        bool before_ended = true, left = false;
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            auto& status = race->status[i];
+            if (status == Status::skipped) continue;
+            auto due_at = begin + entries[i].planned.delay;
+            if (status == Status::pending) {
+                left = true;
+                if ((now >= due_at || before_ended) && race->running < std::max<std::size_t>(options.max_half_open, 1)) {
+                    auto& report = race->reports[i];
+                    report.started = between(begin, now);
+                    spdlog::debug("auto_connect: trying {} (planned at +{} ms)", report.attempt, entries[i].planned.delay.count());
+                    status = Status::running;
+                    ++race->running;
+                    group.spawn(run_attempt(race, i, node, entries[i].plugin, peer, entries[i].planned.attempt), "attempt");
+                } else if (now < due_at) {
+                    wake_at = std::min(wake_at, due_at);
+                }
+            }
+            if (status == Status::pending || status == Status::running) before_ended = false;
+        }
+        if (!left && race->running == 0) break;
+        race->wake.expires_at(wake_at);
+        asio::error_code ec;
+        co_await race->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        auto stop = co_await net::cancelled();
+        if (stop) {
+            group.cancel_all();
+            co_await group.wait();
+            if (race->winner) race->winner->close();
+            throw Exception(Errc::cancelled, "auto_connect cancelled");
+        }
+    }
+    // Losers are cancelled and awaited: nothing of theirs outlives this call.
+    group.cancel_all();
+    co_await group.wait();
+    const char* why_lost = timed_out ? "out of time" : "another attempt won";
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        auto& report = race->reports[i];
+        // A running attempt that ended while we waited for the group went its own way.
+        if (race->status[i] == Status::pending) report.outcome = fmt::format("not started: {}", why_lost);
+        if (race->status[i] == Status::running) report.outcome = fmt::format("cancelled: {}", why_lost);
+    }
+
+    ConnectResult result;
+    result.phases = by_phase(entries, *race);
+    for (std::size_t i = 0; i < plugins.size(); ++i)
+        result.plugins.push_back(judge(*plugins[i], entries, *race, std::move(why_not[i]), why_lost));
+    if (race->winner) {
+        result.pipe = race->winner;
+        result.attempt = entries[race->winner_index].planned.attempt;
+        result.plugin = result.attempt.plugin;
+        spdlog::info("auto_connect: {} won", result.attempt.describe());
+        co_return result;
+    }
+    auto reasons = describe(result.plugins, result.phases);
+    if (timed_out)
+        throw ConnectFailure(Errc::timeout, "no pipe to the peer within " + net::describe(options.timeout) + ":" + reasons,
+                             std::move(result.phases), std::move(result.plugins));
+    bool tried = std::any_of(race->status.begin(), race->status.end(), [](Status s) { return s != Status::skipped; });
+    throw ConnectFailure(Errc::unreachable, (tried ? "every attempt failed:" : "no plugin can reach this peer:") + reasons,
+                         std::move(result.phases), std::move(result.plugins));
 }
 
 asio::awaitable<ConnectResult> auto_connect(Node& node, std::string_view destination, ConnectOptions options) {

@@ -35,7 +35,7 @@ std::shared_ptr<Session> Demux::find(SessionId id) const {
     return it == sessions_.end() ? nullptr : it->second.lock();
 }
 
-asio::awaitable<void> Demux::serve(UdpSocketPtr socket, bool accepts_links) {
+asio::awaitable<void> Demux::serve(UdpSocketPtr socket, bool accepts_links, std::function<void()> on_refused) {
     auto self = shared_from_this();
     // One buffer per socket, large enough for any datagram (a truncated one would not open).
     std::vector<std::uint8_t> buffer(65536);
@@ -44,6 +44,10 @@ asio::awaitable<void> Demux::serve(UdpSocketPtr socket, bool accepts_links) {
         asio::error_code ec;
         auto n = co_await socket->async_receive_from(asio::buffer(buffer), sender, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !socket->is_open()) break;
+        if (ec == asio::error::connection_refused && on_refused) {
+            on_refused();
+            break;
+        }
         if (ec || n == 0) continue;  // ICMP errors from earlier sends surface here on Linux; empty keepalives
         auto datagram = std::span<std::uint8_t>(buffer.data(), n);
         Endpoint from{sender.address(), sender.port()};

@@ -41,8 +41,9 @@ public:
     void on_hello(HelloHandler handler) { hello_ = std::move(handler); }
     void on_stun(StunHandler handler) { stun_ = std::move(handler); }
 
-    // Reads `socket` until it is closed. Hellos are taken only when `accepts_links`.
-    asio::awaitable<void> serve(UdpSocketPtr socket, bool accepts_links);
+    // Reads `socket` until it is closed. Hellos are taken only when `accepts_links`. A socket
+    // dialled to one peer reports an ICMP port unreachable to `on_refused` (then stops).
+    asio::awaitable<void> serve(UdpSocketPtr socket, bool accepts_links, std::function<void()> on_refused = nullptr);
 
     const DemuxStats& stats() const { return stats_; }
 

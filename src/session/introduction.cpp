@@ -50,7 +50,11 @@ void start_reading(const std::shared_ptr<Session>& session, const Initiation& ho
     }
     auto udp = std::static_pointer_cast<UdpPath>(how.path);
     if (!how.demux) throw Exception(Errc::config, "a UDP link needs the node's demultiplexer");
-    asio::co_spawn(session->get_executor(), how.demux->serve(udp->socket(), false), asio::detached);
+    auto on_refused = [weak, remote = udp->remote()] {
+        if (auto s = weak.lock())
+            s->on_path_end({Errc::refused, "nothing listens at " + remote.to_string() + " (ICMP port unreachable)"});
+    };
+    asio::co_spawn(session->get_executor(), how.demux->serve(udp->socket(), false, on_refused), asio::detached);
 }
 
 }  // namespace

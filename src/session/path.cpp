@@ -175,7 +175,7 @@ asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optiona
     asio::error_code ec;
     co_await socket.async_connect(target, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::connection_refused)
-        throw Exception(Errc::refused, "connection refused by " + remote.to_string() + " (nothing listens there)");
+        throw Exception(Errc::refused, "connection refused by " + remote.to_string() + " (nothing listening)");
     if (ec == asio::error::operation_aborted) throw Exception(Errc::cancelled, "connecting to " + remote.to_string() + " cancelled");
     if (ec) throw Exception(Errc::unreachable, "connecting to " + remote.to_string() + ": " + ec.message());
     co_return std::make_shared<TcpPath>(std::move(socket));
@@ -188,6 +188,8 @@ std::shared_ptr<UdpPath> open_udp(asio::any_io_executor ex, Endpoint remote, std
     socket->bind({local_ip ? *local_ip : (remote.ip.is_v6() ? asio::ip::address(asio::ip::address_v6::any())
                                                            : asio::ip::address(asio::ip::address_v4::any())),
                   0});
+    // Connected, so the kernel reports an ICMP port unreachable as a refusal on this socket.
+    socket->connect(target);
     auto path = std::make_shared<UdpPath>(std::move(socket), remote);
     path->own_socket();
     return path;

@@ -1,12 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <asio.hpp>
+#include <iostream>
 #include <warpgate/auto_connect.hpp>
 #include <warpgate/gate.hpp>
 #include <warpgate/node.hpp>
 
 #include "support/node_fixture.hpp"
 #include "support/run_async.hpp"
+#include "traversal/direct_connect.hpp"
 
 using namespace warpgate;
 using namespace warpgate::test;
@@ -185,6 +187,204 @@ TEST(AutoConnectFailures, BadDestinationsAreRejected) {
             ADD_FAILURE() << "accepted an unknown plugin";
         } catch (const Exception& e) {
             EXPECT_EQ(e.errc(), Errc::config);
+        }
+        co_await a->close();
+    });
+}
+
+namespace {
+
+// A plugin whose one attempt waits `delay` and then fails (or ends early when cancelled): a
+// slow strategy the race must not wait for.
+class SlowPlugin final : public Plugin {
+public:
+    SlowPlugin(std::string name, Phase phase, std::chrono::milliseconds delay) : name_(std::move(name)), phase_(phase), delay_(delay) {}
+    std::string_view name() const override { return name_; }
+    Phase phase() const override { return phase_; }
+    std::vector<Attempt> plan(PluginContext&, const NodeAddress&, Transport transport, std::string&) override {
+        return {Attempt{name_, transport, IP4, Route::external, Endpoint{ip("127.0.0.1"), 9}, {}}};
+    }
+    asio::awaitable<Reached> attempt(PluginContext&, const NodeAddress&, Attempt) override {
+        asio::steady_timer timer(co_await asio::this_coro::executor, delay_);
+        asio::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) throw Exception(Errc::cancelled, name_ + " cancelled");
+        throw Exception(Errc::timeout, name_ + " gave up");
+    }
+
+private:
+    std::string name_;
+    Phase phase_;
+    std::chrono::milliseconds delay_;
+};
+
+// A later-phase plugin that really connects: direct_connect's plan and attempt under another
+// name and phase.
+class LatePhasePlugin final : public Plugin {
+public:
+    LatePhasePlugin(std::string name, Phase phase) : name_(std::move(name)), phase_(phase) {}
+    std::string_view name() const override { return name_; }
+    Phase phase() const override { return phase_; }
+    std::vector<Attempt> plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) override {
+        return direct_.plan(ctx, peer, transport, why_not);
+    }
+    asio::awaitable<Reached> attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) override {
+        auto reached = co_await direct_.attempt(ctx, peer, std::move(attempt));
+        co_return reached;
+    }
+
+private:
+    std::string name_;
+    Phase phase_;
+    traversal::DirectConnect direct_;
+};
+
+const AttemptReport& report_of(const ConnectResult& result, std::string_view plugin) {
+    for (auto& phase : result.phases)
+        for (auto& a : phase.attempts)
+            if (a.attempt.starts_with(plugin)) return a;
+    throw std::runtime_error("no report for " + std::string(plugin));
+}
+
+const PluginReport& verdict_of(const std::vector<PluginReport>& plugins, std::string_view plugin) {
+    for (auto& p : plugins)
+        if (p.plugin == plugin) return p;
+    throw std::runtime_error("no verdict for " + std::string(plugin));
+}
+
+// A TCP and UDP port on 127.0.0.1 nobody listens on (bound once, then closed).
+std::uint16_t closed_port(asio::io_context& io) {
+    asio::ip::tcp::acceptor a(io, {ip("127.0.0.1"), 0});
+    asio::ip::udp::socket u(io, {ip("127.0.0.1"), a.local_endpoint().port()});
+    return a.local_endpoint().port();
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+TEST(AutoConnectRace, LaterPhaseStartsBeforeASlowDirectAttemptEnds) {
+    TempDir dir;
+    ConnectOptions race{.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {"slow_direct", "late_punch"},
+                        .stagger = std::chrono::milliseconds(150)};
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto options = loopback_gate(dir);
+        auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
+        auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
+        alpha.node().plugins().add(std::make_shared<SlowPlugin>("slow_direct", Phase::direct, std::chrono::seconds(3)));
+        alpha.node().plugins().add(std::make_shared<LatePhasePlugin>("late_punch", Phase::punch));
+        auto begin = std::chrono::steady_clock::now();
+        auto result = co_await auto_connect(alpha.node(), bravo.node().node_address(), race);
+        auto took = ms_since(begin);
+        EXPECT_EQ(result.plugin, "late_punch");
+        EXPECT_LT(took, 1000) << "the race waited for the slow direct attempt";
+        auto& late = report_of(result, "late_punch");
+        EXPECT_EQ(late.planned_delay, std::chrono::milliseconds(150));
+        EXPECT_TRUE(late.started);
+        EXPECT_GE(late.started.value_or(std::chrono::microseconds(0)), std::chrono::milliseconds(150));
+        EXPECT_TRUE(late.won);
+        auto& slow = report_of(result, "slow_direct");
+        EXPECT_EQ(slow.planned_delay, std::chrono::milliseconds(0));
+        EXPECT_EQ(slow.outcome, "cancelled: another attempt won");
+        EXPECT_EQ(verdict_of(result.plugins, "late_punch").verdict, PluginVerdict::won);
+        EXPECT_EQ(verdict_of(result.plugins, "slow_direct").verdict, PluginVerdict::lost);
+        std::cout << "later phase won after " << took << " ms (stagger 150 ms)\n";
+        result.pipe->close();
+        co_await alpha.close();
+        co_await bravo.close();
+    });
+}
+
+TEST(AutoConnectRace, AnEarlyFailureStartsTheNextPhaseAtOnce) {
+    TempDir dir;
+    ConnectOptions race{.transport = UDP, .timeout = std::chrono::seconds(5), .plugins = {"fails_fast", "late_relay"},
+                        .stagger = std::chrono::seconds(2)};
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto options = loopback_gate(dir);
+        auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
+        auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
+        alpha.node().plugins().add(std::make_shared<SlowPlugin>("fails_fast", Phase::direct, std::chrono::milliseconds(0)));
+        alpha.node().plugins().add(std::make_shared<LatePhasePlugin>("late_relay", Phase::relay));
+        auto result = co_await auto_connect(alpha.node(), bravo.node().node_address(), race);
+        EXPECT_EQ(result.plugin, "late_relay");
+        auto& late = report_of(result, "late_relay");
+        EXPECT_EQ(late.planned_delay, std::chrono::seconds(2));
+        EXPECT_TRUE(late.started);
+        EXPECT_LT(late.started.value_or(std::chrono::hours(1)), std::chrono::milliseconds(100)) << "waited out the stagger after everything before had failed";
+        EXPECT_EQ(verdict_of(result.plugins, "fails_fast").verdict, PluginVerdict::failed);
+        EXPECT_EQ(verdict_of(result.plugins, "fails_fast").reason, "timed out: fails_fast gave up");
+        result.pipe->close();
+        co_await alpha.close();
+        co_await bravo.close();
+    });
+}
+
+TEST(AutoConnectRace, RefusedConnectFailsAtOnce) {
+    TempDir dir;
+    ConnectOptions only_direct{.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {"direct_connect"}};
+    std::vector<Transport> transports = {TCP, UDP};  // (outside: no initializer list in a coroutine frame)
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto a = co_await Node::open(io.get_executor(), loopback_node(dir));
+        auto peer = a->node_address();
+        peer.machine_id[0] ^= 1;  // another machine: no loopback shortcut to our own port
+        auto port = closed_port(io);
+        for (auto& e : peer.v4) e.port = port;
+        for (auto transport : transports) {
+            auto begin = std::chrono::steady_clock::now();
+            try {
+                only_direct.transport = transport;
+                co_await auto_connect(*a, peer, only_direct);
+                ADD_FAILURE() << "connected to a closed port";
+            } catch (const ConnectFailure& e) {
+                auto took = ms_since(begin);
+                std::cout << to_string(transport) << " refused connect failed after " << took << " ms\n";
+                EXPECT_EQ(e.errc(), Errc::unreachable) << e.what();
+                EXPECT_NE(std::string(e.what()).find("refused"), std::string::npos) << e.what();
+                EXPECT_EQ(std::string(e.what()).find("multiple exceptions"), std::string::npos) << e.what();
+                auto& direct = verdict_of(e.plugins, "direct_connect");
+                EXPECT_EQ(direct.verdict, PluginVerdict::failed);
+                if (transport == TCP) {
+                    EXPECT_LT(took, 50) << e.what();
+                    EXPECT_EQ(direct.reason, "refused: connection refused by 127.0.0.1:" + std::to_string(port) + " (nothing listening)");
+                } else {
+                    EXPECT_LT(took, 500) << e.what();  // the ICMP port unreachable ends it
+                    EXPECT_NE(direct.reason.find("refused"), std::string::npos) << direct.reason;
+                }
+            }
+        }
+        co_await a->close();
+    });
+}
+
+TEST(AutoConnectRace, FailureReportsSayWhyPerPlugin) {
+    TempDir dir;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto a = co_await Node::open(io.get_executor(), loopback_node(dir));
+        auto b = co_await Node::open(io.get_executor(), loopback_node(dir));
+        auto peer = b->node_address();
+        co_await b->close();
+        try {
+            co_await auto_connect(*a, peer, {.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {}});
+            ADD_FAILURE() << "connected to a closed node";
+        } catch (const ConnectFailure& e) {
+            std::string text = e.what();
+            EXPECT_EQ(e.errc(), Errc::unreachable);
+            // The test preset has no signaling: reverse_connect plans nothing and says why.
+            auto& reverse = verdict_of(e.plugins, "reverse_connect");
+            EXPECT_EQ(reverse.verdict, PluginVerdict::skipped);
+            EXPECT_EQ(reverse.reason, "signaling is off");
+            EXPECT_NE(text.find("reverse_connect: skipped (signaling is off)"), std::string::npos) << text;
+            auto& direct = verdict_of(e.plugins, "direct_connect");
+            EXPECT_EQ(direct.verdict, PluginVerdict::failed);
+            EXPECT_NE(text.find("direct_connect: failed (refused: connection refused by"), std::string::npos) << text;
+            EXPECT_EQ(e.phases.size(), 1u);
+            for (auto& attempt : e.phases.at(0).attempts) {
+                EXPECT_EQ(attempt.planned_delay, std::chrono::milliseconds(0));
+                EXPECT_TRUE(attempt.started);
+                EXPECT_TRUE(attempt.skip_reason.empty());
+            }
         }
         co_await a->close();
     });
