@@ -1,9 +1,9 @@
 #include <warpgate/pipe.hpp>
 
 #include <algorithm>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include "crypto/random.hpp"
 #include "net/frame.hpp"
 #include "net/inbox.hpp"
 
@@ -94,7 +94,7 @@ asio::awaitable<std::chrono::microseconds> Pipe::ping(std::chrono::milliseconds 
     if (close_reason_) throw Exception(*close_reason_);
     asio::steady_timer timer(executor_, timeout);
     PendingPing pending{{}, &timer};
-    RAND_bytes(pending.nonce.data(), static_cast<int>(pending.nonce.size()));
+    crypto::random_bytes(pending.nonce);
     pings_.push_back(&pending);
     struct Unregister {
         std::list<PendingPing*>& list;

@@ -4,10 +4,10 @@
 
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <warpgate/node.hpp>
 
+#include "crypto/random.hpp"
 #include "net/task_group.hpp"
 #include "net/timeout.hpp"
 #include "node/node_impl.hpp"
@@ -85,7 +85,7 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
         for (auto& plugin : plugins) {
             if (plugin->phase() != phase) continue;
             for (auto& attempt : plugin->plan(node, peer, options.transport)) {
-                RAND_bytes(attempt.con_id.data(), static_cast<int>(attempt.con_id.size()));
+                crypto::random_bytes(attempt.con_id);
                 attempts.emplace_back(plugin, std::move(attempt));
             }
         }

@@ -39,6 +39,12 @@ void visit_fields(Config& c, Visitor&& v) {
     v("signal_timeout_ms", c.signal_timeout);
     v("max_message_size", c.max_message_size);
     v("inbox_capacity", c.inbox_capacity);
+    v("dial_back_loopback", c.dial_back_loopback);
+    v("connect_back_per_key_burst", c.connect_back_per_key_burst);
+    v("connect_back_per_key_window_ms", c.connect_back_per_key_window);
+    v("connect_back_total_burst", c.connect_back_total_burst);
+    v("connect_back_total_window_ms", c.connect_back_total_window);
+    v("connect_back_max_concurrent", c.connect_back_max_concurrent);
 }
 
 json to_json_value(bool v) { return v; }

@@ -17,6 +17,9 @@
 namespace warpgate::signal {
 class SignalRouter;
 }
+namespace warpgate::traversal {
+class ConnectBackGuard;
+}
 
 namespace warpgate::node {
 
@@ -53,6 +56,7 @@ struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
     // Connection ids a plugin waits for (reverse connect): the dialer's pipe is handed over.
     std::map<net::ConnectionId, std::function<void(PipePtr)>> expected;
     std::shared_ptr<signal::SignalRouter> signaling;  // MQTT signaling; null when off (start phase 4)
+    std::shared_ptr<traversal::ConnectBackGuard> connect_back;  // limits and counters; null while signaling is off
     std::vector<std::weak_ptr<Pipe>> pipes;  // every pipe the node made, closed by close()
     net::TaskGroup tasks;
 

@@ -8,29 +8,10 @@
 #include "net/timeout.hpp"
 #include "net/udp_pipe.hpp"
 #include "node/node_impl.hpp"
+#include "traversal/dial_policy.hpp"
 
 namespace warpgate::traversal {
 namespace {
-
-bool same_subnet(const asio::ip::address& a, const asio::ip::address& b, unsigned prefix) {
-    if (a.is_v4() != b.is_v4()) return false;
-    std::array<std::uint8_t, 16> ab{}, bb{};
-    std::size_t len = 4;
-    if (a.is_v4()) {
-        auto a4 = a.to_v4().to_bytes(), b4 = b.to_v4().to_bytes();
-        std::copy(a4.begin(), a4.end(), ab.begin());
-        std::copy(b4.begin(), b4.end(), bb.begin());
-    } else {
-        ab = a.to_v6().to_bytes();
-        bb = b.to_v6().to_bytes();
-        len = 16;
-    }
-    for (std::size_t bit = 0; bit < std::min<std::size_t>(prefix, len * 8); ++bit) {
-        auto mask = static_cast<std::uint8_t>(0x80 >> (bit % 8));
-        if ((ab[bit / 8] & mask) != (bb[bit / 8] & mask)) return false;
-    }
-    return true;
-}
 
 asio::ip::address loopback(Family f) {
     if (f == IP6) return asio::ip::address_v6::loopback();

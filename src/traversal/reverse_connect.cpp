@@ -11,6 +11,7 @@
 #include "net/timeout.hpp"
 #include "node/node_impl.hpp"
 #include "signal/signal_router.hpp"
+#include "traversal/dial_policy.hpp"
 #include "traversal/direct_connect.hpp"
 
 namespace warpgate::traversal {
@@ -61,18 +62,49 @@ private:
     asio::steady_timer arrived_;
 };
 
-// Dials the caller the way direct_connect would, trying each of its addresses in turn.
-asio::awaitable<void> dial_back(Node& node, NodeAddress caller, ConnectBack request) {
+// Where this node is and listens: the dial policy's view of it.
+DialScope dial_scope(Node& node) {
+    auto& impl = node.impl();
+    DialScope scope;
+    scope.allow_loopback = node.config().dial_back_loopback;
+    for (auto& nic : impl.ifs)
+        for (auto& a : nic.addresses) {
+            scope.networks.push_back({a.ip, a.prefix_len, nic.index});
+            scope.own_endpoints.push_back({a.ip, impl.port});
+        }
+    for (auto& ip : impl.options.ips) scope.own_endpoints.push_back({ip, impl.port});
+    for (auto family : {IP4, IP6})
+        for (auto& entry : node.node_address().entries(family)) {
+            scope.own_endpoints.push_back({entry.nic_ip, entry.port});
+            scope.own_endpoints.push_back({entry.external_ip, entry.port});
+        }
+    return scope;
+}
+
+// Dials the caller the way direct_connect would, trying each of its addresses the dial policy
+// allows in turn. `slot` holds this dial-back's place under the concurrency cap until it ends.
+asio::awaitable<void> dial_back(Node& node, NodeAddress caller, ConnectBack request, std::shared_ptr<ConnectBackGuard> guard,
+                                [[maybe_unused]] std::unique_ptr<ConnectBackGuard::Slot> slot) {
     DirectConnect direct;
     std::string failures;
     // The caller asked because it is reachable from outside: its external address goes first
     // (a loopback or LAN guess that hangs until the connect timeout would outlast its wait).
     auto attempts = direct.plan(node, caller, request.transport);
     std::stable_partition(attempts.begin(), attempts.end(), [](const Attempt& a) { return a.route == Route::external; });
+    auto scope = dial_scope(node);
+    auto caller_id = crypto::node_id(caller.public_key);
+    std::erase_if(attempts, [&](const Attempt& a) {
+        auto verdict = check_dial_target(scope, a.target);
+        if (verdict == DialVerdict::allowed) return false;
+        guard->refuse(to_string(verdict), fmt::format("connect_back from {} names {}: not dialed", caller_id, a.target.to_string()));
+        return true;
+    });
     for (auto attempt : attempts) {
         attempt.con_id = request.con_id;
+        ++guard->counters().targets_dialed;
         try {
             auto pipe = co_await direct.attempt(node, caller, attempt);
+            ++guard->counters().connected;
             spdlog::info("reverse_connect: connected back to {}", attempt.describe());
             if (!node.impl().claim(request.con_id, pipe)) {
                 spdlog::info("reverse_connect: no inbound handler for the pipe to {}: closed", attempt.target.to_string());
@@ -84,7 +116,7 @@ asio::awaitable<void> dial_back(Node& node, NodeAddress caller, ConnectBack requ
             failures += "\n  " + attempt.describe() + ": " + e.error().to_string();
         }
     }
-    spdlog::info("reverse_connect: could not connect back to the caller:{}", failures.empty() ? " no common address" : failures);
+    spdlog::info("reverse_connect: could not connect back to {}:{}", caller_id, failures.empty() ? " no address we may dial" : failures);
 }
 
 }  // namespace
@@ -150,29 +182,52 @@ asio::awaitable<PipePtr> ReverseConnect::attempt(Node& node, const NodeAddress& 
     co_return pipe;
 }
 
+ConnectBackGuard::ConnectBackGuard(const NodeConfig& conf)
+    : limits_({conf.connect_back_per_key_burst, conf.connect_back_per_key_window},
+              {conf.connect_back_total_burst, conf.connect_back_total_window}, net::RateClock::now()),
+      max_concurrent_(conf.connect_back_max_concurrent) {}
+
+std::unique_ptr<ConnectBackGuard::Slot> ConnectBackGuard::admit(const Bytes& requester) {
+    auto who = crypto::node_id(requester);
+    if (in_progress_ >= max_concurrent_) {
+        refuse("too_many_dial_backs", fmt::format("connect_back from {}: {} dial-backs already in progress", who, in_progress_));
+        return nullptr;
+    }
+    auto verdict = limits_.admit(requester, net::RateClock::now());
+    using Verdict = net::KeyedRateLimit<Bytes>::Verdict;
+    if (verdict == Verdict::key_limited) {
+        refuse("rate_limited_key", "connect_back from " + who + ": over this key's rate limit");
+        return nullptr;
+    }
+    if (verdict == Verdict::total_limited) {
+        refuse("rate_limited_total", "connect_back from " + who + ": over the node's total rate limit");
+        return nullptr;
+    }
+    ++counters_.admitted;
+    return std::make_unique<Slot>(shared_from_this());
+}
+
 void answer_connect_back(Node& node) {
     auto& signaling = node.impl().signaling;
     if (!signaling) return;
+    auto guard = std::make_shared<ConnectBackGuard>(node.config());
+    node.impl().connect_back = guard;
     std::weak_ptr<node::NodeImpl> weak = node.impl().weak_from_this();
-    signaling->on(signal::SignalType::connect_back, [&node, weak](const signal::SignalMessage& message) {
+    signaling->on(signal::SignalType::connect_back, [&node, weak, guard](const signal::SignalMessage& message) {
         auto impl = weak.lock();
         if (!impl || impl->closed) return;
+        ++guard->counters().requests;
+        auto sender = crypto::node_id(message.sender);
         auto request = decode_connect_back(message.payload);
-        if (!request) {
-            spdlog::warn("reverse_connect: bad connect_back request: {}", request.error().to_string());
-            return;
-        }
+        if (!request) return guard->refuse("malformed", "connect_back from " + sender + ": " + request.error().to_string());
         auto caller = parse_address(request->caller_address);
-        if (!caller) {
-            spdlog::warn("reverse_connect: bad caller address in connect_back: {}", caller.error().to_string());
-            return;
-        }
-        // The address must be the signer's own: nobody makes us dial a third party.
-        if (caller->public_key != message.sender) {
-            spdlog::warn("reverse_connect: connect_back from {} names another node's address: ignored", crypto::node_id(message.sender));
-            return;
-        }
-        impl->tasks.spawn(dial_back(node, std::move(*caller), std::move(*request)), "reverse_connect dial back");
+        if (!caller) return guard->refuse("malformed", "caller address in connect_back from " + sender + ": " + caller.error().to_string());
+        // The address must be the signer's own: nobody makes us dial a third party's node.
+        if (caller->public_key != message.sender)
+            return guard->refuse("foreign_address", "connect_back from " + sender + " names another node's address");
+        auto slot = guard->admit(message.sender);
+        if (!slot) return;
+        impl->tasks.spawn(dial_back(node, std::move(*caller), std::move(*request), guard, std::move(slot)), "reverse_connect dial back");
     });
 }
 

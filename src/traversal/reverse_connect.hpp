@@ -6,7 +6,12 @@
 // signal envelope; docs/signaling.md):
 //   version(1) = 1 | connection id(16) | transport(1: 1 TCP, 2 UDP) | caller's node address
 #pragma once
+#include <memory>
+#include <warpgate/config.hpp>
 #include <warpgate/plugin.hpp>
+
+#include "net/rate_limit.hpp"
+#include "net/refusals.hpp"
 
 namespace warpgate::traversal {
 
@@ -22,8 +27,56 @@ public:
 
 // The callee's side: answers connect_back requests arriving on the node's signaling by dialing
 // the caller (direct_connect's plan and attempt) with the caller's connection id, then hands the
-// pipe to the node's inbound handler. Called once signaling is up.
+// pipe to the node's inbound handler. Called once signaling is up. The connection id is the
+// requester's choice: that is fine only because the dial goes to the requester's own address
+// (its key signed the request), and only to targets the dial policy allows
+// (traversal/dial_policy.hpp), within ConnectBackGuard's limits.
 void answer_connect_back(Node& node);
+
+struct ConnectBackCounters {
+    std::uint64_t requests = 0;        // authenticated connect_back messages that arrived
+    std::uint64_t admitted = 0;        // within the rate limits and the concurrency cap
+    std::uint64_t targets_dialed = 0;  // addresses dialed (those the dial policy allowed)
+    std::uint64_t connected = 0;       // dial-backs that produced a pipe
+};
+
+// connect_back's defences, one per node (NodeImpl::connect_back): the rate limits per
+// requesting key and for all keys together, a cap on dial-backs in progress, and the counters
+// (refusals by reason, in the RefusalLog "reverse_connect") that `listen --json` can show.
+class ConnectBackGuard : public std::enable_shared_from_this<ConnectBackGuard> {
+public:
+    explicit ConnectBackGuard(const NodeConfig& conf);
+
+    // Held by a dial-back while it runs; frees its place under the concurrency cap.
+    class Slot {
+    public:
+        explicit Slot(std::shared_ptr<ConnectBackGuard> guard) : guard_(std::move(guard)) { ++guard_->in_progress_; }
+        ~Slot() { if (guard_) --guard_->in_progress_; }
+        Slot(const Slot&) = delete;
+        Slot& operator=(const Slot&) = delete;
+
+    private:
+        std::shared_ptr<ConnectBackGuard> guard_;
+    };
+
+    // A request from `requester` (its public key): a slot when it may be dialed now; nullptr
+    // (the refusal counted and logged) when a limit says no.
+    std::unique_ptr<Slot> admit(const Bytes& requester);
+    // Counts and logs a refused request or target (reason: a stable counter name).
+    void refuse(std::string_view reason, std::string_view detail) { refusals_.refuse(reason, detail); }
+
+    ConnectBackCounters& counters() { return counters_; }
+    const ConnectBackCounters& counters() const { return counters_; }
+    const net::RefusalLog& refusals() const { return refusals_; }
+    std::size_t in_progress() const { return in_progress_; }
+
+private:
+    net::KeyedRateLimit<Bytes> limits_;
+    std::size_t max_concurrent_;
+    std::size_t in_progress_ = 0;
+    ConnectBackCounters counters_;
+    net::RefusalLog refusals_{"reverse_connect"};
+};
 
 struct ConnectBack {
     static constexpr std::uint8_t version = 1;
