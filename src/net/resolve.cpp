@@ -31,7 +31,10 @@ asio::awaitable<Result<std::vector<Endpoint>>> resolve(asio::any_io_executor exe
     if (!literal_ec) {
         if (family && family_of(literal) != *family)
             co_return fail(Errc::unsupported, fmt::format("{} is not an {} address", server.host, to_string(*family)));
-        co_return std::vector<Endpoint>{Endpoint{literal, server.port}};
+        std::vector<Endpoint> only(1);  // (no braced temporaries in a coroutine: GCC 12)
+        only[0].ip = literal;
+        only[0].port = server.port;
+        co_return only;
     }
     auto lookup = std::make_shared<Lookup>(executor);
     auto on_answer = [lookup](const asio::error_code& ec, const asio::ip::udp::resolver::results_type& results) {

@@ -84,6 +84,13 @@ asio::awaitable<std::size_t> count_connections(asio::ip::tcp::acceptor& acceptor
     co_return accepted.size();
 }
 
+// Lists built out here: GCC 12 cannot keep an initializer list in a coroutine frame.
+std::vector<Endpoint> forbidden_targets(std::uint16_t port) {
+    return {{ip("127.0.0.1"), port}, {ip("10.77.0.5"), port}, {ip("0.0.0.0"), port}};
+}
+std::vector<Endpoint> loopback_target(std::uint16_t port) { return {{ip("127.0.0.1"), port}}; }
+asio::ip::tcp::endpoint any_loopback_port() { return {asio::ip::address_v4::loopback(), 0}; }
+
 const traversal::ConnectBackGuard& guard_of(Gate& gate) { return *gate.node().impl().connect_back; }
 
 // Built out here: GCC 12 mishandles braced temporaries inside a co_await expression.
@@ -212,10 +219,9 @@ TEST(ReverseConnect, ForgedLoopbackAndLanTargetsAreNotDialed) {
         auto attacker = co_await Gate::open(io.get_executor(), "attacker", signaling_gate(dir, broker));
         auto callee = co_await Gate::open(io.get_executor(), "callee", signaling_gate(dir, broker));
         // A local service the attacker would like the callee to connect to.
-        asio::ip::tcp::acceptor service(io, {asio::ip::address_v4::loopback(), 0});
-        auto port = service.local_endpoint().port();
-        std::vector<Endpoint> targets = {{ip("127.0.0.1"), port}, {ip("10.77.0.5"), port}, {ip("0.0.0.0"), port}};
-        co_await send_connect_back(attacker, callee, forged_address(attacker, callee, targets), 1);
+        asio::ip::tcp::acceptor service(io, any_loopback_port());
+        auto address = forged_address(attacker, callee, forbidden_targets(service.local_endpoint().port()));
+        co_await send_connect_back(attacker, callee, address, 1);
 
         auto& guard = guard_of(callee);
         auto judged = co_await eventually([&] { return guard.refusals().count("private_not_ours") > 0; }, 10s);
@@ -242,9 +248,8 @@ TEST(ReverseConnect, AFloodFromOneKeyIsRateLimited) {
         auto options = same_machine_gate(dir, broker);  // loopback allowed: the dials can be counted
         options.conf.connect_back_per_key_window = 60s;  // no refill while the test runs
         auto callee = co_await Gate::open(io.get_executor(), "callee", options);
-        asio::ip::tcp::acceptor service(io, {asio::ip::address_v4::loopback(), 0});
-        std::vector<Endpoint> targets = {{ip("127.0.0.1"), service.local_endpoint().port()}};
-        auto address = forged_address(attacker, callee, targets);
+        asio::ip::tcp::acceptor service(io, any_loopback_port());
+        auto address = forged_address(attacker, callee, loopback_target(service.local_endpoint().port()));
         constexpr std::size_t flood = 10;
         for (std::size_t i = 0; i < flood; ++i) co_await send_connect_back(attacker, callee, address, static_cast<std::uint8_t>(i));
 
