@@ -57,6 +57,16 @@ struct NodeConfig {
     std::size_t max_pending_tcp = 512;        // TCP connections that sent no hello yet
     std::size_t max_pending_tcp_per_ip = 16;
 
+    // --- dials a peer asks for over signaling (connect_back; docs/signaling.md) ---
+    // Loopback targets are refused unless this is set: for tests and nodes sharing one machine
+    // (a requester's machine id is its own claim, so it cannot decide this).
+    bool dial_back_loopback = false;
+    std::size_t connect_back_per_key_burst = 3;                    // dials for one requesting key...
+    std::chrono::milliseconds connect_back_per_key_window{10000};  // ...refilled over this time
+    std::size_t connect_back_total_burst = 20;                     // dials for all keys together...
+    std::chrono::milliseconds connect_back_total_window{10000};    // ...refilled over this time
+    std::size_t connect_back_max_concurrent = 4;                   // dial-backs in progress at once
+
     // Public STUN/MQTT/NTP servers: for real users, never for tests.
     static NodeConfig production();
     // Nothing external: no UPnP, no MQTT, no NTP, no STUN, no nickname (the original's NODE_TEST_CONF).

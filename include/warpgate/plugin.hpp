@@ -92,8 +92,9 @@ public:
     // Callee side: introduces a path we dialled to a peer that asked for it (reverse connect)
     // and hands the link to whoever waits for `con_id` on our side, else to the inbound handler.
     virtual asio::awaitable<void> dial_back(PathPtr path, const NodeAddress& peer, ConnectionId con_id) = 0;
-    // Whether this node may dial `target` for a peer's request (no loopback, no foreign LAN).
-    virtual bool may_dial_for_peer(const Endpoint& target) const = 0;
+    // Why this node must not dial `target` for a peer's request ("loopback",
+    // "private_not_ours", ...: traversal/dial_policy.hpp); empty when it may.
+    virtual std::string why_not_dial(const Endpoint& target) const = 0;
     // Runs a task of the plugin's until it ends or the node closes.
     virtual void spawn(asio::awaitable<void> task, std::string name) = 0;
 };

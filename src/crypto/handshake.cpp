@@ -1,8 +1,8 @@
 #include "crypto/handshake.hpp"
 
-#include <openssl/rand.h>
-
 #include <cstring>
+
+#include "crypto/random.hpp"
 
 namespace warpgate::crypto {
 namespace {
@@ -89,7 +89,7 @@ Handshake::Handshake(Role role, IdentityKey identity, std::optional<KeyPair> eph
 
 Handshake Handshake::initiator(const IdentityKey& identity, ByteView expected_peer_pub) {
     HelloNonce nonce{};
-    check_openssl(RAND_bytes(nonce.data(), static_cast<int>(nonce.size())), "hello nonce");
+    random_bytes(nonce);
     return initiator(identity, expected_peer_pub, KeyPair::generate(), nonce);
 }
 

@@ -3,7 +3,8 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
-#include <openssl/rand.h>
+
+#include "crypto/random.hpp"
 
 namespace warpgate::crypto {
 namespace {
@@ -50,7 +51,7 @@ KeyPair KeyPair::generate() {
     // Rejection sampling gives a uniform scalar in [1, n-1]; a retry has probability ~2^-128.
     Bytes scalar(scalar_size);
     for (;;) {
-        check_openssl(RAND_priv_bytes(scalar.data(), static_cast<int>(scalar.size())), "random scalar");
+        random_private_bytes(scalar);
         if (auto pair = from_private_bytes(scalar)) {
             OPENSSL_cleanse(scalar.data(), scalar.size());
             return std::move(*pair);

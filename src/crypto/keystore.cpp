@@ -6,9 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -71,12 +70,40 @@ void sync_directory(const fs::path& dir) {
 
 enum class Placed { created, already_exists };
 
-Result<Placed> write_new_file(const fs::path& file, std::string_view contents) {
-    fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return fail(Errc::io, "cannot create directory " + quoted(dir) + " for the identity key: " + ec.message());
+fs::path folder_of(const fs::path& file) { return file.parent_path().empty() ? fs::path(".") : file.parent_path(); }
 
+// Creates the missing directories on the way to `dir` with mode 0700: a key folder is for
+// this user alone.
+Result<void> create_key_folder(const fs::path& dir) {
+    fs::path built;
+    for (auto& part : dir) {
+        built /= part;
+        if (::mkdir(built.c_str(), 0700) == 0 || errno == EEXIST) continue;
+        return io_error("cannot create the identity key's directory", built, errno);
+    }
+    return {};
+}
+
+// Whoever can write to the key's folder can replace the key file (and so the node's identity):
+// a folder writable by group or others is tightened to 0700 when it is ours, refused when not
+// (or when it is a shared sticky folder such as /tmp).
+Result<void> secure_key_folder(const fs::path& dir) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return io_error("cannot inspect the key folder", dir, errno);
+    if (!S_ISDIR(st.st_mode)) return fail(Errc::io, "key folder " + quoted(dir) + " is not a directory");
+    auto mode = st.st_mode & 07777;
+    if ((mode & 022) == 0) return {};
+    if (st.st_uid != ::geteuid() || (mode & S_ISVTX))
+        return fail(Errc::io, fmt::format("key folder {} is writable by other users (mode {:o}) and is not this user's own folder to "
+                                          "tighten: keep the identity key in a folder only you can write (chmod go-w it, or set "
+                                          "install_path)", quoted(dir), mode));
+    if (::chmod(dir.c_str(), mode & 0700) != 0) return io_error("cannot tighten the permissions of key folder", dir, errno);
+    spdlog::warn("key folder {} was writable by other users (mode {:o}): tightened to {:o}", quoted(dir), mode, mode & 0700);
+    return {};
+}
+
+Result<Placed> write_new_file(const fs::path& file, std::string_view contents) {
+    fs::path dir = folder_of(file);
     TempFile temp(dir / (file.filename().string() + ".tmp-XXXXXX"));
     if (temp.fd() < 0) return io_error("cannot create a temporary file next to", file, errno);
     if (!write_all(temp.fd(), contents) || ::fsync(temp.fd()) != 0)
@@ -92,29 +119,48 @@ Result<Placed> write_new_file(const fs::path& file, std::string_view contents) {
     return Placed::created;
 }
 
-Result<std::string> read_file(const fs::path& file) {
-    std::error_code ec;
-    if (fs::is_directory(file, ec)) return fail(Errc::io, "identity key path " + quoted(file) + " is a directory");
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return io_error("cannot read identity key file", file, errno);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return io_error("cannot read identity key file", file, errno);
-    return text.str();
-}
+constexpr std::size_t max_key_file_size = 64 * 1024;  // a key file is ~200 bytes
 
-void warn_if_exposed(const fs::path& file) {
+// Reads the key file itself, never what a symbolic link points to: a link planted in the key
+// folder could make the node load (and trust) another file. O_NONBLOCK keeps a FIFO from
+// hanging the open; anything but a regular file is refused.
+Result<std::string> read_file(const fs::path& file) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ELOOP)
+        return fail(Errc::io, "identity key file " + quoted(file) +
+                                  " is a symbolic link: refused (replace the link with the key file itself)");
+    if (fd < 0) return io_error("cannot read identity key file", file, errno);
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
     struct stat st {};
-    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
-        spdlog::warn("identity key file {} is readable by other users (mode {:o}); chmod 600 it", quoted(file),
-                     st.st_mode & 0777);
+    if (::fstat(fd, &st) != 0) return io_error("cannot inspect identity key file", file, errno);
+    if (S_ISDIR(st.st_mode)) return fail(Errc::io, "identity key path " + quoted(file) + " is a directory");
+    if (!S_ISREG(st.st_mode)) return fail(Errc::io, "identity key path " + quoted(file) + " is not a regular file");
+    if (static_cast<std::size_t>(st.st_size) > max_key_file_size)
+        return fail(Errc::malformed, fmt::format("identity key file {} has {} bytes, far more than a key file", quoted(file), st.st_size));
+    if ((st.st_mode & 077) != 0)
+        spdlog::warn("identity key file {} is readable by other users (mode {:o}); chmod 600 it", quoted(file), st.st_mode & 0777);
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return io_error("cannot read identity key file", file, errno);
+        if (n == 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+        if (text.size() > max_key_file_size) return fail(Errc::malformed, "identity key file " + quoted(file) + " keeps growing");
+    }
+    return text;
 }
 
 Result<IdentityKey> load(const fs::path& file) {
     auto text = read_file(file);
     if (!text) return tl::unexpected(text.error());
-    warn_if_exposed(file);
-    return decode_keystore(*text, quoted(file));
+    auto key = decode_keystore(*text, quoted(file));
+    OPENSSL_cleanse(text->data(), text->size());
+    return key;
 }
 
 }  // namespace
@@ -155,6 +201,8 @@ Result<IdentityKey> decode_keystore(std::string_view text, const std::string& or
 }
 
 Result<IdentityKey> load_or_create_identity(const fs::path& file) {
+    if (auto made = create_key_folder(folder_of(file)); !made) return tl::unexpected(made.error());
+    if (auto secured = secure_key_folder(folder_of(file)); !secured) return tl::unexpected(secured.error());
     std::error_code ec;
     auto status = fs::symlink_status(file, ec);
     if (ec && ec != std::errc::no_such_file_or_directory)

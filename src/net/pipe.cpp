@@ -1,9 +1,9 @@
 #include <warpgate/pipe.hpp>
 
 #include <algorithm>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include "crypto/random.hpp"
 #include "net/inbox.hpp"
 
 namespace warpgate {
@@ -78,8 +78,7 @@ asio::awaitable<std::chrono::microseconds> Pipe::ping(std::chrono::milliseconds 
     if (close_reason_) throw Exception(*close_reason_);
     asio::steady_timer timer(executor_, timeout);
     PendingPing pending{{}, &timer};
-    if (RAND_bytes(pending.nonce.data(), static_cast<int>(pending.nonce.size())) != 1)
-        throw Exception(Errc::io, "no random bytes for a ping nonce (OpenSSL RAND_bytes failed)");
+    crypto::random_bytes(pending.nonce);
     pings_.push_back(&pending);
     struct Unregister {
         std::list<PendingPing*>& list;

@@ -1,39 +1,47 @@
-// Counting and logging what a node refuses (strangers' connections, bad records, forged
-// requests): every refusal is counted by reason, and logged at info level at most once per
-// reason per interval, with how many were suppressed meanwhile, so an operator sees an attack
-// without a flood of lines.
+// Refusal counters with a log that an operator can read under attack: every refusal is counted
+// by reason, and logged at info level at most once per reason per interval. The first line of
+// an interval says how many refusals of that reason went unlogged since the previous line, so
+// a flood costs one line per interval instead of one per packet. Counters are kept forever
+// (the node's lifetime) for `listen --json` and tests. Not thread-safe: one executor owns it.
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 
 namespace warpgate::net {
 
-class Refusals {
+class RefusalLog {
 public:
     using Clock = std::chrono::steady_clock;
-    explicit Refusals(std::string scope, std::chrono::milliseconds interval = std::chrono::seconds(10))
-        : scope_(std::move(scope)), interval_(interval) {}
 
-    // `reason` is a short stable key ("plaintext hello"); `detail` says who and why.
-    void refuse(std::string_view reason, std::string_view detail);
+    // `component` prefixes each line ("reverse_connect", "tcp listener").
+    explicit RefusalLog(std::string component, std::chrono::milliseconds interval = std::chrono::seconds(10),
+                        std::function<Clock::time_point()> clock = [] { return Clock::now(); });
+
+    // Counts a refusal of `reason` (a short stable name such as "loopback_target", used as the
+    // counter's key) and logs "<component>: refused (<reason>): <detail>" unless this reason
+    // was logged less than an interval ago. True when a line was logged.
+    bool refuse(std::string_view reason, std::string_view detail);
+
     std::uint64_t count(std::string_view reason) const;
-    std::uint64_t total() const { return total_; }
-    // reason -> count, for stats output (listen --json, SIGUSR1)
-    std::map<std::string, std::uint64_t> counts() const;
+    std::uint64_t total() const;
+    // Every reason seen so far and its count.
+    std::map<std::string, std::uint64_t, std::less<>> counts() const;
 
 private:
-    struct Entry {
+    struct Reason {
         std::uint64_t count = 0;
-        std::uint64_t suppressed = 0;
+        std::uint64_t unlogged = 0;  // since the last line
         Clock::time_point last_logged{};
+        bool logged_once = false;
     };
-    std::string scope_;
+    std::string component_;
     std::chrono::milliseconds interval_;
-    std::map<std::string, Entry, std::less<>> entries_;
-    std::uint64_t total_ = 0;
+    std::function<Clock::time_point()> clock_;
+    std::map<std::string, Reason, std::less<>> reasons_;
 };
 
 }  // namespace warpgate::net

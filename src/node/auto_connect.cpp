@@ -8,11 +8,11 @@
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <warpgate/node.hpp>
 
 #include "crypto/identity.hpp"
+#include "crypto/random.hpp"
 #include "net/task_group.hpp"
 #include "net/timeout.hpp"
 #include "node/node_impl.hpp"
@@ -193,8 +193,7 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
         traversal::Proposal proposal{std::string(plugin->name()), plugin->phase(), std::move(planned)};
         for (auto& attempt : proposal.attempts) {
             attempt.plugin = proposal.plugin;  // the race finds the plugin by it
-            if (RAND_bytes(attempt.con_id.data(), static_cast<int>(attempt.con_id.size())) != 1)
-                throw Exception(Errc::io, "no random bytes for a connection id (OpenSSL RAND_bytes failed)");
+            crypto::random_bytes(attempt.con_id);
         }
         proposals.push_back(std::move(proposal));
     }

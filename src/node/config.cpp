@@ -46,6 +46,12 @@ void visit_fields(Config& c, Visitor&& v) {
     v("max_half_open_per_ip", c.max_half_open_per_ip);
     v("max_pending_tcp", c.max_pending_tcp);
     v("max_pending_tcp_per_ip", c.max_pending_tcp_per_ip);
+    v("dial_back_loopback", c.dial_back_loopback);
+    v("connect_back_per_key_burst", c.connect_back_per_key_burst);
+    v("connect_back_per_key_window_ms", c.connect_back_per_key_window);
+    v("connect_back_total_burst", c.connect_back_total_burst);
+    v("connect_back_total_window_ms", c.connect_back_total_window);
+    v("connect_back_max_concurrent", c.connect_back_max_concurrent);
 }
 
 json to_json_value(bool v) { return v; }

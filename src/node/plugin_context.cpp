@@ -58,6 +58,24 @@ private:
     asio::steady_timer arrived_;
 };
 
+// Where this node is and listens: the dial policy's view of it.
+traversal::DialScope dial_scope(const NodeImpl& node) {
+    traversal::DialScope scope;
+    scope.allow_loopback = node.conf().dial_back_loopback;
+    for (auto& nic : node.ifs)
+        for (auto& a : nic.addresses) {
+            scope.networks.push_back({a.ip, a.prefix_len, nic.index});
+            scope.own_endpoints.push_back({a.ip, node.port});
+        }
+    for (auto& ip : node.options.ips) scope.own_endpoints.push_back({ip, node.port});
+    for (auto family : {IP4, IP6})
+        for (auto& entry : node.address.entries(family)) {
+            scope.own_endpoints.push_back({entry.nic_ip, entry.port});
+            scope.own_endpoints.push_back({entry.external_ip, entry.port});
+        }
+    return scope;
+}
+
 class NodeContext final : public PluginContext {
 public:
     NodeContext(std::weak_ptr<NodeImpl> node, std::uint8_t tag) : node_(std::move(node)), tag_(tag) {}
@@ -110,8 +128,9 @@ public:
         }
     }
 
-    bool may_dial_for_peer(const Endpoint& target) const override {
-        return traversal::may_dial_for_peer(target, node().ifs, node().address);
+    std::string why_not_dial(const Endpoint& target) const override {
+        auto verdict = traversal::check_dial_target(dial_scope(node()), target);
+        return verdict == traversal::DialVerdict::allowed ? std::string() : std::string(traversal::to_string(verdict));
     }
 
     void spawn(asio::awaitable<void> task, std::string name) override { node().tasks.spawn(std::move(task), std::move(name)); }

@@ -9,8 +9,10 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <fmt/format.h>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+
+#include "crypto/random.hpp"
+#include "net/resolve.hpp"
 
 namespace warpgate::stun {
 
@@ -118,7 +120,7 @@ std::chrono::milliseconds RetransmitPolicy::budget() const {
 
 TransactionId random_transaction_id() {
     TransactionId id{};
-    if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1) throw Exception(Errc::io, "OpenSSL RAND_bytes failed");
+    crypto::random_bytes(id);
     return id;
 }
 
@@ -191,21 +193,12 @@ asio::awaitable<Result<BindingResult>> binding(asio::any_io_executor executor, T
     co_return co_await udp_binding(socket, server, std::nullopt, options);
 }
 
-asio::awaitable<Result<Endpoint>> resolve_server(asio::any_io_executor executor, HostPort server, Family family) {
-    asio::error_code ec;
-    auto literal = asio::ip::make_address(server.host, ec);
-    if (!ec) {
-        if (family_of(literal) != family)
-            co_return fail(Errc::unsupported, fmt::format("STUN server {} is not {}", server.to_string(), to_string(family)));
-        co_return Endpoint{literal, server.port};
-    }
-    asio::ip::udp::resolver resolver(executor);
-    auto protocol = family == IP6 ? asio::ip::udp::v6() : asio::ip::udp::v4();
-    auto [resolve_ec, results] = co_await resolver.async_resolve(protocol, server.host, std::to_string(server.port), as_tuple_awaitable);
-    if (resolve_ec || results.empty())
-        co_return fail(Errc::unreachable, fmt::format("cannot resolve STUN server {} for {}: {}", server.to_string(), to_string(family),
-                                                      resolve_ec ? resolve_ec.message() : "no address"));
-    co_return to_endpoint(results.begin()->endpoint());
+asio::awaitable<Result<Endpoint>> resolve_server(asio::any_io_executor executor, HostPort server, Family family,
+                                                 std::chrono::milliseconds timeout) {
+    auto found = co_await net::resolve(executor, server, family, timeout);
+    if (!found)
+        co_return fail(found.error().code, fmt::format("STUN server {}: {}", server.to_string(), found.error().message));
+    co_return found->front();
 }
 
 }  // namespace warpgate::stun

@@ -59,8 +59,9 @@ asio::awaitable<Result<BindingResult>> binding(asio::any_io_executor executor, T
                                                Endpoint server, ClientOptions options);
 
 // A configured server as an endpoint of the given family: IP literals directly, names through
-// the system resolver (tests pass literals only).
-asio::awaitable<Result<Endpoint>> resolve_server(asio::any_io_executor executor, HostPort server, Family family);
+// the system resolver (tests pass literals only), which gets `timeout` (net/resolve.hpp).
+asio::awaitable<Result<Endpoint>> resolve_server(asio::any_io_executor executor, HostPort server, Family family,
+                                                 std::chrono::milliseconds timeout = std::chrono::seconds(3));
 
 // A fresh random transaction id (RFC 8489 §6: cryptographically random).
 TransactionId random_transaction_id();

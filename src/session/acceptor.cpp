@@ -18,7 +18,7 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 Acceptor::Acceptor(asio::any_io_executor ex, AcceptorOptions options, std::shared_ptr<Demux> demux)
-    : executor_(ex), options_(options), demux_(std::move(demux)), sweep_timer_(ex), refusals_("listener") {}
+    : executor_(ex), options_(options), demux_(std::move(demux)), sweep_timer_(ex) {}
 
 void Acceptor::start(Established on_established) {
     on_established_ = std::move(on_established);

@@ -52,7 +52,7 @@ public:
 
     std::size_t half_open() const { return half_open_.size(); }
     std::size_t pending_tcp() const { return pending_.size(); }
-    const net::Refusals& refusals() const { return refusals_; }
+    const net::RefusalLog& refusals() const { return refusals_; }
 
 private:
     struct HalfOpen {
@@ -85,7 +85,7 @@ private:
     std::deque<HalfOpen> half_open_;  // oldest first
     std::deque<Pending> pending_;
     asio::steady_timer sweep_timer_;
-    net::Refusals refusals_;
+    net::RefusalLog refusals_{"listener"};
     bool closed_ = false;
 };
 

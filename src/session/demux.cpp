@@ -2,8 +2,8 @@
 
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <openssl/rand.h>
 
+#include "crypto/random.hpp"
 #include "session/session.hpp"
 
 namespace warpgate::session {
@@ -12,8 +12,7 @@ SessionId random_session_id() {
     SessionId id = 0;
     while (id == 0) {
         std::array<std::uint8_t, id_size> bytes{};
-        if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
-            throw Exception(Errc::io, "no random bytes for a session id (OpenSSL RAND_bytes failed)");
+        crypto::random_bytes(bytes);
         id = get_id(bytes.data());
     }
     return id;

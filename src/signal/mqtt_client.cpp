@@ -1,14 +1,14 @@
 #include "signal/mqtt_client.hpp"
 
 #include <asio/experimental/awaitable_operators.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/redirect_error.hpp>
 #include <mosquitto.h>
 #include <mutex>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include "crypto/random.hpp"
+#include "net/resolve.hpp"
 #include "net/timeout.hpp"
 
 namespace warpgate::signal {
@@ -27,7 +27,7 @@ void init_library() {
 
 std::string random_client_id() {
     std::array<std::uint8_t, 8> bytes{};
-    RAND_bytes(bytes.data(), static_cast<int>(bytes.size()));
+    crypto::random_bytes(bytes);
     return "wg-" + to_hex(bytes);  // 19 characters: MQTT 3.1.1 brokers accept up to 23
 }
 
@@ -38,20 +38,6 @@ struct BorrowedSocket {
     ~BorrowedSocket() { descriptor.release(); }
     asio::posix::stream_descriptor descriptor;
 };
-
-asio::awaitable<std::string> resolve(const HostPort& broker, std::chrono::milliseconds timeout) {
-    asio::error_code ec;
-    auto ip = asio::ip::make_address(broker.host, ec);
-    if (!ec) co_return ip.to_string();
-    asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
-    auto lookup = [&]() -> asio::awaitable<asio::ip::tcp::resolver::results_type> {
-        auto found = co_await resolver.async_resolve(broker.host, std::to_string(broker.port), asio::use_awaitable);
-        co_return found;
-    };
-    auto results = co_await net::with_timeout(lookup(), timeout, "resolving " + broker.host);
-    if (results.empty()) throw Exception(Errc::unreachable, "no address for " + broker.host);
-    co_return results.begin()->endpoint().address().to_string();
-}
 
 }  // namespace
 
@@ -149,7 +135,9 @@ asio::awaitable<void> MqttClient::run() {
 }
 
 asio::awaitable<bool> MqttClient::connect_once() {
-    auto ip = co_await resolve(broker_, connect_timeout_);
+    auto found = co_await net::resolve(executor_, broker_, std::nullopt, connect_timeout_);
+    if (!found) throw Exception(found.error());
+    auto ip = found->front().ip.to_string();
     pending_subacks_ = 0;
     int rc = mosquitto_connect_async(mosq_, ip.c_str(), broker_.port, keepalive_seconds);
     if (rc != MOSQ_ERR_SUCCESS) {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <openssl/rand.h>
 
+#include "crypto/random.hpp"
 #include "crypto/seal.hpp"
 #include "net/byte_reader.hpp"
 #include "net/byte_writer.hpp"
@@ -100,7 +100,7 @@ Result<Bytes> seal_signal(const crypto::IdentityKey& sender, ByteView recipient_
     m.sender = sender.public_key();
     m.recipient = crypto::node_id(recipient_pub);
     m.timestamp_ms = to_unix_ms(now);
-    RAND_bytes(m.nonce.data(), static_cast<int>(m.nonce.size()));
+    crypto::random_bytes(m.nonce);
     m.payload.assign(payload.begin(), payload.end());
     return seal_envelope(recipient_pub, encode_envelope(m, sender));
 }
@@ -186,10 +186,9 @@ Result<void> ReplayGuard::check(const SignalMessage& m, SystemClock::time_point 
         return fail(Errc::replayed, fmt::format("signal message from {} ms in the future, the window is {} ms", m.timestamp_ms - now_ms, window));
     std::erase_if(seen_, [&](const auto& entry) { return entry.second + window < now_ms; });
     if (seen_.contains(m.nonce)) return fail(Errc::replayed, "replayed signal message: nonce seen before");
-    if (seen_.size() >= max_nonces) {
-        auto oldest = std::min_element(seen_.begin(), seen_.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-        seen_.erase(oldest);
-    }
+    if (seen_.size() >= max_nonces)
+        return fail(Errc::refused, fmt::format("signal message refused: {} fresh nonces remembered already (the replay guard is full "
+                                               "until the oldest leave the {} ms window)", seen_.size(), window));
     seen_.emplace(m.nonce, m.timestamp_ms);
     return {};
 }

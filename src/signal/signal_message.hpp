@@ -89,14 +89,18 @@ private:
 
 // Freshness: a timestamp within `window` of the local clock either way, and a nonce not seen
 // before. Nonces are remembered until their timestamp leaves the window (after that the
-// timestamp check rejects a replay), at most max_nonces of them.
+// timestamp check rejects a replay), at most max_nonces of them. A nonce is never forgotten
+// inside the window: evicting one would let its message be replayed, so when the table is
+// full of fresh nonces new messages are refused until the oldest expire. Call it only for
+// authenticated messages (after open_signal), so strangers cannot fill it.
 class ReplayGuard {
 public:
     static constexpr std::size_t max_nonces = 4096;
     explicit ReplayGuard(std::chrono::milliseconds window = std::chrono::seconds(60)) : window_(window) {}
-    // Errc::replayed with the reason (stale, from the future, seen nonce); records the nonce
-    // when fresh.
+    // Errc::replayed with the reason (stale, from the future, seen nonce), Errc::refused when
+    // the table is full; records the nonce when fresh.
     Result<void> check(const SignalMessage& message, SystemClock::time_point now);
+    std::size_t remembered() const { return seen_.size(); }
 
 private:
     std::chrono::milliseconds window_;

@@ -1,9 +1,9 @@
 #include "signal/signal_router.hpp"
 
 #include <algorithm>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include "crypto/random.hpp"
 #include "net/timeout.hpp"
 #include "signal/mqtt_client.hpp"
 
@@ -17,6 +17,15 @@ std::optional<MessageId> chunk_message_id(ByteView chunk) {
     MessageId id{};
     std::copy_n(chunk.begin() + 1, id.size(), id.begin());
     return id;
+}
+
+// The refusal counter a rejection goes to.
+std::string_view refusal_reason(Errc code) {
+    if (code == Errc::auth_failed) return "auth_failed";
+    if (code == Errc::replayed) return "replayed";
+    if (code == Errc::refused) return "replay_guard_full";
+    if (code == Errc::unsupported) return "unsupported";
+    return "malformed";
 }
 
 }  // namespace
@@ -88,7 +97,7 @@ asio::awaitable<void> SignalRouter::send_sealed(std::string_view recipient_node_
     if (closed_) throw Exception(Errc::closed, "signaling is closed");
     if (brokers.empty()) brokers = options_.brokers;
     MessageId id{};
-    RAND_bytes(id.data(), static_cast<int>(id.size()));
+    crypto::random_bytes(id);
     auto chunks = split(sealed, id);
     if (!chunks) throw Exception(chunks.error());
     std::vector<std::shared_ptr<MqttClient>> via;
@@ -135,12 +144,14 @@ void SignalRouter::on_chunk(ByteView chunk) {
     auto whole = reassembler_.add(chunk, std::chrono::steady_clock::now());
     if (!whole) return reject(whole.error());
     if (!*whole) return;  // more chunks to come
-    delivered_ids_.push_back(*chunk_message_id(chunk));
-    if (delivered_ids_.size() > max_delivered_ids) delivered_ids_.pop_front();
     auto message = open_signal(identity_, **whole);
     if (!message) return reject(message.error());
     auto fresh = replay_guard_.check(*message, options_.clock());
     if (!fresh) return reject(fresh.error());
+    // Only now, authenticated and fresh, does its id mark the message as delivered: a forged
+    // message under a real message's id must not make the real one look like a duplicate.
+    delivered_ids_.push_back(*chunk_message_id(chunk));
+    if (delivered_ids_.size() > max_delivered_ids) delivered_ids_.pop_front();
     auto handler = handlers_.find(message->type);
     if (handler == handlers_.end()) {
         spdlog::debug("signaling: no handler for message type {}", static_cast<int>(message->type));
@@ -150,7 +161,7 @@ void SignalRouter::on_chunk(ByteView chunk) {
 }
 
 void SignalRouter::reject(Error why) {
-    spdlog::warn("signaling: rejected a message: {}", why.to_string());
+    refusals_.refuse(refusal_reason(why.code), "rejected a message: " + why.to_string());
     rejections_.push_back(std::move(why));
     if (rejections_.size() > max_rejections_kept) rejections_.pop_front();
 }

@@ -15,6 +15,7 @@
 #include <warpgate/endpoint.hpp>
 
 #include "crypto/identity.hpp"
+#include "net/refusals.hpp"
 #include "net/task_group.hpp"
 #include "signal/signal_message.hpp"
 
@@ -59,6 +60,8 @@ public:
     const crypto::IdentityKey& identity() const { return identity_; }
     // The latest reasons messages were rejected, oldest first.
     const std::deque<Error>& rejections() const { return rejections_; }
+    // Rejections counted by reason ("malformed", "auth_failed", "replayed", "replay_guard_full"...).
+    const net::RefusalLog& refusals() const { return refusals_; }
     // Disconnects from every broker; the client tasks end.
     void close();
 
@@ -79,6 +82,7 @@ private:
     ReplayGuard replay_guard_;
     std::deque<MessageId> delivered_ids_;  // the same message relayed by several brokers arrives once
     std::deque<Error> rejections_;
+    net::RefusalLog refusals_{"signaling"};
     bool closed_ = false;
 };
 

@@ -6,6 +6,7 @@
 
 #include "net/byte_reader.hpp"
 #include "net/byte_writer.hpp"
+#include "crypto/identity.hpp"
 #include "traversal/direct_connect.hpp"
 
 namespace warpgate::traversal {
@@ -15,23 +16,30 @@ bool has_mqtt_hint(const NodeAddress& peer) {
     return std::any_of(peer.hints.begin(), peer.hints.end(), [](const ServerHint& h) { return h.kind == ServerKind::mqtt; });
 }
 
-// Dials the caller the way direct_connect would, trying each of its allowed addresses in turn.
-asio::awaitable<void> dial_back(PluginContext& ctx, NodeAddress caller, ConnectBack request) {
+// Dials the caller the way direct_connect would, trying each of its addresses the dial policy
+// allows in turn. `slot` holds this dial-back's place under the concurrency cap until it ends.
+asio::awaitable<void> dial_back(PluginContext& ctx, NodeAddress caller, ConnectBack request, std::shared_ptr<ConnectBackGuard> guard,
+                                [[maybe_unused]] std::unique_ptr<ConnectBackGuard::Slot> slot) {
     DirectConnect direct;
     std::string why_not;
     // The caller asked because it is reachable from outside: its external address goes first
     // (a loopback or LAN guess that hangs until the connect timeout would outlast its wait).
     auto attempts = direct.plan(ctx, caller, request.transport, why_not);
     std::stable_partition(attempts.begin(), attempts.end(), [](const Attempt& a) { return a.route == Route::external; });
+    auto caller_id = crypto::node_id(caller.public_key);
+    std::erase_if(attempts, [&](const Attempt& a) {
+        auto refusal = ctx.why_not_dial(a.target);
+        if (refusal.empty()) return false;
+        guard->refuse(refusal, fmt::format("connect_back from {} names {}: not dialed", caller_id, a.target.to_string()));
+        return true;
+    });
     std::string failures;
     for (auto& attempt : attempts) {
-        if (!ctx.may_dial_for_peer(attempt.target)) {
-            failures += "\n  " + attempt.describe() + ": not dialled (loopback, a foreign LAN or our own address)";
-            continue;
-        }
+        ++guard->counters().targets_dialed;
         try {
             auto path = co_await ctx.dial(attempt.transport, attempt.target);
             co_await ctx.dial_back(std::move(path), caller, request.con_id);
+            ++guard->counters().connected;
             spdlog::info("reverse_connect: connected back to {}", attempt.describe());
             co_return;
         } catch (const Exception& e) {
@@ -39,7 +47,7 @@ asio::awaitable<void> dial_back(PluginContext& ctx, NodeAddress caller, ConnectB
             failures += "\n  " + attempt.describe() + ": " + e.error().to_string();
         }
     }
-    spdlog::info("reverse_connect: could not connect back to the caller:{}", failures.empty() ? " no common address" : failures);
+    spdlog::info("reverse_connect: could not connect back to {}:{}", caller_id, failures.empty() ? " no address we may dial" : failures);
 }
 
 }  // namespace
@@ -99,24 +107,47 @@ asio::awaitable<Reached> ReverseConnect::attempt(PluginContext& ctx, const NodeA
     co_return Reached{nullptr, std::move(pipe)};
 }
 
+ConnectBackGuard::ConnectBackGuard(const NodeConfig& conf)
+    : limits_({conf.connect_back_per_key_burst, conf.connect_back_per_key_window},
+              {conf.connect_back_total_burst, conf.connect_back_total_window}, net::RateClock::now()),
+      max_concurrent_(conf.connect_back_max_concurrent) {}
+
+std::unique_ptr<ConnectBackGuard::Slot> ConnectBackGuard::admit(const Bytes& requester) {
+    auto who = crypto::node_id(requester);
+    if (in_progress_ >= max_concurrent_) {
+        refuse("too_many_dial_backs", fmt::format("connect_back from {}: {} dial-backs already in progress", who, in_progress_));
+        return nullptr;
+    }
+    auto verdict = limits_.admit(requester, net::RateClock::now());
+    using Verdict = net::KeyedRateLimit<Bytes>::Verdict;
+    if (verdict == Verdict::key_limited) {
+        refuse("rate_limited_key", "connect_back from " + who + ": over this key's rate limit");
+        return nullptr;
+    }
+    if (verdict == Verdict::total_limited) {
+        refuse("rate_limited_total", "connect_back from " + who + ": over the node's total rate limit");
+        return nullptr;
+    }
+    ++counters_.admitted;
+    return std::make_unique<Slot>(shared_from_this());
+}
+
 void ReverseConnect::serve(PluginContext& ctx) {
-    ctx.on_signal([&ctx](PluginSignal message) {
+    if (!ctx.has_signaling()) return;
+    guard_ = std::make_shared<ConnectBackGuard>(ctx.config());
+    ctx.on_signal([&ctx, guard = guard_](PluginSignal message) {
+        ++guard->counters().requests;
+        auto sender = crypto::node_id(message.sender);
         auto request = decode_connect_back(message.payload);
-        if (!request) {
-            spdlog::info("reverse_connect: bad connect_back request: {}", request.error().to_string());
-            return;
-        }
+        if (!request) return guard->refuse("malformed", "connect_back from " + sender + ": " + request.error().to_string());
         auto caller = parse_address(request->caller_address);
-        if (!caller) {
-            spdlog::info("reverse_connect: bad caller address in connect_back: {}", caller.error().to_string());
-            return;
-        }
-        // The address must be the signer's own: nobody makes us dial a third party.
-        if (caller->public_key != message.sender) {
-            spdlog::info("reverse_connect: a connect_back names another node's address: ignored");
-            return;
-        }
-        ctx.spawn(dial_back(ctx, std::move(*caller), std::move(*request)), "reverse_connect dial back");
+        if (!caller) return guard->refuse("malformed", "caller address in connect_back from " + sender + ": " + caller.error().to_string());
+        // The address must be the signer's own: nobody makes us dial a third party's node.
+        if (caller->public_key != message.sender)
+            return guard->refuse("foreign_address", "connect_back from " + sender + " names another node's address");
+        auto slot = guard->admit(message.sender);
+        if (!slot) return;
+        ctx.spawn(dial_back(ctx, std::move(*caller), std::move(*request), guard, std::move(slot)), "reverse_connect dial back");
     });
 }
 

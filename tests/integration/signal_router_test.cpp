@@ -7,6 +7,7 @@
 
 #include "net/task_group.hpp"
 #include "node/node_impl.hpp"
+#include "signal/mqtt_client.hpp"
 #include "signal/signal_router.hpp"
 #include "support/free_port.hpp"
 #include "support/mosquitto.hpp"
@@ -271,5 +272,39 @@ TEST(SignalRouter, NodeStartsWithItsOnlyBrokerDown) {
         auto signal_phase = std::find_if(phases.begin(), phases.end(), [](auto& p) { return p.name == "setup_router_and_signal"; });
         EXPECT_NE(signal_phase->outcome.find("0 of 1"), std::string::npos) << signal_phase->outcome;
         co_await node->close();
+    });
+}
+
+// Deduplication by message id happens only after authentication: a stranger who publishes junk
+// under a genuine message's id first (the id is visible to anyone on the topic) must not make
+// the genuine message look like an already delivered copy.
+TEST(SignalRouter, AForgedMessageUnderAGenuineIdDoesNotSuppressIt) {
+    Mosquitto broker;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        Pair pair(io.get_executor(), hosts(broker.host_port()));
+        co_await pair.start();
+        auto stranger = MqttClient::create(io.get_executor(), broker.host_port(), 2000ms, nullptr);
+        auto keep_connected = [](std::shared_ptr<MqttClient> c) -> asio::awaitable<void> { co_await c->run(); };
+        pair.tasks.spawn(keep_connected(stranger), "stranger");
+        co_await stranger->wait_ready(2000ms);
+
+        MessageId id{};
+        id.fill(0x5A);
+        Bytes junk(200, 0x11);
+        auto forged = *split(junk, id);
+        auto sealed = *seal_signal(pair.alpha->identity(), pair.bravo->identity().public_key(), SignalType::text, as_bytes("genuine"),
+                                   SystemClock::now());
+        auto genuine = *split(sealed, id);
+        auto topic = topic_for(pair.bravo_id());
+        EXPECT_TRUE(stranger->publish(topic, forged.at(0)));
+        EXPECT_TRUE(stranger->publish(topic, genuine.at(0)));
+        auto arrived = co_await eventually([&] { return !pair.received.empty(); });
+        EXPECT_TRUE(arrived) << "the genuine message was dropped as a duplicate of the forged one";
+        if (arrived) {
+            EXPECT_EQ(as_chars(pair.received[0].payload), "genuine");
+        }
+        EXPECT_EQ(pair.bravo->refusals().total(), 1u) << "the junk was refused and counted";
+        stranger->close();
+        co_await pair.close();
     });
 }

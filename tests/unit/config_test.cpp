@@ -79,3 +79,20 @@ TEST(Config, LoadsFileWithPreset) {
     EXPECT_FALSE(load_config_json("{not json"));
     EXPECT_TRUE(load_config_json("{}")->enable_upnp);  // default preset: production
 }
+
+TEST(Config, ConnectBackLimitsHaveDefaultsAndJsonOverrides) {
+    auto c = NodeConfig::production();
+    EXPECT_FALSE(c.dial_back_loopback);
+    EXPECT_EQ(c.connect_back_per_key_burst, 3u);
+    EXPECT_EQ(c.connect_back_per_key_window, std::chrono::milliseconds(10000));
+    EXPECT_EQ(c.connect_back_total_burst, 20u);
+    EXPECT_EQ(c.connect_back_max_concurrent, 4u);
+    EXPECT_FALSE(NodeConfig::test().dial_back_loopback) << "the test preset is attacked too: loopback only when asked";
+    ASSERT_TRUE(c.apply(nlohmann::json{{"dial_back_loopback", true}, {"connect_back_per_key_burst", 1},
+                                       {"connect_back_total_window_ms", 60000}, {"connect_back_max_concurrent", 2}}));
+    EXPECT_TRUE(c.dial_back_loopback);
+    EXPECT_EQ(c.connect_back_per_key_burst, 1u);
+    EXPECT_EQ(c.connect_back_total_window, std::chrono::milliseconds(60000));
+    EXPECT_EQ(c.connect_back_max_concurrent, 2u);
+    EXPECT_FALSE(c.apply(nlohmann::json{{"connect_back_total_burst", 0}})) << "a limit of zero would refuse every request";
+}

@@ -141,3 +141,68 @@ TEST(Keystore, ConcurrentCreatorsAgreeOnOneKey) {
     ASSERT_TRUE(on_disk);
     for (const auto& key : keys) EXPECT_EQ(key, on_disk->public_key());
 }
+
+TEST(Keystore, CreatesItsFoldersWithMode0700) {
+    test::TempDir dir;
+    fs::path file = dir.path() / "new" / "keys" / "identity.json";
+    ASSERT_TRUE(load_or_create_identity(file));
+    EXPECT_EQ(mode_of(dir.path() / "new"), 0700);
+    EXPECT_EQ(mode_of(dir.path() / "new" / "keys"), 0700);
+}
+
+TEST(Keystore, AKeyFileThatIsASymlinkIsRefused) {
+    test::TempDir dir;
+    fs::path real = dir.path() / "elsewhere.json";
+    ASSERT_TRUE(load_or_create_identity(real));
+    std::string before = slurp(real);
+    fs::path file = dir.path() / "identity.json";
+    fs::create_symlink(real, file);
+    auto loaded = load_or_create_identity(file);
+    ASSERT_FALSE(loaded) << "a symlinked key file loaded";
+    EXPECT_EQ(loaded.error().code, Errc::io);
+    EXPECT_NE(loaded.error().message.find("symbolic link"), std::string::npos) << loaded.error().message;
+    EXPECT_NE(loaded.error().message.find(file.string()), std::string::npos) << loaded.error().message;
+    EXPECT_TRUE(fs::is_symlink(file)) << "the link is left for the user to fix";
+    EXPECT_EQ(slurp(real), before);
+
+    fs::path dangling = dir.path() / "dangling.json";
+    fs::create_symlink(dir.path() / "missing.json", dangling);
+    auto created = load_or_create_identity(dangling);
+    ASSERT_FALSE(created) << "a dangling link made a key appear at its target";
+    EXPECT_NE(created.error().message.find("symbolic link"), std::string::npos) << created.error().message;
+    EXPECT_FALSE(fs::exists(dir.path() / "missing.json"));
+}
+
+TEST(Keystore, AKeyPathThatIsAFifoIsRefusedWithoutHanging) {
+    test::TempDir dir;
+    fs::path file = dir.path() / "identity.json";
+    ASSERT_EQ(::mkfifo(file.c_str(), 0600), 0);
+    auto loaded = load_or_create_identity(file);
+    ASSERT_FALSE(loaded);
+    EXPECT_NE(loaded.error().message.find("not a regular file"), std::string::npos) << loaded.error().message;
+}
+
+TEST(Keystore, AFolderWritableByOthersIsTightened) {
+    test::TempDir dir;
+    fs::path folder = dir.path() / "keys";
+    fs::create_directory(folder);
+    ASSERT_EQ(::chmod(folder.c_str(), 0777), 0);
+    ASSERT_TRUE(load_or_create_identity(folder / "identity.json"));
+    EXPECT_EQ(mode_of(folder), 0700);
+    ASSERT_EQ(::chmod(folder.c_str(), 0770), 0);
+    ASSERT_TRUE(load_or_create_identity(folder / "identity.json")) << "the existing key loads after tightening";
+    EXPECT_EQ(mode_of(folder), 0700);
+}
+
+TEST(Keystore, ASharedStickyFolderIsRefused) {
+    test::TempDir dir;
+    fs::path folder = dir.path() / "shared";
+    fs::create_directory(folder);
+    ASSERT_EQ(::chmod(folder.c_str(), 01777), 0);
+    auto created = load_or_create_identity(folder / "identity.json");
+    ASSERT_FALSE(created) << "a key was written to a folder everyone can write";
+    EXPECT_EQ(created.error().code, Errc::io);
+    EXPECT_NE(created.error().message.find("writable by other users"), std::string::npos) << created.error().message;
+    EXPECT_EQ(mode_of(folder), 01777) << "a shared folder is not ours to change";
+    EXPECT_FALSE(fs::exists(folder / "identity.json"));
+}

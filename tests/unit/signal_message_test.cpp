@@ -211,3 +211,32 @@ TEST(SignalMessage, MatchesTheDocumentedTestVectors) {
     ASSERT_TRUE(chunks);
     EXPECT_EQ(to_hex(ByteView((*chunks)[0]).first(chunk_header_size)), "0101020304050607080000000d");
 }
+
+TEST(ReplayGuard, WhenFullRefusesNewMessagesInsteadOfForgettingFreshNonces) {
+    auto alice = crypto::IdentityKey::generate();
+    auto bob = crypto::IdentityKey::generate();
+    ReplayGuard guard(60s);
+    auto m = message_from(alice, bob);
+    auto with_nonce = [&](std::uint32_t n) {
+        auto copy = m;
+        for (int i = 0; i < 4; ++i) copy.nonce[i] = static_cast<std::uint8_t>(n >> (8 * i));
+        return copy;
+    };
+    for (std::uint32_t n = 0; n < ReplayGuard::max_nonces; ++n) ASSERT_TRUE(guard.check(with_nonce(n), t0 + 1s)) << n;
+    EXPECT_EQ(guard.remembered(), ReplayGuard::max_nonces);
+
+    auto refused = guard.check(with_nonce(ReplayGuard::max_nonces), t0 + 2s);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::refused);
+    EXPECT_NE(refused.error().message.find("full"), std::string::npos) << refused.error().message;
+    auto replay = guard.check(with_nonce(0), t0 + 2s);
+    ASSERT_FALSE(replay) << "the oldest nonce was not evicted to make room";
+    EXPECT_EQ(replay.error().code, Errc::replayed);
+
+    // Once the stored timestamps leave the window, the table empties and new messages pass.
+    auto later = m;
+    later.timestamp_ms += 61'000;
+    later.nonce.fill(0xEE);
+    EXPECT_TRUE(guard.check(later, t0 + 62s));
+    EXPECT_EQ(guard.remembered(), 1u);
+}
