@@ -2,6 +2,7 @@
 // production preset (public infrastructure) and a test preset (nothing leaves the machine).
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -44,6 +45,13 @@ struct NodeConfig {
     std::chrono::milliseconds ping_timeout{1000};      // liveness check of a new pipe
     std::chrono::milliseconds stun_timeout{1500};      // one STUN server, all retransmissions
     std::chrono::milliseconds signal_timeout{3000};    // connecting to one MQTT broker
+    std::chrono::milliseconds ntp_timeout{1500};       // one NTP server, every sample and retransmission
+
+    // --- clock (init_clock_skew) ---
+    std::chrono::milliseconds clock_max_age{15 * 60 * 1000};  // a measurement older than this is refreshed
+    // Test only: shifts this node's reading of the system clock by this many ms (either
+    // sign), so a test can show that the NTP offset corrects it. 0 in both presets.
+    std::int64_t inject_clock_offset_ms = 0;
 
     // --- limits ---
     std::size_t max_message_size = 16 * 1024 * 1024;  // a larger TCP frame closes the pipe
