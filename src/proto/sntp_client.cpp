@@ -183,8 +183,6 @@ ntp::Duration median(std::vector<ntp::Duration> values) {
     return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-ntp::Duration abs(ntp::Duration d) { return d < ntp::Duration::zero() ? -d : d; }
-
 }  // namespace
 
 std::string format_ms(ntp::Duration d) { return fmt::format("{:+.3f} ms", ms(d)); }
@@ -216,14 +214,14 @@ Result<Measurement> combine(std::vector<ServerOutcome> servers, double outlier_m
     // others agree). At least half the samples lie within one MAD, so some always remain.
     auto first_median = median(offsets);
     std::vector<ntp::Duration> deviations;
-    for (auto o : offsets) deviations.push_back(abs(o - first_median));
+    for (auto o : offsets) deviations.push_back(std::chrono::abs(o - first_median));
     auto mad = median(deviations);
     auto limit = std::chrono::duration_cast<ntp::Duration>(mad * outlier_mads);
     Measurement m;
     std::vector<ntp::Duration> kept;
     for (auto& s : servers) {
         if (!s.best) continue;
-        s.outlier = abs(s.best->offset - first_median) > limit + s.best->delay / 2;
+        s.outlier = std::chrono::abs(s.best->offset - first_median) > limit + s.best->delay / 2;
         if (!s.outlier) kept.push_back(s.best->offset);
     }
     m.offset = median(kept);
@@ -234,7 +232,7 @@ Result<Measurement> combine(std::vector<ServerOutcome> servers, double outlier_m
     for (auto& s : servers) {
         if (!s.best || s.outlier) continue;
         bound = std::max(bound, s.best->error_bound());
-        spread = std::max(spread, abs(s.best->offset - m.offset));
+        spread = std::max(spread, std::chrono::abs(s.best->offset - m.offset));
     }
     m.uncertainty = bound + spread;
     m.servers = std::move(servers);
@@ -246,7 +244,11 @@ asio::awaitable<Result<Measurement>> measure(asio::any_io_executor executor, std
     if (!options.local_clock) options.local_clock = [] { return ntp::WallTime(std::chrono::system_clock::now()); };
     options.samples = std::max(options.samples, 1);
     std::vector<ServerOutcome> outcomes;
-    for (auto& s : servers) outcomes.push_back({s});
+    for (auto& s : servers) {
+        ServerOutcome outcome;
+        outcome.server = s;
+        outcomes.push_back(std::move(outcome));
+    }
     try {
         co_await ask_all(executor, options, outcomes);
     } catch (const std::system_error& e) {
