@@ -209,19 +209,23 @@ Result<Measurement> combine(std::vector<ServerOutcome> servers, double outlier_m
         for (auto& s : servers) reasons += (reasons.empty() ? "" : "; ") + s.describe();
         return fail(Errc::unreachable, "no NTP server gave a sample: " + (reasons.empty() ? std::string("none configured") : reasons));
     }
-    // Outliers: farther from the median than k MADs plus the sample's own half round trip (an
-    // offset within its error bound of the others is never an outlier, however tight the
-    // others agree). At least half the samples lie within one MAD, so some always remain.
+    // Outliers: farther from the median than k MADs plus the error bounds of this sample and
+    // of the widest sample. Truthful servers' intervals (θ ± bound) all hold the true offset,
+    // so they overlap: a server is called wrong only when its interval cannot reach the
+    // median's neighbourhood, however tightly the others agree (on loopback MAD is a few µs,
+    // less than scheduling jitter). At least half lie within one MAD, so some always remain.
     auto first_median = median(offsets);
     std::vector<ntp::Duration> deviations;
     for (auto o : offsets) deviations.push_back(std::chrono::abs(o - first_median));
-    auto mad = median(deviations);
-    auto limit = std::chrono::duration_cast<ntp::Duration>(mad * outlier_mads);
+    auto spread_allowed = std::chrono::duration_cast<ntp::Duration>(median(deviations) * outlier_mads);
+    ntp::Duration widest{0};
+    for (auto& s : servers)
+        if (s.best) widest = std::max(widest, s.best->error_bound());
     Measurement m;
     std::vector<ntp::Duration> kept;
     for (auto& s : servers) {
         if (!s.best) continue;
-        s.outlier = std::chrono::abs(s.best->offset - first_median) > limit + s.best->delay / 2;
+        s.outlier = std::chrono::abs(s.best->offset - first_median) > spread_allowed + s.best->error_bound() + widest;
         if (!s.outlier) kept.push_back(s.best->offset);
     }
     m.offset = median(kept);

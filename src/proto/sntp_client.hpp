@@ -25,7 +25,8 @@ struct Options {
     // Samples per server, sent back to back (a burst like ntpd's iburst, without its 2 s
     // gaps). A server that rate-limits may drop or kiss later ones: what arrived is kept.
     int samples = 3;
-    // Outlier rule: a server's offset farther than outlier_mads * MAD + δ/2 from the median.
+    // Outlier rule: a server whose offset is farther from the median than outlier_mads * MAD
+    // plus its own error bound plus the largest error bound of any server.
     double outlier_mads = 3.0;
     // The local wall clock the offset is measured against (Clock passes an injected skew).
     std::function<ntp::WallTime()> local_clock;

@@ -211,7 +211,7 @@ sntp::ServerOutcome failed(std::string host, std::string error) {
 
 TEST(SntpCombine, MedianOutliersAndUncertainty) {
     // 10, 11 and 500 ms: median 11, deviations 1, 0, 489, MAD 1; 500 is farther than
-    // 3 * 1 + 1 ms (its half delay): an outlier. Median of the rest: 10.5 ms. Uncertainty:
+    // 3 * 1 + 1 (its bound) + 1.5 ms (the widest bound, a's): an outlier. Median of the rest: 10.5 ms. Uncertainty:
     // the largest δ/2 + root distance (2/2 + 0.5) plus the largest distance from it (0.5).
     auto m = sntp::combine({answered("a", 10ms, 2ms, 500us), answered("b", 11ms, 2ms), answered("c", 500ms, 2ms)}, 3.0);
     ASSERT_TRUE(m) << m.error().message;
@@ -230,6 +230,16 @@ TEST(SntpCombine, AFarSampleWithinItsOwnErrorIsKept) {
     EXPECT_EQ(m->used, 3u);
     EXPECT_EQ(m->offset, 11ms);
     EXPECT_EQ(m->uncertainty, 500ms + 489ms);
+}
+
+TEST(SntpCombine, TightAgreementIsNotMistakenForAnOutlier) {
+    // Loopback: 0, 2 and 10 µs with 8 µs round trips. MAD is 2 µs, so 3 MADs alone would drop
+    // the 10 µs one, but 10 - 2 = 8 µs is within 6 + 4 + 4 µs: every interval holds the truth.
+    auto m = sntp::combine({answered("a", 0us, 8us), answered("b", 2us, 8us), answered("c", 10us, 8us)}, 3.0);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->used, 3u);
+    EXPECT_EQ(m->offset, 2us);
+    EXPECT_EQ(m->uncertainty, 4us + 8us);
 }
 
 TEST(SntpCombine, FailuresAreReportedNotCounted) {
