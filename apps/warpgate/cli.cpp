@@ -20,6 +20,7 @@ void NodeFlags::add_to(CLI::App& cmd) {
     cmd.add_option("--ip", ips, "Listen only on this IP (repeatable), e.g. 127.0.0.1");
     cmd.add_option("--stun", stun, "STUN server HOST:PORT (repeatable); turns STUN on even with --test");
     cmd.add_option("--mqtt", mqtt, "MQTT broker HOST:PORT (repeatable); turns signaling on even with --test");
+    cmd.add_option("--ntp", ntp, "NTP server HOST[:PORT] (repeatable, default port 123); turns the clock sync on even with --test");
     cmd.add_flag("-v,--verbose", verbose, "Print start phases and debug logs on stderr");
 }
 
@@ -66,6 +67,10 @@ NodeOptions NodeFlags::node_options() const {
     if (!mqtt.empty()) {
         options.conf.mqtt_servers = parse_servers(mqtt, 1883, "--mqtt");
         options.conf.sig_pipe_no = std::max(options.conf.sig_pipe_no, 1);
+    }
+    if (!ntp.empty()) {
+        options.conf.ntp_servers = parse_servers(ntp, 123, "--ntp");
+        options.conf.init_clock_skew = true;
     }
     if (verbose) spdlog::set_level(spdlog::level::debug);
     return options;

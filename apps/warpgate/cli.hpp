@@ -19,6 +19,7 @@ struct NodeFlags {
     std::vector<std::string> ips;
     std::vector<std::string> stun;
     std::vector<std::string> mqtt;
+    std::vector<std::string> ntp;
     bool verbose = false;
 
     void add_to(CLI::App& cmd);

@@ -28,8 +28,13 @@ nlohmann::json node_json(Node& node) {
                                {"delta_value", e.nat.delta_value}});
     nlohmann::json listening = nlohmann::json::array();
     for (auto& e : node.listening()) listening.push_back(e.to_string());
+    auto clock = node.clock_reading();
+    auto as_ms = [](std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    nlohmann::json clock_json{{"synced", clock.synced}, {"offset_ms", as_ms(clock.offset)},
+                              {"uncertainty_ms", as_ms(clock.uncertainty)}, {"summary", clock.summary}};
     return {{"address", node.address_text()}, {"node_id", node.node_id()}, {"port", node.listen_port()},
-            {"listening", listening}, {"entries", entries}, {"interfaces", ifs}, {"families", families}, {"phases", phases}};
+            {"listening", listening}, {"entries", entries}, {"interfaces", ifs}, {"families", families}, {"phases", phases},
+            {"clock", clock_json}};
 }
 
 void add_addr_command(CLI::App& app, std::function<int()>& action) {
@@ -37,7 +42,7 @@ void add_addr_command(CLI::App& app, std::function<int()>& action) {
     auto flags = std::make_shared<NodeFlags>();
     auto json = std::make_shared<bool>(false);
     flags->add_to(*cmd);
-    cmd->add_flag("--json", *json, "Print JSON: address, node_id, address entries (external IP, NAT), interfaces, families, time per start phase");
+    cmd->add_flag("--json", *json, "Print JSON: address, node_id, address entries (external IP, NAT), interfaces, families, time per start phase, clock offset");
     cmd->callback([&action, flags, json] {
         action = [flags, json] {
             return run([flags, json](asio::io_context& io) -> asio::awaitable<int> {

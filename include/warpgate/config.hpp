@@ -2,6 +2,7 @@
 // production preset (public infrastructure) and a test preset (nothing leaves the machine).
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -47,6 +48,13 @@ struct NodeConfig {
     std::chrono::milliseconds handshake_timeout{5000}; // a link's introduction, either side
     std::chrono::milliseconds keepalive_interval{25000};  // idle links send one (NAT UDP timeouts)
     std::chrono::milliseconds link_dead_timeout{75000};   // nothing authenticated heard: the link is dead
+    std::chrono::milliseconds ntp_timeout{1500};       // one NTP server, every sample and retransmission
+
+    // --- clock (init_clock_skew) ---
+    std::chrono::milliseconds clock_max_age{15 * 60 * 1000};  // a measurement older than this is refreshed
+    // Test only: shifts this node's reading of the system clock by this many ms (either
+    // sign), so a test can show that the NTP offset corrects it. 0 in both presets.
+    std::int64_t inject_clock_offset_ms = 0;
 
     // --- limits ---
     std::size_t max_message_size = 16 * 1024 * 1024;  // a larger TCP frame closes the pipe

@@ -42,6 +42,16 @@ struct PhaseReport {
     std::string outcome;
 };
 
+// The node's wall clock (start phase initialize_system_clock): the system clock corrected by
+// the NTP offset measured against ntp_servers; true time lies within now ± uncertainty.
+struct ClockReading {
+    std::chrono::system_clock::time_point now;  // corrected (the local clock when not synced)
+    std::chrono::nanoseconds offset{0};         // what was added to the local clock
+    std::chrono::nanoseconds uncertainty{0};    // grows with the measurement's age; 0 when not synced
+    bool synced = false;                        // an NTP measurement exists
+    std::string summary;                        // "offset +1.234 ms ± 0.056 ms from 3 of 3 servers", or why not synced
+};
+
 class Node {
 public:
     Node(asio::any_io_executor ex, NodeOptions options = {});
@@ -77,6 +87,7 @@ public:
     std::vector<Family> supported() const;  // [IP4], [IP6] or [IP4, IP6]
     std::vector<Endpoint> listening() const;  // every bound server endpoint (TCP and UDP share them)
     const std::vector<PhaseReport>& phases() const;
+    ClockReading clock_reading() const;
 
     // Called for every message on every server pipe not claimed by a link.
     void add_msg_cb(Handler callback);

@@ -40,6 +40,9 @@ void visit_fields(Config& c, Visitor&& v) {
     v("handshake_timeout_ms", c.handshake_timeout);
     v("keepalive_interval_ms", c.keepalive_interval);
     v("link_dead_timeout_ms", c.link_dead_timeout);
+    v("ntp_timeout_ms", c.ntp_timeout);
+    v("clock_max_age_ms", c.clock_max_age);
+    v("inject_clock_offset_ms", c.inject_clock_offset_ms);
     v("max_message_size", c.max_message_size);
     v("inbox_capacity", c.inbox_capacity);
     v("max_half_open", c.max_half_open);
@@ -57,6 +60,7 @@ void visit_fields(Config& c, Visitor&& v) {
 json to_json_value(bool v) { return v; }
 json to_json_value(int v) { return v; }
 json to_json_value(std::size_t v) { return v; }
+json to_json_value(std::int64_t v) { return v; }
 json to_json_value(const std::filesystem::path& v) { return v.string(); }
 json to_json_value(std::chrono::milliseconds v) { return v.count(); }
 json to_json_value(const std::vector<HostPort>& v) {
@@ -88,6 +92,14 @@ Result<void> from_json_value(std::string_view key, const json& j, int& out) {
 Result<void> from_json_value(std::string_view key, const json& j, std::size_t& out) {
     if (!j.is_number_integer() || j.get<std::int64_t>() < 1) return type_error(key, "a positive integer");
     out = j.get<std::size_t>();
+    return {};
+}
+// A signed offset in ms (inject_clock_offset_ms): at most a day either way.
+Result<void> from_json_value(std::string_view key, const json& j, std::int64_t& out) {
+    constexpr std::int64_t day_ms = 86'400'000;
+    if (!j.is_number_integer() || j.get<std::int64_t>() < -day_ms || j.get<std::int64_t>() > day_ms)
+        return type_error(key, "an integer in [-86400000, 86400000]");
+    out = j.get<std::int64_t>();
     return {};
 }
 Result<void> from_json_value(std::string_view key, const json& j, std::chrono::milliseconds& out) {

@@ -14,6 +14,7 @@
 #include "session/demux.hpp"
 #include "session/introduction.hpp"
 #include "net/task_group.hpp"
+#include "node/clock.hpp"
 #include "node/machine.hpp"
 
 namespace warpgate::signal {
@@ -29,6 +30,7 @@ struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
     Node* owner = nullptr;  // the handle (never moved: Node is neither copyable nor movable)
     NodeOptions options;
     const NodeConfig& conf() const { return options.conf; }
+    node::Clock clock{clock_options(options.conf)};  // synced by start phase 4 (init_clock_skew)
     bool started = false;
     bool closed = false;
 

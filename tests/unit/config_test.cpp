@@ -96,3 +96,25 @@ TEST(Config, ConnectBackLimitsHaveDefaultsAndJsonOverrides) {
     EXPECT_EQ(c.connect_back_max_concurrent, 2u);
     EXPECT_FALSE(c.apply(nlohmann::json{{"connect_back_total_burst", 0}})) << "a limit of zero would refuse every request";
 }
+
+TEST(Config, ClockFields) {
+    auto c = NodeConfig::test();
+    EXPECT_EQ(c.ntp_timeout, std::chrono::milliseconds(1500));
+    EXPECT_EQ(c.clock_max_age, std::chrono::minutes(15));
+    EXPECT_EQ(c.inject_clock_offset_ms, 0);
+    EXPECT_EQ(NodeConfig::production().inject_clock_offset_ms, 0);  // never in production
+    ASSERT_TRUE(c.apply(nlohmann::json{{"ntp_timeout_ms", 400}, {"clock_max_age_ms", 60000}, {"inject_clock_offset_ms", -250},
+                                       {"ntp_servers", {"127.0.0.1:11123"}}}));
+    EXPECT_EQ(c.ntp_timeout, std::chrono::milliseconds(400));
+    EXPECT_EQ(c.clock_max_age, std::chrono::minutes(1));
+    EXPECT_EQ(c.inject_clock_offset_ms, -250);
+    EXPECT_EQ(c.ntp_servers.at(0).port, 11123);
+    EXPECT_EQ(c.to_json()["inject_clock_offset_ms"], -250);
+    auto d = NodeConfig::production();
+    ASSERT_TRUE(d.apply(c.to_json()));
+    EXPECT_EQ(d.to_json(), c.to_json());
+    EXPECT_FALSE(c.apply(nlohmann::json{{"inject_clock_offset_ms", 86'400'001}}));
+    EXPECT_FALSE(c.apply(nlohmann::json{{"inject_clock_offset_ms", 1.5}}));
+    EXPECT_FALSE(c.apply(nlohmann::json{{"ntp_timeout_ms", 0}}));
+    EXPECT_EQ(c.inject_clock_offset_ms, -250);  // a rejected value changes nothing
+}
