@@ -227,7 +227,10 @@ asio::awaitable<Result<NatReport>> discover_nat(stun::StunPort& port, std::vecto
     }
     if (!primary) report.tcp_note = "no server answered over UDP";
 
-    report.external = consensus ? std::optional<Endpoint>(consensus->mapped) : o.mapped;
+    // The first answering server's view (the tester's) when it agrees: behind a symmetric NAT
+    // each server sees another port, and the configured order keeps the choice stable.
+    report.external = o.mapped;
+    if (consensus && (!o.mapped || o.mapped->ip != consensus->mapped.ip)) report.external = consensus->mapped;
     report.nat.type = classify(o);
     report.nat.mapping = classify_mapping(o);
     if (options.measure_delta && primary && report.nat.type != NatType::blocked) {

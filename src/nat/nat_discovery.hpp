@@ -47,8 +47,8 @@ struct ServerStatus {
 struct NatReport {
     asio::ip::address local_ip;
     NatInfo nat;                           // type, mapping behaviour, delta type and value
-    // The measured port's mapping: the IP most servers name, the port as the server that
-    // named it first saw it. nullopt when blocked.
+    // The measured port's mapping: the IP most servers name, the port as the tester (else the
+    // first agreeing server) saw it. nullopt when blocked.
     std::optional<Endpoint> external;
     bool servers_disagree = false;         // an answering server named another external IP
     std::optional<Endpoint> tcp_external;  // STUN over TCP from the measured ip:port

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/channel_error.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
@@ -24,7 +25,8 @@ Endpoint to_endpoint(const asio::ip::udp::endpoint& e) { return {e.address(), e.
 Endpoint to_endpoint(const asio::ip::tcp::endpoint& e) { return {e.address(), e.port()}; }
 
 Error io_error(const asio::error_code& ec, std::string_view what) {
-    if (ec == asio::error::operation_aborted) return {Errc::cancelled, fmt::format("{}: cancelled", what)};
+    if (ec == asio::error::operation_aborted || ec == asio::experimental::error::channel_cancelled)
+        return {Errc::cancelled, fmt::format("{}: cancelled", what)};
     return {Errc::io, fmt::format("{}: {}", what, ec.message())};
 }
 
@@ -131,6 +133,7 @@ asio::awaitable<Result<BindingResult>> udp_binding(StunPort& port, Endpoint serv
     BindingRequest request{random_transaction_id(), change, options.fingerprint};
     auto bytes = encode(request);
     StunTransactions::Registration registration(port.transactions(), request.transaction_id, port.executor());
+    const auto dropped_before = port.transactions().dropped();
     Ignored ignored;
     auto interval = options.udp.rto;
     for (int n = 1; n <= options.udp.max_requests; ++n) {
@@ -151,6 +154,12 @@ asio::awaitable<Result<BindingResult>> udp_binding(StunPort& port, Endpoint serv
             co_return BindingResult{**verdict, server, (*received)->from, local, n, rtt};
         }
     }
+    // What the port dropped meanwhile (not STUN, or for no pending transaction) may have been
+    // meant as this transaction's answer.
+    const auto dropped = port.transactions().dropped();
+    ignored.malformed += static_cast<int>(dropped.not_stun - dropped_before.not_stun);
+    ignored.foreign += static_cast<int>(dropped.unmatched - dropped_before.unmatched);
+    if (dropped.not_stun != dropped_before.not_stun && ignored.last_reason.empty()) ignored.last_reason = "not a STUN message";
     co_return fail(Errc::timeout, fmt::format("no valid response from {} after {} requests over {} ms{}", server.to_string(),
                                               options.udp.max_requests, options.udp.budget().count(), ignored.describe()));
 }

@@ -8,7 +8,6 @@
 #include <asio/experimental/channel.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <functional>
@@ -18,20 +17,20 @@ namespace warpgate::stun {
 
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
-
 struct Finished {
     std::size_t index = 0;
     Result<BindingResult> result;
 };
 
-// Outlives ask_servers() when it returns early: the per-server tasks it cancelled still
-// complete into the channel, which their handlers keep alive.
+// Shared with the per-server tasks' completion handlers, which send into the channel. The
+// grace timer's expiry arrives through the channel too (index n), so that no answer is lost
+// to a race between the two.
 struct Flight {
     Flight(asio::any_io_executor executor, std::size_t n)
-        : channel(executor, n), signals(new asio::cancellation_signal[n]) {}
+        : channel(executor, n + 1), signals(new asio::cancellation_signal[n]), grace(executor) {}
     asio::experimental::channel<void(asio::error_code, Finished)> channel;
     std::unique_ptr<asio::cancellation_signal[]> signals;
+    asio::steady_timer grace;
 };
 
 std::string port_name(const StunPort& port) { return fmt::format("UDP port {}", port.local_endpoint().to_string()); }
@@ -125,39 +124,44 @@ asio::awaitable<Result<std::vector<ServerAnswer>>> ask_all(asio::any_io_executor
         answers.push_back({servers[done.index], std::move(done.result), false});
     };
     auto top_votes = [&] { auto v = tally(answers); return v.empty() ? std::size_t{0} : v.front().second; };
-    asio::steady_timer grace(executor, asio::steady_timer::time_point::max());
     bool grace_started = false, cancelled = false;
     std::string why_stopped = "not needed: enough servers agreed";
+    constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
     while (in_flight < std::max<std::size_t>(1, options.parallel) && next < n) launch();
     while (in_flight > 0) {
-        auto first = co_await (flight->channel.async_receive(asio::experimental::as_tuple(asio::use_awaitable)) ||
-                               grace.async_wait(asio::experimental::as_tuple(asio::use_awaitable)));
-        if (first.index() == 1) {
-            cancelled = std::get<0>(std::get<1>(first)) != asio::error_code{};
-            why_stopped = fmt::format("no answer within {} ms of the first one", options.grace->count());
-            break;  // the grace ran out (or we were cancelled)
-        }
-        auto [ec, done] = std::get<0>(std::move(first));
+        auto [ec, done] = co_await flight->channel.async_receive(as_tuple_awaitable);
         if (ec) {
             cancelled = true;
             break;
         }
+        if (done.index == n) {
+            why_stopped = fmt::format("no answer within {} ms of the first one", options.grace->count());
+            break;
+        }
         finish(std::move(done));
         if (options.grace && !grace_started && top_votes() > 0) {
-            grace.expires_after(*options.grace);
             grace_started = true;
+            flight->grace.expires_after(*options.grace);
+            flight->grace.async_wait([flight, n](asio::error_code timer_ec) {
+                if (!timer_ec) flight->channel.try_send(asio::error_code{}, Finished{n, fail(Errc::timeout, "grace")});
+            });
         }
         if (top_votes() >= options.quorum) break;
         // Unsettled: ask more servers when those still out could not settle it even if they agreed.
         while (top_votes() + in_flight < options.quorum && next < n) launch();
     }
     // The requests still out are cancelled and awaited: they may use the caller's port.
+    flight->grace.cancel();
     for (std::size_t i = 0; i < n; ++i)
         if (running[i]) flight->signals[i].emit(asio::cancellation_type::terminal);
-    if (cancelled) co_await asio::this_coro::reset_cancellation_state();
     while (in_flight > 0) {
-        auto [ec, done] = co_await flight->channel.async_receive(asio::experimental::as_tuple(asio::use_awaitable));
-        if (ec) break;
+        if (cancelled) co_await asio::this_coro::reset_cancellation_state();
+        auto [ec, done] = co_await flight->channel.async_receive(as_tuple_awaitable);
+        if (ec) {
+            cancelled = true;  // cancelled meanwhile: the tasks are ending anyway
+            continue;
+        }
+        if (done.index == n) continue;  // the grace ran out meanwhile
         if (!done.result && done.result.error().code == Errc::cancelled)
             done.result = fail(Errc::cancelled, cancelled ? "cancelled" : why_stopped);
         finish(std::move(done));

@@ -39,13 +39,18 @@ StunTransactions::Registration::~Registration() { owner_.waiters_.erase(id_); }
 
 bool StunTransactions::on_datagram(ByteView datagram, const Endpoint& from) {
     auto id = transaction_id_of(datagram);
-    if (!id) return false;
+    if (!id) {
+        ++dropped_.not_stun;
+        spdlog::debug("stun: dropping a datagram from {}: not a STUN message", from.to_string());
+        return false;
+    }
     auto it = waiters_.find(*id);
-    if (it == waiters_.end()) {
+    if (it == waiters_.end() || !it->second->try_send(asio::error_code{}, Datagram{Bytes(datagram.begin(), datagram.end()), from})) {
+        ++dropped_.unmatched;
         spdlog::debug("stun: dropping a datagram from {} for no pending transaction", from.to_string());
         return false;
     }
-    return it->second->try_send(asio::error_code{}, Datagram{Bytes(datagram.begin(), datagram.end()), from});
+    return true;
 }
 
 struct OwnedUdpStunPort::Shared {

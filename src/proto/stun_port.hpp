@@ -51,8 +51,16 @@ public:
     bool on_datagram(ByteView datagram, const Endpoint& from);
     std::size_t pending() const { return waiters_.size(); }
 
+    // Datagrams dropped so far, so that a transaction that timed out can say what came instead.
+    struct Dropped {
+        std::uint64_t not_stun = 0;   // too short, first bits set or no magic cookie
+        std::uint64_t unmatched = 0;  // a transaction id nobody waits for (or a full queue)
+    };
+    Dropped dropped() const { return dropped_; }
+
 private:
     std::map<TransactionId, Queue*> waiters_;
+    Dropped dropped_;
 };
 
 // The transport a STUN client runs over. Implementations provide sending and their address;

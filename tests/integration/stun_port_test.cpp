@@ -7,6 +7,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
@@ -22,6 +23,7 @@
 using namespace warpgate;
 using namespace warpgate::stun;
 using warpgate::test::run_async;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -32,12 +34,12 @@ constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_await
 // byte is 0-3 (STUN, RFC 7983) to the STUN layer and keeps the rest (the node's own traffic).
 class DemuxPort final : public StunPort, public std::enable_shared_from_this<DemuxPort> {
 public:
-    DemuxPort(asio::any_io_executor executor, Endpoint at) : socket_(executor, {at.ip, at.port}) {}
+    DemuxPort(asio::any_io_executor executor, Endpoint at) : executor_(executor), socket_(executor, {at.ip, at.port}) {}
     void start() { asio::co_spawn(socket_.get_executor(), receive(shared_from_this()), asio::detached); }
     void close() { socket_.close(); }
     int other_datagrams() const { return other_; }
 
-    asio::any_io_executor executor() const override { return socket_.get_executor(); }
+    asio::any_io_executor executor() const override { return executor_; }
     Endpoint local_endpoint() const override { return {socket_.local_endpoint().address(), socket_.local_endpoint().port()}; }
     asio::awaitable<Result<void>> send_to(ByteView datagram, Endpoint to) override {
         auto [ec, n] = co_await socket_.async_send_to(asio::buffer(datagram.data(), datagram.size()), asio::ip::udp::endpoint(to.ip, to.port),
@@ -58,6 +60,7 @@ private:
             else ++self->other_;
         }
     }
+    asio::any_io_executor executor_;
     asio::ip::udp::socket socket_;
     int other_ = 0;
 };
@@ -68,7 +71,7 @@ nat::DiscoveryOptions quick() {
     return o;
 }
 
-std::vector<Bytes> lie(const Message& request, const Endpoint&, int) {
+std::vector<Bytes> lie(const stun::Message& request, const Endpoint&, int) {
     return {test::binding_success(request, *Endpoint::parse("203.0.113.66:4444"))};
 }
 
@@ -85,7 +88,9 @@ TEST_F(StunPorts, ConcurrentTransactionsOnOnePort) {
                    udp_binding(*port, coturn->endpoint(0), ChangeRequest{false, true}, ClientOptions{});
         auto [a, b, c, d] = co_await std::move(all);
         EXPECT_EQ(port->transactions().pending(), 0u);
-        co_return std::vector<Result<BindingResult>>{std::move(a), std::move(b), std::move(c), std::move(d)};
+        std::vector<Result<BindingResult>> results;
+        for (auto* one : {&a, &b, &c, &d}) results.push_back(std::move(*one));
+        co_return results;
     });
     ASSERT_EQ(r.size(), 4u);
     for (auto& one : r) {
@@ -104,14 +109,15 @@ TEST_F(StunPorts, DemultiplexedPortServesStunBesideOtherTraffic) {
         port->start();
         // Non-STUN datagrams (first byte >= 4) arrive while the transactions run.
         asio::ip::udp::socket noise(io.get_executor(), {local_v4, 0});
-        const std::array<std::uint8_t, 3> junk{0x17, 0xfe, 0xfd};
+        const std::string junk = "\x17\xfe\xfd";  // a DTLS-looking record header
         for (int i = 0; i < 5; ++i) noise.send_to(asio::buffer(junk), {local_v4, port->local_endpoint().port});
         ConsensusOptions options;
         options.client = test::short_stun_budget();
-        auto c = co_await ask_servers(*port, {coturn->host_port(0), coturn->host_port(1)}, options);
+        std::vector<HostPort> servers{coturn->host_port(0), coturn->host_port(1)};
+        auto c = co_await ask_servers(*port, servers, options);
         int other = port->other_datagrams();
         port->close();
-        co_return std::pair{std::move(c), other};
+        co_return std::pair<Result<Consensus>, int>(std::move(c), other);
     });
     ASSERT_TRUE(r.first) << r.first.error().message;
     EXPECT_EQ(r.first->agreeing(), 2u);
@@ -123,10 +129,11 @@ TEST_F(StunPorts, DiscoveryMeasuresTheGivenPort) {
     auto r = run_async([&](asio::io_context& io) -> asio::awaitable<std::pair<Result<nat::NatReport>, Endpoint>> {
         auto port = std::make_shared<DemuxPort>(io.get_executor(), Endpoint{local_v4, 0});
         port->start();
-        auto report = co_await nat::discover_nat(*port, {coturn->host_port(0)}, quick());
+        std::vector<HostPort> servers{coturn->host_port(0)};
+        auto report = co_await nat::discover_nat(*port, servers, quick());
         auto at = port->local_endpoint();
         port->close();
-        co_return std::pair{std::move(report), at};
+        co_return std::pair<Result<nat::NatReport>, Endpoint>(std::move(report), at);
     });
     ASSERT_TRUE(r.first) << r.first.error().message;
     const auto& report = *r.first;
@@ -164,7 +171,8 @@ TEST_F(StunPorts, TcpMappingFromTheListenPort) {
     const auto at = listener->local_endpoint();
     auto r = run_async([&](asio::io_context& io) -> asio::awaitable<Result<nat::NatReport>> {
         auto port = value_or_throw(OwnedUdpStunPort::open(io.get_executor(), at));
-        co_return co_await nat::discover_nat(*port, {coturn->host_port(0)}, quick());
+        std::vector<HostPort> servers{coturn->host_port(0)};
+        co_return co_await nat::discover_nat(*port, servers, quick());
     });
     ASSERT_TRUE(r) << r.error().message;
     ASSERT_TRUE(r->tcp_external) << r->tcp_note;
@@ -183,7 +191,7 @@ TEST_F(StunPorts, SilentFilteringProbesCostAFewRoundTrips) {
     // An RFC 5780 server whose CHANGE-REQUEST answers never arrive, as behind a filtering NAT;
     // its other address is dead. Test I's budget is 1.4 s: each silent probe must cost ~60 ms.
     const auto dead = Endpoint{asio::ip::make_address("127.0.0.2"), test::free_port()};
-    test::HostileStunPeer filtered([&](const Message& request, const Endpoint& from, int) {
+    test::HostileStunPeer filtered([&](const stun::Message& request, const Endpoint& from, int) {
         if (request.find(attr::change_request)) return std::vector<Bytes>{};
         return std::vector<Bytes>{MessageWriter(Method::binding, MessageClass::success, request.transaction_id)
                                       .add_xor_address(attr::xor_mapped_address, from)

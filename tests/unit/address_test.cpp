@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <filesystem>
+#include <fstream>
 #include <warpgate/address.hpp>
 
 using namespace warpgate;
@@ -364,4 +366,25 @@ TEST(NodeAddress, SerializeRejectsAddressesBreakingTheLimits) {
     a = vector_address();
     a.hints[0].server.port = 0;
     expect_config_error(a, "port 0");
+}
+
+TEST(NodeAddress, FuzzCorpusSeedsAreCurrentAddresses) {
+    // Seeds in an old format would only exercise the version check.
+    const std::filesystem::path corpus = std::filesystem::path(WARPGATE_SOURCE_DIR) / "tests/fuzz/corpus/address_fuzz";
+    int seeds = 0;
+    for (const auto& file : std::filesystem::directory_iterator(corpus)) {
+        std::ifstream in(file.path(), std::ios::binary);
+        const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        ++seeds;
+        if (file.path().extension() == ".txt") {
+            auto a = parse_address_text(content);
+            EXPECT_TRUE(a) << file.path() << ": " << a.error().message;
+            continue;
+        }
+        const Bytes bytes(content.begin(), content.end());
+        auto a = parse_address(bytes);
+        ASSERT_TRUE(a) << file.path() << ": " << a.error().message;
+        EXPECT_EQ(*serialize(*a), bytes) << file.path();
+    }
+    EXPECT_GE(seeds, 5);
 }
