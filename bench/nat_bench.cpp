@@ -84,7 +84,10 @@ void BM_ClassifyInLab(benchmark::State& state, const std::string& mode, NatType 
         state.SkipWithError(lab().why_not.c_str());
         return;
     }
-    std::system((prefix + lab_sh + " set-nat ra " + mode + " >/dev/null").c_str());
+    // Once per mode, not per repetition (re-applying "restricted" trips over its own ipset).
+    static std::string current_mode;
+    if (mode != current_mode) std::system((prefix + lab_sh + " set-nat ra " + mode + " >/dev/null").c_str());
+    current_mode = mode;
     auto ip = asio::ip::make_address(output_of(prefix + lab_sh + " ip ha"));
     InNetns inside("wgbench-ha");
     if (!inside.ok()) {
