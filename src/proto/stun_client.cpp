@@ -1,6 +1,5 @@
 #include "proto/stun_client.hpp"
 
-#include <array>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/channel_error.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
