@@ -24,7 +24,7 @@ nlohmann::json node_json(Node& node) {
     for (auto family : {IP4, IP6})
         for (auto& e : node.node_address().entries(family))
             entries.push_back({{"if_index", e.if_index}, {"nic_ip", e.nic_ip.to_string()}, {"external_ip", e.external_ip.to_string()},
-                               {"port", e.port}, {"external_port", e.external_port},
+                               {"port", e.port}, {"external_port", e.external_endpoint().port},
                                {"nat_type", to_string(e.nat.type)}, {"mapping", to_string(e.nat.mapping)}, {"delta_type", to_string(e.nat.delta_type)},
                                {"delta_value", e.nat.delta_value}});
     nlohmann::json listening = nlohmann::json::array();

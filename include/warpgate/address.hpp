@@ -22,9 +22,11 @@ struct AddressEntry {
     asio::ip::address external_ip;   // as STUN sees it; == nic_ip when unknown or not NATed
     std::uint16_t port = 0;          // listen port (TCP and UDP)
     NatInfo nat;
-    // The UDP listen socket's mapping as STUN sees it; == port when unknown or preserved (the
-    // default follows port, which is initialized first).
-    std::uint16_t external_port = port;
+    // The UDP listen socket's mapping as STUN saw it on that socket; 0 when not measured or
+    // equal to port (one address, one encoding: serialize() refuses external_port == port).
+    std::uint16_t external_port = 0;
+    // Where a peer outside the NAT reaches this entry.
+    Endpoint external_endpoint() const { return {external_ip, external_port != 0 ? external_port : port}; }
     friend bool operator==(const AddressEntry&, const AddressEntry&) = default;
 };
 

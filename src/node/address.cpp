@@ -67,6 +67,8 @@ std::optional<std::string> entry_violation(const AddressEntry& e, Family f) {
         return fmt::format("NAT type {} is out of range", static_cast<int>(e.nat.type));
     if (static_cast<std::uint8_t>(e.nat.delta_type) > max_delta_type)
         return fmt::format("delta type {} is out of range", static_cast<int>(e.nat.delta_type));
+    if (e.external_port != 0 && e.external_port == e.port)
+        return fmt::format("external port {} repeats the listen port (leave it 0)", e.external_port);
     if (static_cast<std::uint8_t>(e.nat.mapping) > mapping_mask)
         return fmt::format("mapping behaviour {} is out of range", static_cast<int>(e.nat.mapping));
     return std::nullopt;
@@ -113,7 +115,7 @@ void write_ip(ByteWriter& out, const asio::ip::address& ip) {
 
 void write_entry(ByteWriter& out, const AddressEntry& e) {
     const bool external = e.external_ip != e.nic_ip;
-    const bool external_port = e.external_port != e.port;
+    const bool external_port = e.external_port != 0;
     out.varint32(e.if_index);
     out.u16(e.port);
     write_ip(out, e.nic_ip);
@@ -181,10 +183,11 @@ AddressEntry read_entry(ByteReader& in, Family f) {
         // one address two encodings.
         if (in.ok() && e.external_ip == e.nic_ip) in.reject(at, "external address repeats the NIC address");
     }
-    e.external_port = e.port;
     if (behaviour & external_port_flag) {
         at = in.offset();
         e.external_port = in.u16("external port");
+        if (in.ok() && e.external_port == 0) in.reject(at, "external port 0");
+        // The writer omits an external port equal to the listen port (one address, one encoding).
         if (in.ok() && e.external_port == e.port) in.reject(at, "external port repeats the listen port");
     }
     e.nat.delta_value = in.zigzag32("delta value");

@@ -218,7 +218,8 @@ std::string build_node_address(NodeImpl& node) {
         if (auto nat = node.nat_reports.find(addr.ip); nat != node.nat_reports.end()) {
             if (nat->second.external) entry.external_ip = nat->second.external->ip;
             // Only a mapping measured on the listen socket itself is the listen port's.
-            if (nat->second.external && nat->second.observations.local.port == node.port) entry.external_port = nat->second.external->port;
+            if (nat->second.external && nat->second.observations.local.port == node.port && nat->second.external->port != node.port)
+                entry.external_port = nat->second.external->port;
             entry.nat = nat->second.nat;
         }
         (addr.ip.is_v6() ? a.v6 : a.v4).push_back(entry);

@@ -142,6 +142,12 @@ TEST(NodeAddress, FullAddressRoundTripsAtTheMaximumSize) {
     EXPECT_EQ(serialize(a)->size(), NodeAddress::max_encoded_size);
 }
 
+TEST(NodeAddress, ExternalEndpointFallsBackToTheListenPort) {
+    auto a = vector_address();
+    EXPECT_EQ(a.v4[0].external_endpoint(), (Endpoint{ip("203.0.113.7"), 40001}));
+    EXPECT_EQ(a.v6[0].external_endpoint(), (Endpoint{ip("2001:db8::10"), 10001})) << "not measured: the listen port";
+}
+
 TEST(NodeAddress, TypicalAddressIsCompact) {
     auto a = vector_address();
     a.v6.clear();
@@ -291,12 +297,15 @@ TEST(NodeAddress, RejectsFamilyConfusionAndRedundantExternalAddress) {
     expect_malformed(b, "external address repeats the NIC address", at_v4_external_ip);
 
     a = vector_address();
-    a.v4[0].external_port = a.v4[0].port;
+    a.v4[0].external_port = 0;
     auto c = *serialize(a);          // now without the external port
     c[at_v4_behaviour] |= 0x80;      // claims one: the listen port again
     const Bytes port = from_hex("2711");
     c.insert(c.begin() + at_v4_external_port, port.begin(), port.end());
     expect_malformed(c, "external port repeats the listen port", at_v4_external_port);
+    auto zero = vector_bytes();
+    zero[at_v4_external_port] = zero[at_v4_external_port + 1] = 0;
+    expect_malformed(zero, "external port 0", at_v4_external_port);
 }
 
 TEST(NodeAddress, RejectsNonCanonicalAndOverlongVarints) {
@@ -345,6 +354,9 @@ TEST(NodeAddress, SerializeRejectsAddressesBreakingTheLimits) {
     a = vector_address();
     a.v6[0].nat.delta_type = static_cast<DeltaType>(7);
     expect_config_error(a, "delta type 7");
+    a = vector_address();
+    a.v4[0].external_port = a.v4[0].port;
+    expect_config_error(a, "IPv4 entry 0: external port 10001 repeats the listen port");
     a = vector_address();
     a.v4[0].nat.mapping = static_cast<MappingBehaviour>(4);
     expect_config_error(a, "mapping behaviour 4");
