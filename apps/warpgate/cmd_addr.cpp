@@ -24,7 +24,8 @@ nlohmann::json node_json(Node& node) {
     for (auto family : {IP4, IP6})
         for (auto& e : node.node_address().entries(family))
             entries.push_back({{"if_index", e.if_index}, {"nic_ip", e.nic_ip.to_string()}, {"external_ip", e.external_ip.to_string()},
-                               {"nat_type", to_string(e.nat.type)}, {"delta_type", to_string(e.nat.delta_type)},
+                               {"port", e.port}, {"external_port", e.external_endpoint().port},
+                               {"nat_type", to_string(e.nat.type)}, {"mapping", to_string(e.nat.mapping)}, {"delta_type", to_string(e.nat.delta_type)},
                                {"delta_value", e.nat.delta_value}});
     nlohmann::json listening = nlohmann::json::array();
     for (auto& e : node.listening()) listening.push_back(e.to_string());
@@ -42,7 +43,7 @@ void add_addr_command(CLI::App& app, std::function<int()>& action) {
     auto flags = std::make_shared<NodeFlags>();
     auto json = std::make_shared<bool>(false);
     flags->add_to(*cmd);
-    cmd->add_flag("--json", *json, "Print JSON: address, node_id, address entries (external IP, NAT), interfaces, families, time per start phase, clock offset");
+    cmd->add_flag("--json", *json, "Print JSON: address, node_id, address entries (external IP and port, NAT), interfaces, families, time per start phase, clock offset");
     cmd->callback([&action, flags, json] {
         action = [flags, json] {
             return run([flags, json](asio::io_context& io) -> asio::awaitable<int> {

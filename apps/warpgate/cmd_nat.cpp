@@ -1,5 +1,6 @@
-// warpgate nat: per interface and family, the external address, NAT type and delta type as
-// STUN servers see them (RFC 5780 behaviour discovery), and which servers answered.
+// warpgate nat: per interface and family, the external address (UDP and TCP), NAT type, mapping
+// behaviour and delta type as
+// STUN servers see them (RFC 5780 behaviour discovery), and which servers answered and agreed.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -51,13 +52,21 @@ nlohmann::json to_json(const Measured& m) {
     j["external"] = r.external ? r.external->to_string() : "";
     j["nat_type"] = to_string(r.nat.type);
     j["nat_type_code"] = static_cast<int>(r.nat.type);
+    j["mapping"] = to_string(r.nat.mapping);
+    j["servers_disagree"] = r.servers_disagree;
+    j["tcp_external"] = r.tcp_external ? r.tcp_external->to_string() : "";
+    if (!r.tcp_external) j["tcp_note"] = r.tcp_note;
+    j["local"] = r.observations.local.to_string();
+    j["rtt_ms"] = static_cast<double>(r.rtt.count()) / 1000.0;
     j["delta_type"] = to_string(r.nat.delta_type);
     j["delta_type_code"] = static_cast<int>(r.nat.delta_type);
     j["delta_value"] = r.nat.delta_value;
     j["filtering_tested"] = r.observations.filtering_testable;
     j["tested_with"] = r.tested_with ? r.tested_with->to_string() : "";
     nlohmann::json servers = nlohmann::json::array();
-    for (auto& s : r.servers) servers.push_back({{"server", s.server.to_string()}, {"answered", s.answered}, {"note", s.note}});
+    for (auto& s : r.servers)
+        servers.push_back({{"server", s.server.to_string()}, {"answered", s.answered}, {"mapped", s.mapped ? s.mapped->to_string() : ""},
+                           {"agrees", s.agrees}, {"note", s.note}});
     j["servers"] = servers;
     nlohmann::json samples = nlohmann::json::array();
     for (auto& p : r.port_samples) samples.push_back({{"local", p.local}, {"mapped", p.mapped}});
@@ -73,8 +82,10 @@ void print_text(const Measured& m) {
     }
     const auto& r = *m.report;
     std::cout << "external " << (r.external ? r.external->to_string() : "none") << ", NAT " << to_string(r.nat.type)
-              << (r.observations.filtering_testable ? "" : " (filtering assumed: no RFC 5780 server)") << ", delta "
-              << to_string(r.nat.delta_type) << " " << r.nat.delta_value << "\n";
+              << (r.observations.filtering_testable ? "" : " (filtering assumed: no RFC 5780 server)") << ", "
+              << to_string(r.nat.mapping) << " mapping, delta " << to_string(r.nat.delta_type) << " " << r.nat.delta_value
+              << ", TCP " << (r.tcp_external ? r.tcp_external->to_string() : "none") << (r.servers_disagree ? ", servers disagree" : "")
+              << "\n";
     for (auto& s : r.servers)
         std::cout << "  " << s.server.to_string() << ": " << (s.answered ? "answered" : "no answer") << (s.note.empty() ? "" : ", " + s.note) << "\n";
 }

@@ -22,6 +22,11 @@ struct AddressEntry {
     asio::ip::address external_ip;   // as STUN sees it; == nic_ip when unknown or not NATed
     std::uint16_t port = 0;          // listen port (TCP and UDP)
     NatInfo nat;
+    // The UDP listen socket's mapping as STUN saw it on that socket; 0 when not measured or
+    // equal to port (one address, one encoding: serialize() refuses external_port == port).
+    std::uint16_t external_port = 0;
+    // Where a peer outside the NAT reaches this entry.
+    Endpoint external_endpoint() const { return {external_ip, external_port != 0 ? external_port : port}; }
     friend bool operator==(const AddressEntry&, const AddressEntry&) = default;
 };
 
@@ -37,10 +42,10 @@ struct ServerHint {
 enum class OsKind : std::uint8_t { unknown = 0, linux_os = 1, windows = 2, macos = 3, bsd = 4, android = 5 };
 
 struct NodeAddress {
-    static constexpr std::uint8_t version = 1;
+    static constexpr std::uint8_t version = 2;
     static constexpr std::size_t max_entries_per_family = 4;
     static constexpr std::size_t max_hints = 8;
-    static constexpr std::size_t max_encoded_size = 2382;  // every list full, every host 253 bytes
+    static constexpr std::size_t max_encoded_size = 2406;  // every list full, every host 253 bytes
 
     Bytes public_key;                     // compressed secp256k1 point, 33 bytes
     std::array<std::uint8_t, 16> machine_id{};

@@ -27,14 +27,26 @@ enum class DeltaType : std::uint8_t {
     random = 6,
 };
 
+// What a new mapping depends on (RFC 4787 section 4.1, measured as RFC 5780 section 4.3 says).
+// The original's NatType says only "symmetric" for the two dependent kinds; a punch through an
+// address-dependent NAT can reuse one mapping for every port of the peer's address.
+enum class MappingBehaviour : std::uint8_t {
+    unknown = 0,
+    endpoint_independent = 1,
+    address_dependent = 2,          // one mapping per remote IP
+    address_and_port_dependent = 3, // one mapping per remote IP and port
+};
+
 struct NatInfo {
     NatType type = NatType::unknown;
     DeltaType delta_type = DeltaType::unknown;
     std::int32_t delta_value = 0;  // the step, for independent / dependent
+    MappingBehaviour mapping = MappingBehaviour::unknown;
     friend bool operator==(const NatInfo&, const NatInfo&) = default;
 };
 
 std::string_view to_string(NatType t) noexcept;
 std::string_view to_string(DeltaType t) noexcept;
+std::string_view to_string(MappingBehaviour m) noexcept;
 
 }  // namespace warpgate

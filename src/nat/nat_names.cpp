@@ -29,4 +29,14 @@ std::string_view to_string(DeltaType t) noexcept {
     return "invalid";
 }
 
+std::string_view to_string(MappingBehaviour m) noexcept {
+    switch (m) {
+        case MappingBehaviour::unknown: return "unknown";
+        case MappingBehaviour::endpoint_independent: return "endpoint-independent";
+        case MappingBehaviour::address_dependent: return "address-dependent";
+        case MappingBehaviour::address_and_port_dependent: return "address-and-port-dependent";
+    }
+    return "invalid";
+}
+
 }  // namespace warpgate

@@ -26,6 +26,11 @@ asio::error_code open_and_bind(Socket& socket, const Endpoint_& endpoint, bool r
     // Separate sockets per family: an IPv6 socket must not also take the IPv4 port.
     if (endpoint.address().is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
     if (reuse_addr) socket.set_option(asio::socket_base::reuse_address(true), ec);
+    // A TCP socket may bind a port a listener holds only when both set SO_REUSEPORT (Linux):
+    // STUN over TCP from the listen port measures the listen port's own TCP mapping. Not on
+    // UDP, where a second socket on the port would take a share of the node's datagrams.
+    if constexpr (std::is_same_v<Socket, asio::ip::tcp::acceptor>)
+        if (reuse_addr) socket.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
     socket.bind(endpoint, ec);
     return ec;
 }

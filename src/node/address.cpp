@@ -25,12 +25,16 @@ constexpr std::uint8_t external_flag = 0x80;
 constexpr unsigned nat_type_shift = 4;
 constexpr std::uint8_t reserved_nat_bit = 0x08;
 constexpr std::uint8_t delta_type_mask = 0x07;
+// The entry's behaviour byte (version 2): external-port flag, reserved bits, mapping behaviour.
+constexpr std::uint8_t external_port_flag = 0x80;
+constexpr std::uint8_t mapping_mask = 0x03;
+constexpr std::uint8_t reserved_behaviour_bits = 0x7c;
 
 constexpr std::size_t ip_size(Family f) { return f == IP6 ? 16 : 4; }
 constexpr std::uint8_t max_prefix(Family f) { return f == IP6 ? 128 : 32; }
 
-// Worst cases: 5-byte varints, external address present, longest hosts.
-constexpr std::size_t max_entry_size(Family f) { return 5 + 2 + ip_size(f) + 1 + 1 + ip_size(f) + 5; }
+// Worst cases: 5-byte varints, external address and port present, longest hosts.
+constexpr std::size_t max_entry_size(Family f) { return 5 + 2 + ip_size(f) + 1 + 1 + 1 + ip_size(f) + 2 + 5; }
 constexpr std::size_t max_hint_size = 1 + 1 + max_host_size + 2;
 static_assert(NodeAddress::max_encoded_size ==
               1 + key_size + 16 + 1 + 3 + NodeAddress::max_entries_per_family * max_entry_size(IP4) +
@@ -63,6 +67,10 @@ std::optional<std::string> entry_violation(const AddressEntry& e, Family f) {
         return fmt::format("NAT type {} is out of range", static_cast<int>(e.nat.type));
     if (static_cast<std::uint8_t>(e.nat.delta_type) > max_delta_type)
         return fmt::format("delta type {} is out of range", static_cast<int>(e.nat.delta_type));
+    if (e.external_port != 0 && e.external_port == e.port)
+        return fmt::format("external port {} repeats the listen port (leave it 0)", e.external_port);
+    if (static_cast<std::uint8_t>(e.nat.mapping) > mapping_mask)
+        return fmt::format("mapping behaviour {} is out of range", static_cast<int>(e.nat.mapping));
     return std::nullopt;
 }
 
@@ -107,6 +115,7 @@ void write_ip(ByteWriter& out, const asio::ip::address& ip) {
 
 void write_entry(ByteWriter& out, const AddressEntry& e) {
     const bool external = e.external_ip != e.nic_ip;
+    const bool external_port = e.external_port != 0;
     out.varint32(e.if_index);
     out.u16(e.port);
     write_ip(out, e.nic_ip);
@@ -114,7 +123,9 @@ void write_entry(ByteWriter& out, const AddressEntry& e) {
     out.u8(static_cast<std::uint8_t>((external ? external_flag : 0) |
                                      static_cast<std::uint8_t>(e.nat.type) << nat_type_shift |
                                      static_cast<std::uint8_t>(e.nat.delta_type)));
+    out.u8(static_cast<std::uint8_t>((external_port ? external_port_flag : 0) | static_cast<std::uint8_t>(e.nat.mapping)));
     if (external) write_ip(out, e.external_ip);
+    if (external_port) out.u16(e.external_port);
     out.zigzag32(e.nat.delta_value);
 }
 
@@ -158,6 +169,12 @@ AddressEntry read_entry(ByteReader& in, Family f) {
     e.nat.type = static_cast<NatType>((nat >> nat_type_shift) & 0x07);  // 3 bits: every value is a type
     e.nat.delta_type = static_cast<DeltaType>(nat & delta_type_mask);
 
+    at = in.offset();
+    const auto behaviour = in.u8("behaviour byte");
+    if (behaviour & reserved_behaviour_bits)
+        in.reject(at, fmt::format("reserved bits 0x{:02x} of the behaviour byte are set", behaviour & reserved_behaviour_bits));
+    e.nat.mapping = static_cast<MappingBehaviour>(behaviour & mapping_mask);  // 2 bits: every value is one
+
     e.external_ip = e.nic_ip;
     if (nat & external_flag) {
         at = in.offset();
@@ -165,6 +182,13 @@ AddressEntry read_entry(ByteReader& in, Family f) {
         // The writer omits an external address equal to the NIC's; allowing it here would give
         // one address two encodings.
         if (in.ok() && e.external_ip == e.nic_ip) in.reject(at, "external address repeats the NIC address");
+    }
+    if (behaviour & external_port_flag) {
+        at = in.offset();
+        e.external_port = in.u16("external port");
+        if (in.ok() && e.external_port == 0) in.reject(at, "external port 0");
+        // The writer omits an external port equal to the listen port (one address, one encoding).
+        if (in.ok() && e.external_port == e.port) in.reject(at, "external port repeats the listen port");
     }
     e.nat.delta_value = in.zigzag32("delta value");
     return e;
@@ -229,6 +253,9 @@ Result<NodeAddress> parse_address(ByteView bytes) {
     const auto version = in.u8("version");
     if (version > NodeAddress::version)
         in.reject(0, fmt::format("version {} is newer than this build reads ({})", version, NodeAddress::version),
+                  Errc::unsupported);
+    else if (in.ok() && version == 1)
+        in.reject(0, fmt::format("version 1 is older than this build reads ({}): it has no external port", NodeAddress::version),
                   Errc::unsupported);
     else if (in.ok() && version != NodeAddress::version)
         in.reject(0, fmt::format("version {} does not exist", version));

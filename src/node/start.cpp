@@ -147,8 +147,10 @@ asio::awaitable<std::string> load_p2p_stun_clients(NodeImpl& node) {
             outcome += fmt::format("{}: {}", ip.to_string(), report.error().message);
             continue;
         }
-        outcome += fmt::format("{}: {}, delta {}, external {}", ip.to_string(), to_string(report->nat.type),
-                               to_string(report->nat.delta_type), report->external ? report->external->ip.to_string() : "none");
+        outcome += fmt::format("{}: {} ({} mapping), delta {}, external {}{}", ip.to_string(), to_string(report->nat.type),
+                               to_string(report->nat.mapping), to_string(report->nat.delta_type),
+                               report->external ? report->external->ip.to_string() : "none",
+                               report->servers_disagree ? " (servers disagree)" : "");
         node.nat_reports.insert_or_assign(ip, std::move(*report));
     }
     co_return outcome.empty() ? "no address to measure" : outcome;
@@ -212,6 +214,9 @@ std::string build_node_address(NodeImpl& node) {
         AddressEntry entry{nic->index, addr.ip, addr.prefix_len, addr.ip, node.port, NatInfo{}};
         if (auto nat = node.nat_reports.find(addr.ip); nat != node.nat_reports.end()) {
             if (nat->second.external) entry.external_ip = nat->second.external->ip;
+            // Only a mapping measured on the listen socket itself is the listen port's.
+            if (nat->second.external && nat->second.observations.local.port == node.port && nat->second.external->port != node.port)
+                entry.external_port = nat->second.external->port;
             entry.nat = nat->second.nat;
         }
         (addr.ip.is_v6() ? a.v6 : a.v4).push_back(entry);

@@ -1,7 +1,7 @@
 #include "proto/stun_client.hpp"
 
-#include <array>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/channel_error.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
@@ -26,7 +26,8 @@ Endpoint to_endpoint(const asio::ip::udp::endpoint& e) { return {e.address(), e.
 Endpoint to_endpoint(const asio::ip::tcp::endpoint& e) { return {e.address(), e.port()}; }
 
 Error io_error(const asio::error_code& ec, std::string_view what) {
-    if (ec == asio::error::operation_aborted) return {Errc::cancelled, fmt::format("{}: cancelled", what)};
+    if (ec == asio::error::operation_aborted || ec == asio::experimental::error::channel_cancelled)
+        return {Errc::cancelled, fmt::format("{}: cancelled", what)};
     return {Errc::io, fmt::format("{}: {}", what, ec.message())};
 }
 
@@ -68,19 +69,18 @@ std::optional<Result<BindingResponse>> judge(ByteView bytes, const TransactionId
     return r;
 }
 
-// Receives one datagram, or nullopt when the deadline passes first.
-asio::awaitable<Result<std::optional<std::size_t>>> receive_until(asio::ip::udp::socket& socket, asio::mutable_buffer buffer,
-                                                                  asio::ip::udp::endpoint& from, Clock::time_point deadline) {
-    asio::steady_timer timer(socket.get_executor(), deadline);
-    auto first = co_await (socket.async_receive_from(buffer, from, as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
+// The next datagram for the transaction, or nullopt when the deadline passes first.
+asio::awaitable<Result<std::optional<Datagram>>> receive_until(StunTransactions::Queue& queue, Clock::time_point deadline) {
+    asio::steady_timer timer(queue.get_executor(), deadline);
+    auto first = co_await (queue.async_receive(as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
     if (first.index() == 1) {
         auto [ec] = std::get<1>(first);
         if (ec) co_return tl::unexpected(io_error(ec, "STUN receive"));
-        co_return std::optional<std::size_t>{};
+        co_return std::optional<Datagram>{};
     }
-    auto [ec, size] = std::get<0>(first);
+    auto [ec, datagram] = std::get<0>(std::move(first));
     if (ec) co_return tl::unexpected(io_error(ec, "STUN receive"));
-    co_return std::optional<std::size_t>{size};
+    co_return std::optional<Datagram>{std::move(datagram)};
 }
 
 asio::awaitable<Result<BindingResult>> tcp_transaction(asio::ip::tcp::socket& socket, Endpoint server, ClientOptions options) {
@@ -124,40 +124,43 @@ TransactionId random_transaction_id() {
     return id;
 }
 
-asio::awaitable<Result<BindingResult>> udp_binding(asio::ip::udp::socket& socket, Endpoint server,
-                                                   std::optional<ChangeRequest> change, ClientOptions options) {
+asio::awaitable<Result<BindingResult>> udp_binding(StunPort& port, Endpoint server, std::optional<ChangeRequest> change,
+                                                   ClientOptions options) {
     auto what = fmt::format("STUN to {}", server.to_string());
-    asio::error_code ec;
-    auto local = socket.local_endpoint(ec);
-    if (ec) co_return tl::unexpected(io_error(ec, what));
-    if (family_of(local.address()) != server.family())
-        co_return fail(Errc::unsupported, fmt::format("{}: the socket is {}", what, to_string(family_of(local.address()))));
+    const auto local = port.local_endpoint();
+    if (local.family() != server.family())
+        co_return fail(Errc::unsupported, fmt::format("{}: the socket is {}", what, to_string(local.family())));
 
     BindingRequest request{random_transaction_id(), change, options.fingerprint};
     auto bytes = encode(request);
-    const asio::ip::udp::endpoint to(server.ip, server.port);
-    // Large enough for any response a Binding request can draw; a longer datagram is cut,
-    // fails to decode and is ignored.
-    std::array<std::uint8_t, 2048> buffer;
+    StunTransactions::Registration registration(port.transactions(), request.transaction_id, port.executor());
+    const auto dropped_before = port.transactions().dropped();
     Ignored ignored;
     auto interval = options.udp.rto;
     for (int n = 1; n <= options.udp.max_requests; ++n) {
-        auto [send_ec, sent] = co_await socket.async_send_to(asio::buffer(bytes), to, as_tuple_awaitable);
-        if (send_ec) co_return tl::unexpected(io_error(send_ec, what));
+        auto sent = co_await port.send_to(bytes, server);
+        if (!sent) co_return tl::unexpected(Error{sent.error().code, fmt::format("{}: {}", what, sent.error().message)});
+        const auto sent_at = Clock::now();
         auto wait = n == options.udp.max_requests ? options.udp.rto * options.udp.last_wait_rtos : interval;
-        auto deadline = Clock::now() + wait;
+        auto deadline = sent_at + wait;
         interval *= 2;
         for (;;) {
-            asio::ip::udp::endpoint from;
-            auto received = co_await receive_until(socket, asio::buffer(buffer), from, deadline);
+            auto received = co_await receive_until(registration.queue(), deadline);
             if (!received) co_return tl::unexpected(received.error());
             if (!*received) break;
-            auto verdict = judge(ByteView(buffer.data(), **received), request.transaction_id, to_endpoint(from), ignored);
+            auto verdict = judge((*received)->bytes, request.transaction_id, (*received)->from, ignored);
             if (!verdict) continue;
             if (!*verdict) co_return tl::unexpected(Error{verdict->error().code, fmt::format("{}: {}", what, verdict->error().message)});
-            co_return BindingResult{**verdict, server, to_endpoint(from), to_endpoint(local), n};
+            auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at);
+            co_return BindingResult{**verdict, server, (*received)->from, local, n, rtt};
         }
     }
+    // What the port dropped meanwhile (not STUN, or for no pending transaction) may have been
+    // meant as this transaction's answer.
+    const auto dropped = port.transactions().dropped();
+    ignored.malformed += static_cast<int>(dropped.not_stun - dropped_before.not_stun);
+    ignored.foreign += static_cast<int>(dropped.unmatched - dropped_before.unmatched);
+    if (dropped.not_stun != dropped_before.not_stun && ignored.last_reason.empty()) ignored.last_reason = "not a STUN message";
     co_return fail(Errc::timeout, fmt::format("no valid response from {} after {} requests over {} ms{}", server.to_string(),
                                               options.udp.max_requests, options.udp.budget().count(), ignored.describe()));
 }
@@ -170,6 +173,9 @@ asio::awaitable<Result<BindingResult>> tcp_binding(asio::any_io_executor executo
     asio::error_code ec;
     socket.open(local.ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), ec);
     if (!ec) socket.set_option(asio::socket_base::reuse_address(true), ec);
+    // Linux lets a second socket bind a port a listening socket holds only when both set
+    // SO_REUSEPORT (and belong to the same user).
+    if (!ec) socket.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
     if (!ec) socket.bind({local.ip, local.port}, ec);
     if (ec) co_return tl::unexpected(io_error(ec, fmt::format("STUN over TCP: binding {}", local.to_string())));
 
@@ -185,12 +191,9 @@ asio::awaitable<Result<BindingResult>> tcp_binding(asio::any_io_executor executo
 asio::awaitable<Result<BindingResult>> binding(asio::any_io_executor executor, Transport transport, Endpoint local,
                                                Endpoint server, ClientOptions options) {
     if (transport == TCP) co_return co_await tcp_binding(executor, local, server, options);
-    asio::ip::udp::socket socket(executor);
-    asio::error_code ec;
-    socket.open(local.ip.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
-    if (!ec) socket.bind({local.ip, local.port}, ec);
-    if (ec) co_return tl::unexpected(io_error(ec, fmt::format("STUN over UDP: binding {}", local.to_string())));
-    co_return co_await udp_binding(socket, server, std::nullopt, options);
+    auto port = OwnedUdpStunPort::open(executor, local);
+    if (!port) co_return tl::unexpected(Error{port.error().code, "STUN over UDP: " + port.error().message});
+    co_return co_await udp_binding(**port, server, std::nullopt, options);
 }
 
 asio::awaitable<Result<Endpoint>> resolve_server(asio::any_io_executor executor, HostPort server, Family family,

@@ -10,6 +10,7 @@
 #include <warpgate/endpoint.hpp>
 #include <warpgate/error.hpp>
 #include "proto/stun_binding.hpp"
+#include "proto/stun_port.hpp"
 
 namespace warpgate::stun {
 
@@ -39,22 +40,27 @@ struct BindingResult {
     Endpoint source;  // where the response came from: the other address after a CHANGE-REQUEST
     Endpoint local;   // the client socket's own address
     int requests = 1; // transmissions it took (1 = no retransmission)
+    // From the latest transmission to the answer: the round trip time when requests == 1.
+    std::chrono::microseconds rtt{0};
 };
 
-// One Binding transaction over an open, bound, unconnected UDP socket, so that NAT tests can
-// reuse one mapping for several requests and accept the answer to a CHANGE-REQUEST from the
-// server's other address. One transaction at a time per socket. Datagrams that do not decode
-// or carry another transaction id are ignored (logged); an error response ends the
-// transaction with Errc::refused; no valid answer within the policy's budget: Errc::timeout.
-asio::awaitable<Result<BindingResult>> udp_binding(asio::ip::udp::socket& socket, Endpoint server,
-                                                   std::optional<ChangeRequest> change, ClientOptions options);
+// One Binding transaction over a STUN port, so that NAT tests can reuse one mapping for
+// several requests and accept the answer to a CHANGE-REQUEST from the server's other address.
+// Transactions on one port run concurrently: each gets the responses carrying its
+// transaction id. Responses that do not decode are ignored (counted in the timeout's message);
+// an error response ends the transaction with Errc::refused; no valid answer within the
+// policy's budget: Errc::timeout.
+asio::awaitable<Result<BindingResult>> udp_binding(StunPort& port, Endpoint server, std::optional<ChangeRequest> change,
+                                                   ClientOptions options);
 
 // One Binding transaction over its own TCP connection (RFC 8489 §6.2.2), made from
 // local (port 0: any port) to server; Errc::timeout after options.tcp_timeout.
 asio::awaitable<Result<BindingResult>> tcp_binding(asio::any_io_executor executor, Endpoint local, Endpoint server,
                                                    ClientOptions options);
 
-// Either transport from a fresh socket bound to local (port 0: any port).
+// Either transport from a fresh socket bound to local (port 0: any port). TCP sockets are
+// bound with SO_REUSEADDR and SO_REUSEPORT, so local may be a port a listening socket holds
+// (when that one set SO_REUSEPORT too): the mapping seen is then the listen port's.
 asio::awaitable<Result<BindingResult>> binding(asio::any_io_executor executor, Transport transport, Endpoint local,
                                                Endpoint server, ClientOptions options);
 

@@ -55,10 +55,10 @@ TEST_F(NatDiscovery, SkipsDeadAndNonRfc5780Servers) {
     EXPECT_EQ(r->tested_with, coturn->host_port(0));
     ASSERT_EQ(r->servers.size(), 3u);
     EXPECT_FALSE(r->servers[0].answered);
-    EXPECT_NE(r->servers[0].note.find("no valid response"), std::string::npos) << r->servers[0].note;
+    EXPECT_NE(r->servers[0].note.find("no answer within 150 ms of the first one"), std::string::npos) << r->servers[0].note;
     EXPECT_TRUE(r->servers[1].answered);
     EXPECT_NE(r->servers[1].note.find("no OTHER-ADDRESS"), std::string::npos) << r->servers[1].note;
-    EXPECT_EQ(r->servers[2].note, "ran the NAT behaviour tests");
+    EXPECT_NE(r->servers[2].note.find("ran the NAT behaviour tests"), std::string::npos) << r->servers[2].note;
 }
 
 TEST_F(NatDiscovery, ServerIgnoringChangeRequestIsNotTrusted) {

@@ -27,9 +27,9 @@ class StunClient : public test::CoturnSuite {};
 
 // Both CHANGE-REQUEST flavours from one socket, as NAT discovery sends them.
 asio::awaitable<std::pair<Result<BindingResult>, Result<BindingResult>>> change_requests(Endpoint server) {
-    asio::ip::udp::socket socket(co_await asio::this_coro::executor, {asio::ip::make_address("127.0.0.1"), 0});
-    auto both = co_await udp_binding(socket, server, ChangeRequest{true, true}, ClientOptions{});
-    auto port = co_await udp_binding(socket, server, ChangeRequest{false, true}, ClientOptions{});
+    auto socket = value_or_throw(OwnedUdpStunPort::open(co_await asio::this_coro::executor, loopback("127.0.0.1")));
+    auto both = co_await udp_binding(*socket, server, ChangeRequest{true, true}, ClientOptions{});
+    auto port = co_await udp_binding(*socket, server, ChangeRequest{false, true}, ClientOptions{});
     co_return std::pair{std::move(both), std::move(port)};
 }
 

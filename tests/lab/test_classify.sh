@@ -3,9 +3,14 @@
 # STUN clients (coturn's RFC 5780 natdiscovery, Debian's RFC 3489 stun) and by the mappings one
 # socket gets from four server endpoints (equal, random or consecutive ports). natdiscovery
 # mostly waits out its filtering probes, so two labs classify three modes each, side by side.
+# Then warpgate's own classification must agree with them: its NAT type with stun's summary,
+# its mapping behaviour with natdiscovery's, and the external port it reports for the
+# measured socket with the router's own conntrack entry for that socket.
 . "$(dirname "$0")/testlib.sh"
 lab_test classify
 lab_extra 2
+WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
+[ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
 
 # expected behaviour per mode: natdiscovery mapping | natdiscovery filtering | stun summary
 declare -A MAPPING=(
@@ -21,6 +26,16 @@ declare -A STUN_SAYS=(
   [restricted]="Independent Mapping, Address Dependent Filter"
   [port-restricted]="Independent Mapping, Port Dependent Filter"
   [symmetric]="Dependent Mapping" [sequential]="Dependent Mapping")
+
+# warpgate's words -> what stun / natdiscovery print for the same behaviour
+declare -A STUN_FOR_TYPE=(
+  ["open internet"]="Primary: Open" ["full cone"]="Independent Mapping, Independent Filter"
+  ["restricted"]="Independent Mapping, Address Dependent Filter"
+  ["port restricted"]="Independent Mapping, Port Dependent Filter" ["symmetric"]="Dependent Mapping")
+declare -A ND_FOR_MAPPING=(
+  [endpoint-independent]="Endpoint Independent Mapping" [address-dependent]="Address Dependent Mapping"
+  [address-and-port-dependent]="Address and Port Dependent Mapping")
+declare -A ROUTER=([ha]=ra [hb]=rb)
 
 # ports_shape PORT...: same, consecutive (each +1) or scattered.
 ports_shape() {
@@ -42,6 +57,14 @@ classify_host() { # HOST MODE OUT_PREFIX
   wait $! || true
   "$LAB" exec "$1" -- "$PUNCH" map 198.51.100.100:3478 198.51.100.101:3478 \
     198.51.100.100:3479 198.51.100.101:3479 >"$3.map" 2>&1 || true
+  # warpgate last (alone, for the sequential NAT); then the router's entry for its measured
+  # socket to the primary server, whose reply direction names the external port.
+  local ip port
+  ip=$("$LAB" ip "$1")
+  "$LAB" exec "$1" -- "$WG" nat --stun "$STUN" --ip "$ip" --json >"$3.wg" 2>"$3.wgerr" || true
+  port=$(jq -r '.[0].local // ""' "$3.wg" 2>/dev/null | sed 's/.*://')
+  "$LAB" exec "${ROUTER[$1]}" -- conntrack -L -p udp -s "$ip" --sport "${port:-0}" -d 198.51.100.100 --dport 3478 \
+    >"$3.ct" 2>/dev/null || true
 }
 
 # The address a host's mappings must show: its own when public, else its router's.
@@ -61,6 +84,25 @@ verify_host() { # HOST MODE OUT_PREFIX
   shape=$(ports_shape $(awk '{split($2, a, ":"); print a[2]}' <<<"$map"))
   case $mode in symmetric) want=scattered ;; sequential) want=consecutive ;; *) want=same ;; esac
   check "$mode $host: mapped ports are $want (got $shape)" [ "$shape" = "$want" ]
+
+  local wg type mapping external local_end nd_mapping ct_port
+  wg=$(cat "$out.wg" "$out.wgerr")
+  type=$(jq -r '.[0].nat_type // "missing"' "$out.wg" 2>/dev/null || echo unreadable)
+  mapping=$(jq -r '.[0].mapping // "missing"' "$out.wg" 2>/dev/null || echo unreadable)
+  external=$(jq -r '.[0].external // ""' "$out.wg" 2>/dev/null)
+  local_end=$(jq -r '.[0].local // ""' "$out.wg" 2>/dev/null)
+  check "$mode $host: warpgate's NAT type '$type' agrees with stun" contains "$stun" "${STUN_FOR_TYPE[$type]:-no such type: $wg}"
+  nd_mapping=$(grep -oE 'NAT with [A-Za-z ]+ Mapping' <<<"$nd" | head -n1)
+  check "$mode $host: warpgate's mapping '$mapping' agrees with natdiscovery ('$nd_mapping')" \
+    [ "NAT with ${ND_FOR_MAPPING[$mapping]:-?}" = "$nd_mapping" ]
+  check "$mode $host: external address is $expect_ip (got: $external)" [ "${external%:*}" = "$expect_ip" ]
+  if [ "$mode" = none ]; then
+    check "$mode $host: external port is the socket's own (got: $external, socket $local_end)" [ "$external" = "$local_end" ]
+  else
+    ct_port=$(grep -oE 'dport=[0-9]+' "$out.ct" | tail -n1 | cut -d= -f2)
+    check "$mode $host: external port ${external##*:} of socket $local_end is the router's mapping (${ct_port:-none})" \
+      [ "${external##*:}" = "${ct_port:-none}" ]
+  fi
 }
 
 # collect PREFIX MODE...: in lab PREFIX, both routers in each MODE in turn, ha and hb

@@ -61,7 +61,7 @@ done
 ha_ip=$("$LAB" ip ha)
 "$LAB" exec ha -- "$WG" nat --stun 198.51.100.109:3478 --stun "$STUN" --ip "$ha_ip" --json >"$WG_LAB_RUN/dead.json" 2>&1 || true
 check "dead server skipped: port restricted" [ "$(jq -r '.[0].nat_type' "$WG_LAB_RUN/dead.json")" = "port restricted" ]
-check "dead server reported as silent" contains "$(jq -r '.[0].servers[0].note' "$WG_LAB_RUN/dead.json")" "no valid response from 198.51.100.109:3478"
+check "dead server reported as silent" contains "$(jq -r '.[0].servers[0].note' "$WG_LAB_RUN/dead.json")" "no answer within [0-9]+ ms of the first one"
 echo '{"preset": "test", "install_path": "'"$WG_LAB_RUN/node"'"}' >"$WG_LAB_RUN/node.json"
 "$LAB" exec ha -- "$WG" addr --config "$WG_LAB_RUN/node.json" --test --stun "$STUN" --ip "$ha_ip" --port 0 --json >"$WG_LAB_RUN/addr.json" 2>&1 || true
 check "node address carries the external IP $("$LAB" ip ra)" [ "$(jq -r '.entries[0].external_ip' "$WG_LAB_RUN/addr.json")" = "$("$LAB" ip ra)" ]

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <filesystem>
+#include <fstream>
 #include <warpgate/address.hpp>
 
 using namespace warpgate;
@@ -24,33 +26,34 @@ NodeAddress vector_address() {
     for (int i = 0; i < 16; ++i) a.machine_id[i] = static_cast<std::uint8_t>(0xa0 + i);
     a.os = OsKind::linux_os;
     a.v4.push_back({2, ip("192.168.1.10"), 24, ip("203.0.113.7"), 10001,
-                    {NatType::port_restricted, DeltaType::independent, -2}});
+                    {NatType::port_restricted, DeltaType::independent, -2, MappingBehaviour::endpoint_independent}, 40001});
     a.v6.push_back({2, ip("2001:db8::10"), 64, ip("2001:db8::10"), 10001,
-                    {NatType::open_internet, DeltaType::not_applicable, 0}});
+                    {NatType::open_internet, DeltaType::not_applicable, 0, MappingBehaviour::endpoint_independent}});
     a.hints.push_back({ServerKind::mqtt, {"mqtt.example.org", 1883}});
     a.hints.push_back({ServerKind::turn, {"192.0.2.50", 3478}});
     return a;
 }
 
 constexpr const char* vector_hex =
-    "01"                                                                  // version
+    "02"                                                                  // version
     "020102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"  // public key
     "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"                                    // machine id
     "01"                                                                  // os: linux
-    "01" "02" "2711" "c0a8010a" "18" "d4" "cb007107" "03"                 // 1 IPv4 entry
-    "01" "02" "2711" "20010db8000000000000000000000010" "40" "11" "00"    // 1 IPv6 entry
+    "01" "02" "2711" "c0a8010a" "18" "d4" "81" "cb007107" "9c41" "03"     // 1 IPv4 entry
+    "01" "02" "2711" "20010db8000000000000000000000010" "40" "11" "01" "00" // 1 IPv6 entry
     "02"                                                                  // 2 hints
     "01" "10" "6d7174742e6578616d706c652e6f7267" "075b"                   // mqtt.example.org:1883
     "02" "0a" "3139322e302e322e3530" "0d96";                              // 192.0.2.50:3478
 
 constexpr const char* vector_text =
-    "wg1aebacaqdaqcqmbyibefawdanbyhraeiscmkbkfqxdamrugy4dupb6ifaugrkhjffu2t2rknkvowk3lvpaeaqejyrycuaccqy2tfqa4"
-    "ihamaqejyreaaq3oaaaaaaaaaaaaaaaaaacbabcaacaeig24luoqxgk6dbnvygyzjon5zgob23aifdcojsfyyc4mroguya3fto5q7fk";
+    "wg1aibacaqdaqcqmbyibefawdanbyhraeiscmkbkfqxdamrugy4dupb6ifaugrkhjffu2t2rknkvowk3lvpaeaqejyrycuaccqy2sa4wad"
+    "ra6oecaybaitrciabbw4aaaaaaaaaaaaaaaaaaecaceaqaaqbcbwxc5dufzsxqylnobwgkltpojtqowycbiytsmrogaxdelrvgagznmljftkq";
 
 // Byte offsets of fields in the vector's encoding.
-constexpr std::size_t at_os = 50, at_v4_count = 51, at_v4_prefix = 59, at_v4_nat = 60, at_v6_count = 66,
-                      at_v6_nic = 70, at_v6_prefix = 86, at_v6_nat = 87, at_hint_count = 89, at_hint_kind = 90,
-                      at_hint_len = 91, at_hint_host = 92, at_hint_port = 108;
+constexpr std::size_t at_os = 50, at_v4_count = 51, at_v4_prefix = 59, at_v4_nat = 60, at_v4_behaviour = 61,
+                      at_v4_external_ip = 62, at_v4_external_port = 66, at_v6_count = 69, at_v6_nic = 73, at_v6_prefix = 89,
+                      at_v6_nat = 90, at_hint_count = 93, at_hint_kind = 94, at_hint_len = 95, at_hint_host = 96,
+                      at_hint_port = 112;
 
 Bytes vector_bytes() { return from_hex(vector_hex); }
 
@@ -62,9 +65,10 @@ NodeAddress full_address() {
     a.public_key[0] = 0x03;
     for (std::uint32_t i = 0; i < NodeAddress::max_entries_per_family; ++i) {
         a.v4.push_back({UINT32_MAX - i, ip("10.0.0.1"), 32, ip("198.51.100.1"), 65535,
-                        {NatType::blocked, DeltaType::random, i % 2 ? INT32_MIN : INT32_MAX}});
+                        {NatType::blocked, DeltaType::random, i % 2 ? INT32_MIN : INT32_MAX, MappingBehaviour::unknown}, 1});
         a.v6.push_back({UINT32_MAX - i, ip("fd00::1"), 128, ip("2001:db8:ffff::1"), 1,
-                        {NatType::symmetric, DeltaType::dependent, i % 2 ? INT32_MAX : INT32_MIN}});
+                        {NatType::symmetric, DeltaType::dependent, i % 2 ? INT32_MAX : INT32_MIN,
+                         MappingBehaviour::address_and_port_dependent}, 65535});
     }
     for (std::size_t i = 0; i < NodeAddress::max_hints; ++i)
         a.hints.push_back({i % 2 ? ServerKind::turn : ServerKind::mqtt, {std::string(253, 'a' + i), 65535}});
@@ -136,6 +140,12 @@ TEST(NodeAddress, FullAddressRoundTripsAtTheMaximumSize) {
     auto a = full_address();
     expect_round_trip(a);
     EXPECT_EQ(serialize(a)->size(), NodeAddress::max_encoded_size);
+}
+
+TEST(NodeAddress, ExternalEndpointFallsBackToTheListenPort) {
+    auto a = vector_address();
+    EXPECT_EQ(a.v4[0].external_endpoint(), (Endpoint{ip("203.0.113.7"), 40001}));
+    EXPECT_EQ(a.v6[0].external_endpoint(), (Endpoint{ip("2001:db8::10"), 10001})) << "not measured: the listen port";
 }
 
 TEST(NodeAddress, TypicalAddressIsCompact) {
@@ -230,17 +240,21 @@ TEST(NodeAddressText, ToTextThrowsOnAnInvalidAddress) {
 TEST(NodeAddress, RejectsTrailingAndOversizedInput) {
     auto b = vector_bytes();
     b.push_back(0);
-    expect_malformed(b, "1 trailing byte(s)", 124);
+    expect_malformed(b, "1 trailing byte(s)", 128);
     auto r = parse_address(Bytes(NodeAddress::max_encoded_size + 1, 0x01));
     ASSERT_FALSE(r);
-    EXPECT_THAT(r.error().message, HasSubstr("over the maximum of 2382"));
+    EXPECT_THAT(r.error().message, HasSubstr("over the maximum of 2406"));
 }
 
 TEST(NodeAddress, RejectsUnknownVersions) {
-    auto future = parse_address(patched(0, 2));
+    auto future = parse_address(patched(0, 3));
     ASSERT_FALSE(future);
     EXPECT_EQ(future.error().code, Errc::unsupported);
-    EXPECT_THAT(future.error().message, HasSubstr("version 2"));
+    EXPECT_THAT(future.error().message, HasSubstr("version 3"));
+    auto old = parse_address(patched(0, 1));  // version 1 had no external port and mapping
+    ASSERT_FALSE(old);
+    EXPECT_EQ(old.error().code, Errc::unsupported);
+    EXPECT_THAT(old.error().message, HasSubstr("version 1 is older"));
     expect_malformed(patched(0, 0), "version 0", 0);
 }
 
@@ -257,6 +271,8 @@ TEST(NodeAddress, RejectsOutOfRangeFields) {
     expect_malformed(patched(at_v6_prefix, 129), "prefix length 129 is over 128", at_v6_prefix);
     expect_malformed(patched(at_v4_nat, 0xd7), "delta type 7", at_v4_nat);
     expect_malformed(patched(at_v4_nat, 0xdc), "reserved bit", at_v4_nat);
+    expect_malformed(patched(at_v4_behaviour, 0x85), "reserved bits 0x04 of the behaviour byte", at_v4_behaviour);
+    expect_malformed(patched(at_v4_behaviour, 0xc1), "reserved bits 0x40 of the behaviour byte", at_v4_behaviour);
     expect_malformed(patched(at_hint_kind, 0), "server kind 0", at_hint_kind);
     expect_malformed(patched(at_hint_kind, 3), "server kind 3", at_hint_kind);
     expect_malformed(patched(at_hint_len, 0), "empty host", at_hint_len);
@@ -277,8 +293,19 @@ TEST(NodeAddress, RejectsFamilyConfusionAndRedundantExternalAddress) {
     auto b = *serialize(a);  // now without the external address
     b[at_v4_nat] |= 0x80;    // claims one: the NIC address again
     const Bytes nic = from_hex("c0a8010a");
-    b.insert(b.begin() + at_v4_nat + 1, nic.begin(), nic.end());
-    expect_malformed(b, "external address repeats the NIC address", at_v4_nat + 1);
+    b.insert(b.begin() + at_v4_external_ip, nic.begin(), nic.end());
+    expect_malformed(b, "external address repeats the NIC address", at_v4_external_ip);
+
+    a = vector_address();
+    a.v4[0].external_port = 0;
+    auto c = *serialize(a);          // now without the external port
+    c[at_v4_behaviour] |= 0x80;      // claims one: the listen port again
+    const Bytes port = from_hex("2711");
+    c.insert(c.begin() + at_v4_external_port, port.begin(), port.end());
+    expect_malformed(c, "external port repeats the listen port", at_v4_external_port);
+    auto zero = vector_bytes();
+    zero[at_v4_external_port] = zero[at_v4_external_port + 1] = 0;
+    expect_malformed(zero, "external port 0", at_v4_external_port);
 }
 
 TEST(NodeAddress, RejectsNonCanonicalAndOverlongVarints) {
@@ -328,6 +355,12 @@ TEST(NodeAddress, SerializeRejectsAddressesBreakingTheLimits) {
     a.v6[0].nat.delta_type = static_cast<DeltaType>(7);
     expect_config_error(a, "delta type 7");
     a = vector_address();
+    a.v4[0].external_port = a.v4[0].port;
+    expect_config_error(a, "IPv4 entry 0: external port 10001 repeats the listen port");
+    a = vector_address();
+    a.v4[0].nat.mapping = static_cast<MappingBehaviour>(4);
+    expect_config_error(a, "mapping behaviour 4");
+    a = vector_address();
     a.os = static_cast<OsKind>(6);
     expect_config_error(a, "OS 6");
     a = vector_address();
@@ -345,4 +378,25 @@ TEST(NodeAddress, SerializeRejectsAddressesBreakingTheLimits) {
     a = vector_address();
     a.hints[0].server.port = 0;
     expect_config_error(a, "port 0");
+}
+
+TEST(NodeAddress, FuzzCorpusSeedsAreCurrentAddresses) {
+    // Seeds in an old format would only exercise the version check.
+    const std::filesystem::path corpus = std::filesystem::path(WARPGATE_SOURCE_DIR) / "tests/fuzz/corpus/address_fuzz";
+    int seeds = 0;
+    for (const auto& file : std::filesystem::directory_iterator(corpus)) {
+        std::ifstream in(file.path(), std::ios::binary);
+        const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        ++seeds;
+        if (file.path().extension() == ".txt") {
+            auto a = parse_address_text(content);
+            EXPECT_TRUE(a) << file.path() << ": " << a.error().message;
+            continue;
+        }
+        const Bytes bytes(content.begin(), content.end());
+        auto a = parse_address(bytes);
+        ASSERT_TRUE(a) << file.path() << ": " << a.error().message;
+        EXPECT_EQ(*serialize(*a), bytes) << file.path();
+    }
+    EXPECT_GE(seeds, 5);
 }

@@ -13,18 +13,23 @@ namespace {
 const Endpoint local = *Endpoint::parse("10.1.0.2:5000");
 const Endpoint mapped = *Endpoint::parse("198.51.100.2:5000");
 const Endpoint mapped_elsewhere = *Endpoint::parse("198.51.100.2:61234");
+const Endpoint mapped_third = *Endpoint::parse("198.51.100.2:61235");
 constexpr auto A = Outcome::answered;
 constexpr auto S = Outcome::silent;
 constexpr auto N = Outcome::not_run;
 
-NatObservations observed(std::optional<Endpoint> m, Outcome both, Outcome alternate, Endpoint alt_mapped, Outcome port) {
+// Filtering tests II and III, then mapping tests II (other IP) and III (other IP and port).
+NatObservations observed(std::optional<Endpoint> m, Outcome both, Outcome port, Outcome alternate = N, Endpoint alt_mapped = {},
+                         Outcome alternate_port = N, Endpoint alt_port_mapped = {}) {
     NatObservations o;
     o.local = local;
     o.mapped = m;
     o.change_ip_and_port = both;
+    o.change_port = port;
     o.alternate = alternate;
     o.alternate_mapped = alt_mapped;
-    o.change_port = port;
+    o.alternate_port = alternate_port;
+    o.alternate_port_mapped = alt_port_mapped;
     return o;
 }
 
@@ -36,38 +41,44 @@ TEST(NatBehaviour, ClassifiesTheSevenTypes) {
         NatType expected;
     };
     const Row rows[] = {
-        {observed(std::nullopt, N, N, {}, N), NatType::blocked},
-        {observed(local, A, N, {}, N), NatType::open_internet},
-        {observed(local, S, N, {}, N), NatType::symmetric_udp_firewall},
-        {observed(mapped, A, N, {}, N), NatType::full_cone},
-        {observed(mapped, S, A, mapped_elsewhere, N), NatType::symmetric},
-        {observed(mapped, S, A, mapped, A), NatType::restricted},
-        {observed(mapped, S, A, mapped, S), NatType::port_restricted},
-        {observed(mapped, S, S, {}, S), NatType::port_restricted},  // alternate silent: mapping unmeasured
+        {observed(std::nullopt, N, N), NatType::blocked},
+        {observed(local, A, A, A, local, A, local), NatType::open_internet},
+        {observed(local, S, S, A, local, A, local), NatType::symmetric_udp_firewall},
+        {observed(mapped, A, A, A, mapped, A, mapped), NatType::full_cone},
+        {observed(mapped, S, S, A, mapped_elsewhere, A, mapped_third), NatType::symmetric},
+        {observed(mapped, S, S, A, mapped_elsewhere, A, mapped_elsewhere), NatType::symmetric},
+        {observed(mapped, S, A, A, mapped, A, mapped), NatType::restricted},
+        {observed(mapped, S, S, A, mapped, A, mapped), NatType::port_restricted},
+        {observed(mapped, S, S, S, {}, S, {}), NatType::port_restricted},  // other IP silent: mapping unmeasured
+        {observed(mapped, N, N), NatType::port_restricted},                // nothing run: the cautious reading
     };
-    for (const auto& row : rows) {
-        auto d = decide(row.o);
-        ASSERT_TRUE(std::holds_alternative<NatType>(d)) << to_string(row.expected);
-        EXPECT_EQ(std::get<NatType>(d), row.expected);
-        EXPECT_EQ(classify(row.o), row.expected);
-    }
+    for (const auto& row : rows) EXPECT_EQ(classify(row.o), row.expected) << to_string(row.expected);
 }
 
-TEST(NatBehaviour, AsksForTheTestsInRfcOrder) {
-    // Test II must come before any packet to the other IP (see nat_behaviour.hpp).
-    EXPECT_EQ(std::get<NatTest>(decide(observed(mapped, N, N, {}, N))), NatTest::change_ip_and_port);
-    EXPECT_EQ(std::get<NatTest>(decide(observed(local, N, N, {}, N))), NatTest::change_ip_and_port);
-    EXPECT_EQ(std::get<NatTest>(decide(observed(mapped, S, N, {}, N))), NatTest::alternate_mapping);
-    EXPECT_EQ(std::get<NatTest>(decide(observed(mapped, S, A, mapped, N))), NatTest::change_port);
+TEST(NatBehaviour, MappingTestsTellAddressFromAddressAndPortDependence) {
+    // RFC 5780 section 4.3: test II (other IP) against test I, test III (other IP and port) against test II.
+    EXPECT_EQ(classify_mapping(observed(mapped, S, S, A, mapped, A, mapped)), MappingBehaviour::endpoint_independent);
+    EXPECT_EQ(classify_mapping(observed(mapped, S, S, A, mapped_elsewhere, A, mapped_elsewhere)), MappingBehaviour::address_dependent);
+    EXPECT_EQ(classify_mapping(observed(mapped, S, S, A, mapped_elsewhere, A, mapped_third)), MappingBehaviour::address_and_port_dependent);
+    EXPECT_EQ(classify_mapping(observed(mapped, S, S, A, mapped_elsewhere, S)), MappingBehaviour::address_and_port_dependent)
+        << "test III silent: the cautious reading";
+    EXPECT_EQ(classify_mapping(observed(mapped, S, S, S)), MappingBehaviour::unknown);
+    EXPECT_EQ(classify_mapping(observed(std::nullopt, N, N)), MappingBehaviour::unknown);
+    EXPECT_EQ(classify_mapping(observed(local, S, S)), MappingBehaviour::endpoint_independent) << "no translation";
+}
+
+TEST(NatBehaviour, EndpointIndependentFilteringWinsOverTheMappingAsInRfc3489) {
+    // The original's tree asks test II first: full cone whatever the mapping.
+    EXPECT_EQ(classify(observed(mapped, A, A, A, mapped_elsewhere, A, mapped_third)), NatType::full_cone);
 }
 
 TEST(NatBehaviour, UntestableFilteringAssumesTheStrictestCone) {
-    auto o = observed(mapped, N, A, mapped, N);
+    auto o = observed(mapped, A, A, A, mapped);
     o.filtering_testable = false;
-    EXPECT_EQ(std::get<NatType>(decide(o)), NatType::port_restricted);
+    EXPECT_EQ(classify(o), NatType::port_restricted);
     o.alternate_mapped = mapped_elsewhere;
     EXPECT_EQ(classify(o), NatType::symmetric);
-    auto single = observed(mapped, N, N, {}, N);
+    auto single = observed(mapped, N, N);
     single.filtering_testable = false;
     EXPECT_EQ(classify(single), NatType::port_restricted);
 }
