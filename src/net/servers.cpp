@@ -27,10 +27,11 @@ asio::error_code open_and_bind(Socket& socket, const Endpoint_& endpoint, bool r
     if (endpoint.address().is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
     if (reuse_addr) socket.set_option(asio::socket_base::reuse_address(true), ec);
     // A TCP socket may bind a port a listener holds only when both set SO_REUSEPORT (Linux):
-    // STUN over TCP from the listen port measures the listen port's own TCP mapping. Not on
-    // UDP, where a second socket on the port would take a share of the node's datagrams.
+    // STUN over TCP (and later TCP punching) from the listen port needs it. Not on UDP, where
+    // a second socket on the port would take a share of the node's datagrams; the UDP bind
+    // of the same port still tells when another node holds it.
     if constexpr (std::is_same_v<Socket, asio::ip::tcp::acceptor>)
-        if (reuse_addr) socket.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+        socket.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
     socket.bind(endpoint, ec);
     return ec;
 }

@@ -50,7 +50,17 @@ void NodeImpl::start_accepting() {
         };
         tasks.spawn(server->run(on_socket), "tcp server");
     }
-    for (auto& server : udp_servers) tasks.spawn(demux->serve(server->socket(), true), "udp server");
+    for (auto& server : udp_servers) {
+        stun_ports.push_back(std::make_unique<ListenStunPort>(server->socket()));
+        tasks.spawn(demux->serve(server->socket(), true), "udp server");
+    }
+    // STUN answers on a listen socket go to that socket's port (phase 4 measures through it).
+    demux->on_stun([weak](ByteView datagram, const session::UdpSocketPtr& socket, const Endpoint& from) {
+        auto self = weak.lock();
+        if (!self) return;
+        for (auto& port : self->stun_ports)
+            if (port->socket() == socket) port->on_datagram(datagram, from);
+    });
 }
 
 void NodeImpl::on_established(const PipePtr& pipe, const ConnectionId& id) {
@@ -113,6 +123,7 @@ void NodeImpl::shutdown() {
         if (auto p = weak.lock()) p->close();
     pipes.clear();
     unclaimed.clear();
+    demux->on_stun(nullptr);
     for (auto& s : tcp_servers) s->close();
     for (auto& s : udp_servers) s->close();
     expected.clear();

@@ -8,7 +8,8 @@
 #include <warpgate/plugin.hpp>
 
 #include "crypto/identity.hpp"
-#include "nat/nat_cache.hpp"
+#include "nat/nat_discovery.hpp"
+#include "node/listen_stun_port.hpp"
 #include "net/servers.hpp"
 #include "session/acceptor.hpp"
 #include "session/demux.hpp"
@@ -40,10 +41,10 @@ struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
     MachineId machine_id{};
     std::uint16_t port = 0;
 
-    // Phase 4's STUN results per interface address (external address, NAT and delta type),
-    // kept for their expiry so a restart within it does not measure again.
-    nat::NatCache nat_cache;
+    // Phase 4's STUN results per listen address (external address and port, NAT and delta
+    // type), measured on the listen sockets themselves.
     std::map<asio::ip::address, nat::NatReport> nat_reports;
+    std::vector<std::unique_ptr<ListenStunPort>> stun_ports;  // one per UDP listen socket
 
     std::vector<std::unique_ptr<net::TcpServer>> tcp_servers;
     std::vector<std::unique_ptr<net::UdpServer>> udp_servers;

@@ -141,7 +141,10 @@ asio::awaitable<std::string> load_p2p_stun_clients(NodeImpl& node) {
     std::string outcome;
     for (auto& published : published_addresses(node)) {
         auto ip = published.second.ip;
-        auto report = co_await nat::discover_nat_cached(node.nat_cache, node.executor, ip, node.conf().stun_servers, options);
+        auto port = std::find_if(node.stun_ports.begin(), node.stun_ports.end(),
+                                 [&](const auto& p) { return p->local_endpoint().ip == ip; });
+        if (port == node.stun_ports.end()) continue;
+        auto report = co_await nat::discover_nat(**port, node.conf().stun_servers, options);
         outcome += outcome.empty() ? "" : "; ";
         if (!report) {
             outcome += fmt::format("{}: {}", ip.to_string(), report.error().message);
@@ -269,6 +272,9 @@ asio::awaitable<void> Node::start(StartOptions options) {
         co_await run.phase("load_network_interfaces", sync(load_network_interfaces));
         co_await run.phase("load_machine_identity", sync(load_machine_identity));
         co_await run.phase("load_cryptography_and_auth", sync(load_cryptography_and_auth));
+        // Listening comes before phase 4 (the original's phase 7): the NAT mapping that matters
+        // is the listen socket's own, so STUN measures on it.
+        co_await run.phase("listen_on_ifs", sync(listen_on_ifs));
         co_await (run.phase("initialize_system_clock", async(initialize_system_clock)) &&
                   run.phase("load_p2p_stun_clients", async(load_p2p_stun_clients)) &&
                   run.phase("setup_router_and_signal", async(setup_router_and_signal)));
@@ -281,7 +287,6 @@ asio::awaitable<void> Node::start(StartOptions options) {
                                n.tasks.spawn(maintenance(n.weak_from_this()), "maintenance");
                                return "pipe table pruning every 60 s";
                            }));
-        co_await run.phase("listen_on_ifs", sync(listen_on_ifs));
         co_await run.phase("build_node_address", sync(build_node_address));
         co_await run.phase("start_background_port_forwarding", sync([](NodeImpl& n) -> std::string {
                                return n.conf().enable_upnp ? "skipped: UPnP/NAT-PMP/PCP are not in this build yet" : "disabled";

@@ -2,7 +2,6 @@
 // themselves are covered by the lab tests (tests/lab/). Here: server selection and skipping.
 #include <gtest/gtest.h>
 
-#include "nat/nat_cache.hpp"
 #include "nat/nat_discovery.hpp"
 #include "support/free_port.hpp"
 #include "support/hostile_stun_peer.hpp"
@@ -104,16 +103,3 @@ TEST_F(NatDiscovery, NoAnswerAtAllIsBlocked) {
     EXPECT_EQ(other_family.error().code, Errc::config);
 }
 
-TEST_F(NatDiscovery, CacheAnswersWithoutAskingAgain) {
-    test::HostileStunPeer plain(plain_server);
-    NatCache cache;
-    auto options = short_budget();
-    options.measure_delta = false;
-    auto first = run_async([&](asio::io_context& io) { return discover_nat_cached(cache, io.get_executor(), local_v4, {plain.host_port()}, options); });
-    ASSERT_TRUE(first) << first.error().message;
-    int asked = plain.requests();
-    auto second = run_async([&](asio::io_context& io) { return discover_nat_cached(cache, io.get_executor(), local_v4, {plain.host_port()}, options); });
-    ASSERT_TRUE(second);
-    EXPECT_EQ(plain.requests(), asked);
-    EXPECT_EQ(second->nat, first->nat);
-}

@@ -3,7 +3,6 @@
 
 #include "nat/delta.hpp"
 #include "nat/nat_behaviour.hpp"
-#include "nat/nat_cache.hpp"
 
 using namespace warpgate;
 using namespace warpgate::nat;
@@ -116,22 +115,3 @@ TEST(NatDelta, SampleOffsetsHaveUnequalDistances) {
         EXPECT_NE(sample_offsets[i + 1] - sample_offsets[i], sample_offsets[i + 2] - sample_offsets[i + 1]);
 }
 
-TEST(NatCache, ExpiresPerAddress) {
-    NatCache cache(std::chrono::seconds(60));
-    auto t0 = NatCache::Clock::now();
-    NatReport a;
-    a.local_ip = asio::ip::make_address("10.1.0.2");
-    a.nat.type = NatType::port_restricted;
-    NatReport b;
-    b.local_ip = asio::ip::make_address("fd00::5");
-    b.nat.type = NatType::open_internet;
-    cache.store(a, t0);
-    cache.store(b, t0 + std::chrono::seconds(30));
-    ASSERT_TRUE(cache.find(a.local_ip, t0 + std::chrono::seconds(59)));
-    EXPECT_EQ(cache.find(a.local_ip, t0 + std::chrono::seconds(59))->nat.type, NatType::port_restricted);
-    EXPECT_FALSE(cache.find(a.local_ip, t0 + std::chrono::seconds(60)));
-    EXPECT_EQ(cache.find(b.local_ip, t0 + std::chrono::seconds(60))->nat.type, NatType::open_internet);
-    EXPECT_FALSE(cache.find(asio::ip::make_address("10.9.9.9"), t0));
-    cache.forget(b.local_ip);
-    EXPECT_FALSE(cache.find(b.local_ip, t0 + std::chrono::seconds(31)));
-}
