@@ -1,6 +1,7 @@
 // The session record test vectors printed in docs/link-handshake.md ("Record test vectors"):
 // fixed ids, the handshake vectors' hello and reply, and records sealed with the vector keys.
-// Each record is built by the codec and compared with the literal hex, then decoded back.
+// Each record is built by the codec and compared with the literal hex, then decoded back. The
+// hex is also what the independent scripts/crypto_vectors.py prints.
 #include <gtest/gtest.h>
 
 #include "crypto/secure_channel.hpp"
