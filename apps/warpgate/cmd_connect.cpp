@@ -1,5 +1,8 @@
 // warpgate connect: reach a peer by auto_connect, send a message, print the reply and how.
+// With --repeat, the message goes N times over the one link, to watch a link live (e.g. while
+// its NAT rebinds): each reply is printed as it comes, a lost one only counts as lost.
 #include <fmt/format.h>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -44,6 +47,65 @@ nlohmann::json plugins_json(const std::vector<PluginReport>& plugins) {
     return out;
 }
 
+void print_connected(const ConnectResult& result) {
+    std::cout << "connected by " << result.attempt.describe() << "\n";
+    for (auto& p : result.phases)
+        std::cout << fmt::format("  {} phase: {:.2f} ms, {} attempts\n", to_string(p.phase), p.duration.count() / 1000.0, p.attempts.size());
+    for (auto& p : result.plugins) std::cout << fmt::format("  {}: {} ({})\n", p.plugin, to_string(p.verdict), p.reason);
+}
+
+using Clock = std::chrono::steady_clock;
+
+double ms_between(Clock::time_point from, Clock::time_point to) { return std::chrono::duration<double, std::milli>(to - from).count(); }
+
+struct RepeatReport {
+    int replies = 0;
+    double longest_silence_ms = 0;  // between the first send and a reply, or two replies
+    bool last_answered = false;
+};
+
+// Sends "TEXT #1" .. "TEXT #N", one every `interval`, printing every reply as it arrives with
+// its round trip and its time since the first send. A reply that does not come is lost, not
+// an error: only the link ending (recv failing otherwise than by timeout) is. After the last
+// send, waits up to `timeout` for its reply.
+asio::awaitable<RepeatReport> send_repeatedly(Pipe& pipe, const std::string& text, int count, std::chrono::milliseconds interval,
+                                              std::chrono::milliseconds timeout) {
+    RepeatReport report;
+    std::map<std::string, Clock::time_point> sent;
+    auto begin = Clock::now();
+    auto last_heard = begin;
+    auto last_text = fmt::format("{} #{}", text, count);
+    for (int i = 1; i <= count && !report.last_answered; ++i) {
+        auto message = fmt::format("{} #{}", text, i);
+        sent[message] = Clock::now();
+        co_await pipe.send(as_bytes(message));
+        auto until = i < count ? begin + interval * i : Clock::now() + timeout;
+        for (;;) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+            if (left <= std::chrono::milliseconds(0)) break;
+            bool timed_out = false;
+            try {
+                auto reply = co_await pipe.recv(left);
+                auto now = Clock::now();
+                std::string reply_text(as_chars(reply));
+                auto at = sent.find(reply_text);
+                report.longest_silence_ms = std::max(report.longest_silence_ms, ms_between(last_heard, now));
+                last_heard = now;
+                ++report.replies;
+                report.last_answered = reply_text == last_text;
+                std::cout << "reply: " << reply_text
+                          << fmt::format(" ({:.2f} ms, at {:.0f} ms)", at == sent.end() ? 0.0 : ms_between(at->second, now), ms_between(begin, now))
+                          << std::endl;
+            } catch (const Exception& e) {
+                if (e.errc() != Errc::timeout) throw;
+                timed_out = true;
+            }
+            if (timed_out || report.last_answered) break;
+        }
+    }
+    co_return report;
+}
+
 }  // namespace
 
 void add_connect_command(CLI::App& app, std::function<int()>& action) {
@@ -56,6 +118,8 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
         double timeout = 10;
         std::string transport = "tcp";
         bool json = false;
+        int repeat = 1;
+        int interval_ms = 200;
     };
     auto args = std::make_shared<Args>();
     args->flags.add_to(*cmd);
@@ -64,7 +128,13 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
     cmd->add_option("--plugins", args->plugins, "Only these traversal plugins, comma separated (e.g. direct_connect)")->delimiter(',');
     cmd->add_option("--timeout", args->timeout, "Overall connect timeout in seconds")->check(CLI::PositiveNumber);
     cmd->add_option("--transport", args->transport, "tcp or udp")->check(CLI::IsMember({"tcp", "udp"}));
-    cmd->add_flag("--json", args->json, "Print the outcome as JSON");
+    auto* json = cmd->add_flag("--json", args->json, "Print the outcome as JSON");
+    cmd->add_option("--repeat", args->repeat,
+                    "Send the message N times over the one link (\"TEXT #i\"), printing each reply as it comes; lost replies are "
+                    "counted, an ended link is an error; exits 1 unless the last one is answered (text output only)")
+        ->check(CLI::PositiveNumber)
+        ->excludes(json);
+    cmd->add_option("--interval", args->interval_ms, "Milliseconds between --repeat messages (default 200)")->check(CLI::PositiveNumber);
     cmd->callback([&action, args] {
         action = [args] {
             return run([args](asio::io_context& io) -> asio::awaitable<int> {
@@ -94,6 +164,19 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
                     co_await node.close();
                     std::rethrow_exception(failure);
                 }
+                if (args->repeat > 1) {
+                    print_connected(result);
+                    std::cout << std::flush;
+                    auto report = co_await send_repeatedly(*result.pipe, args->send, args->repeat, std::chrono::milliseconds(args->interval_ms),
+                                                           std::chrono::milliseconds(static_cast<long>(args->timeout * 1000)));
+                    std::cout << fmt::format("{} sent, {} replies, longest silence {:.0f} ms", args->repeat, report.replies,
+                                             report.longest_silence_ms)
+                              << std::endl;
+                    result.pipe->close();
+                    co_await node.close();
+                    if (!report.last_answered) std::cerr << "error: the last message got no reply" << std::endl;
+                    co_return report.last_answered ? 0 : 1;
+                }
                 auto begin = std::chrono::steady_clock::now();
                 co_await result.pipe->send(as_bytes(args->send));
                 auto reply = co_await result.pipe->recv(std::chrono::milliseconds(static_cast<long>(args->timeout * 1000)));
@@ -105,10 +188,7 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
                                      .dump(2)
                               << std::endl;
                 } else {
-                    std::cout << "connected by " << result.attempt.describe() << "\n";
-                    for (auto& p : result.phases)
-                        std::cout << fmt::format("  {} phase: {:.2f} ms, {} attempts\n", to_string(p.phase), p.duration.count() / 1000.0, p.attempts.size());
-                    for (auto& p : result.plugins) std::cout << fmt::format("  {}: {} ({})\n", p.plugin, to_string(p.verdict), p.reason);
+                    print_connected(result);
                     std::cout << "reply: " << as_chars(reply) << fmt::format(" ({:.2f} ms)", rtt) << std::endl;
                 }
                 result.pipe->close();

@@ -18,12 +18,18 @@ constexpr std::chrono::milliseconds max_retransmit{1000};
 template <class Send, class Heard>
 asio::awaitable<void> repeat_until(Session& session, Send send, Heard heard, Clock::time_point deadline, const char* what) {
     auto interval = session.transport() == UDP ? first_retransmit : std::chrono::milliseconds::max();
+    std::string send_failure;  // on UDP a failed send is a lost datagram; named if nothing answers
     while (!heard()) {
         if (!session.is_open()) throw Exception(*session.close_reason());
         if (Clock::now() >= deadline)
             throw Exception(Errc::timeout, std::string("no ") + what + " from " + session.remote_endpoint().to_string() +
-                                               " within " + net::describe(session.settings().handshake_timeout));
-        co_await send();
+                                               " within " + net::describe(session.settings().handshake_timeout) + send_failure);
+        try {
+            co_await send();
+        } catch (const Exception& e) {
+            if (session.transport() != UDP) throw;
+            send_failure = " (last send failed: " + e.error().message + ")";
+        }
         auto wake = interval == std::chrono::milliseconds::max() ? deadline : std::min(deadline, Clock::now() + interval);
         co_await session.wait_heard(wake);
         auto stop = co_await net::cancelled();

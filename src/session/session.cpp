@@ -204,8 +204,12 @@ asio::awaitable<bool> Session::on_inner(Kind kind, ByteView body) {
             try {
                 co_await send_control(Kind::confirm_ack);
             } catch (const Exception& e) {
-                finish(e.error());
-                co_return false;
+                // On UDP a send that fails (a local firewall's drop: EPERM, ENOBUFS) is one
+                // more lost datagram: the initiator repeats its confirmation and is answered.
+                if (transport() == TCP) {
+                    finish(e.error());
+                    co_return false;
+                }
             }
             auto self = std::static_pointer_cast<Session>(shared_from_this());
             if (auto on_established = std::exchange(on_established_, nullptr)) on_established(self, con_id_);
