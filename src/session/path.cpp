@@ -151,9 +151,11 @@ asio::awaitable<void> UdpPath::send(ByteView record) {
     asio::error_code ec;
     co_await socket_->async_send_to(asio::buffer(record.data(), record.size()), asio::ip::udp::endpoint(remote().ip, remote().port),
                                     asio::redirect_error(asio::use_awaitable, ec));
-    // ICMP errors from earlier datagrams surface on later sends: UDP goes on regardless.
-    if (ec && ec != asio::error::connection_refused)
-        throw Exception(Errc::io, "sending to " + remote().to_string() + ": " + ec.message());
+    // A datagram that cannot leave (an ICMP error from an earlier one, a local firewall's
+    // EPERM, a full buffer) is a lost datagram: UDP sessions live with loss. Only a closed
+    // socket ends the path.
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || !socket_->is_open())
+        throw Exception(Errc::closed, "the UDP path to " + remote().to_string() + " is closed");
 }
 
 void UdpPath::send_now(ByteView record) noexcept {
