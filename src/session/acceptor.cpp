@@ -14,6 +14,10 @@ namespace warpgate::session {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// A plaintext hello (type, version, flags, sender id, connection id): the smallest there is.
+constexpr std::size_t smallest_hello = 3 + id_size + std::tuple_size_v<ConnectionId>;
+constexpr std::size_t udp_refusal_limit = 32;
+static_assert(udp_refusal_limit >= sealed_prefix + std::string_view("encryption unsupported").size());
 
 }  // namespace
 
@@ -189,8 +193,15 @@ std::shared_ptr<Session> Acceptor::introduce(std::span<std::uint8_t> record, con
 
 void Acceptor::refuse(Path& path, SessionId initiator, std::string_view reason, std::size_t hello_size) {
     if (initiator == 0) return;
-    // Never larger than what provoked it: a spoofed hello must not make us an amplifier.
-    auto limit = hello_size > sealed_prefix ? hello_size - sealed_prefix : 1;
+    auto limit = max_reason_size;  // TCP's handshake already proved the source address
+    if (path.transport() == UDP) {
+        // A spoofed UDP hello must not make us an amplifier: nothing shorter than a hello is
+        // answered, and a refusal is at most as large as the hello or 32 bytes (1.4 times the
+        // smallest hello): room for every reason given here, whole, since the refused side
+        // prints it.
+        if (hello_size < smallest_hello) return;
+        limit = std::max(hello_size, udp_refusal_limit) - sealed_prefix;
+    }
     auto record = encode_refuse({initiator, std::string(reason.substr(0, limit))});
     path.send_now(record);
 }

@@ -8,8 +8,9 @@
 //    its keys within the budget; when the table is full the oldest half-open one is evicted.
 //    Established sessions live elsewhere (the demultiplexer's table): unauthenticated traffic
 //    can never push one out.
-//  - Refusals are answered with a short reason no longer than the hello (no amplification),
-//    counted, and logged at info level at most once per reason per 10 s.
+//  - Refusals are answered with a short reason (on UDP in a record no larger than the hello,
+//    or 32 bytes for the smallest hellos: no amplification worth the name), counted, and
+//    logged at info level at most once per reason per 10 s.
 #pragma once
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
