@@ -58,15 +58,22 @@ void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
     auto ip = remote.address();
     auto from_ip = static_cast<std::size_t>(
         std::count_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.ip == ip; }));
-    if (pending_.size() >= options_.max_pending_tcp) {
-        refusals_.refuse("too many pending connections",
-                         fmt::format("{} connections without a hello yet: closed the one from {}", pending_.size(), ip.to_string()));
-        return;
-    }
     if (from_ip >= options_.max_pending_tcp_per_ip) {
         refusals_.refuse("too many pending connections from one address",
                          fmt::format("{} has {} connections without a hello: closed another", ip.to_string(), from_ip));
         return;
+    }
+    if (pending_.size() >= options_.max_pending_tcp) {
+        // Refusing the newest would let a flood from a few dozen addresses lock out everyone
+        // else until it stops: make room by closing the oldest connection of the address that
+        // holds the most instead.
+        auto victim = crowdest_pending();
+        refusals_.refuse("too many pending connections",
+                         fmt::format("{} connections without a hello yet: closed the oldest from {}", pending_.size(),
+                                     victim->ip.to_string()));
+        auto path = victim->path.lock();
+        pending_.erase(victim);
+        if (path) path->close();
     }
     auto path = std::make_shared<TcpPath>(std::move(socket));
     pending_.push_back({path, Clock::now() + options_.session.handshake_timeout, ip});
@@ -84,6 +91,13 @@ void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
             if (auto self = weak.lock()) self->drop_pending(raw);
         },
         max_introduction_record);
+}
+
+std::deque<Acceptor::Pending>::iterator Acceptor::crowdest_pending() {
+    std::map<asio::ip::address, std::size_t> per_ip;
+    for (auto& p : pending_) ++per_ip[p.ip];
+    auto most = std::max_element(per_ip.begin(), per_ip.end(), [](auto& a, auto& b) { return a.second < b.second; });
+    return std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.ip == most->first; });
 }
 
 void Acceptor::drop_pending(const TcpPath* path) {
