@@ -74,6 +74,21 @@ show("record i->r #0 'hello, warpgate'", record(k_i2r, 0, b"hello, warpgate"))
 show("record i->r #1 ''", record(k_i2r, 1, b""))
 show("record r->i #0 'hi'", record(k_r2i, 0, b"hi"))
 
+# Session records (docs/link-handshake.md, "Record test vectors"): session ids 11223344
+# (initiator) and 55667788 (responder), connection id 00..0f; a sealed record is
+# type | receiver id | channel record of (kind | body).
+id_i, id_r, con_id = bytes.fromhex("11223344"), bytes.fromhex("55667788"), bytes(range(16))
+show("hello record, before the handshake hello", bytes([0xD1, 1, 1]) + id_i + con_id)
+show("plaintext hello record", bytes([0xD1, 1, 0]) + id_i + con_id)
+show("reply record, before the handshake reply", bytes([0xD2]) + id_i + id_r + bytes([1]))
+show("refuse record 'encryption required'", bytes([0xD5]) + id_i + b"encryption required")
+show("sealed confirm i->r #0", bytes([0xD3]) + id_r + record(k_i2r, 0, bytes([4])))
+sealed_data = bytes([0xD3]) + id_r + record(k_i2r, 0, bytes([0]) + b"hi")
+show("sealed data 'hi' i->r #0", sealed_data)
+show("sealed confirm_ack r->i #0", bytes([0xD3]) + id_i + record(k_r2i, 0, bytes([5])))
+show("plain data 'hi' to the responder", bytes([0xD4]) + id_r + bytes([0]) + b"hi")
+show("sealed data 'hi' i->r #0 on TCP", len(sealed_data).to_bytes(4, "big") + sealed_data)
+
 # Sealed box to the responder's identity key, aad "signal".
 eph = ec.generate_private_key(ec.SECP256K1())
 box_key = hkdf(ecdh(eph, pub(s_r)), pub(eph) + pub(s_r), b"warpgate-seal-v1", 44)

@@ -42,7 +42,6 @@ struct NodeConfig {
 
     // --- timeouts (every network wait has one) ---
     std::chrono::milliseconds connect_timeout{3000};   // one connection attempt
-    std::chrono::milliseconds ping_timeout{1000};      // liveness check of a new pipe
     std::chrono::milliseconds stun_timeout{1500};      // one STUN server, all retransmissions
     std::chrono::milliseconds signal_timeout{3000};    // connecting to one MQTT broker
     std::chrono::milliseconds handshake_timeout{5000}; // a link's introduction, either side

@@ -5,12 +5,14 @@
 #include <asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 #include <warpgate/address.hpp>
+#include <warpgate/clock.hpp>
 #include <warpgate/config.hpp>
 #include <warpgate/interface.hpp>
 #include <warpgate/pipe.hpp>
@@ -42,14 +44,15 @@ struct PhaseReport {
     std::string outcome;
 };
 
-// The node's wall clock (start phase initialize_system_clock): the system clock corrected by
-// the NTP offset measured against ntp_servers; true time lies within now ± uncertainty.
-struct ClockReading {
-    std::chrono::system_clock::time_point now;  // corrected (the local clock when not synced)
-    std::chrono::nanoseconds offset{0};         // what was added to the local clock
-    std::chrono::nanoseconds uncertainty{0};    // grows with the measurement's age; 0 when not synced
-    bool synced = false;                        // an NTP measurement exists
-    std::string summary;                        // "offset +1.234 ms ± 0.056 ms from 3 of 3 servers", or why not synced
+// What the node holds and what it refused, for operators (listen --json, SIGUSR1).
+struct NodeStats {
+    std::size_t links = 0;        // open links
+    std::size_t half_open = 0;    // introductions awaiting key confirmation
+    std::size_t pending_tcp = 0;  // TCP connections that sent no hello yet
+    // "<component>: <reason>" -> count, e.g. "listener: plaintext hello", "reverse_connect: loopback"
+    std::map<std::string, std::uint64_t> refused;
+    std::uint64_t datagrams_for_no_session = 0;  // records naming an id nobody holds
+    std::uint64_t datagrams_not_ours = 0;        // neither STUN nor warpgate
 };
 
 class Node {
@@ -97,6 +100,7 @@ public:
     void on_inbound(std::function<void(PipePtr)> handler);
 
     PluginRegistry& plugins();
+    NodeStats stats() const;
 
     node::NodeImpl& impl();  // for warpgate's own layers
 

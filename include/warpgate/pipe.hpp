@@ -82,7 +82,9 @@ public:
     asio::awaitable<Bytes> recv_exactly(std::size_t n, std::chrono::milliseconds timeout = 5s);
 
     // Subscriptions are offered each message in the order they were made; the first whose
-    // filter matches takes it. A handler is awaited before the next message is read.
+    // filter matches takes it. On TCP a handler is awaited before the next message is read;
+    // on UDP handlers run side by side (at most inbox_capacity at once, beyond that datagrams
+    // are dropped and counted), so a slow one never stalls the socket it shares.
     std::shared_ptr<Subscription> subscribe(Filter filter);
     std::shared_ptr<Subscription> subscribe(Filter filter, Handler handler);
     void unsubscribe(const std::shared_ptr<Subscription>& subscription);
@@ -132,7 +134,10 @@ private:
     struct PendingPing;
     std::list<PendingPing*> pings_;
     std::size_t dropped_ = 0;
+    std::size_t handlers_running_ = 0;
     bool closed_locally_ = false;
+
+    static asio::awaitable<void> run_handler(std::shared_ptr<Pipe> self, std::shared_ptr<Subscription> taker, Message message);
 };
 
 }  // namespace warpgate

@@ -8,6 +8,7 @@
 #include <vector>
 #include <functional>
 #include <warpgate/address.hpp>
+#include <warpgate/clock.hpp>
 #include <warpgate/config.hpp>
 #include <warpgate/endpoint.hpp>
 #include <warpgate/pipe.hpp>
@@ -70,10 +71,17 @@ public:
     virtual const NodeAddress& own_address() const = 0;
     virtual const Bytes& own_address_bytes() const = 0;
     virtual std::vector<Family> supported() const = 0;
+    // Corrected wall time and its uncertainty (punches agree on an instant with it).
+    virtual ClockReading clock() const = 0;
 
     // Socket factory: a fresh path to `target` (TCP: connected within connect_timeout;
     // Errc::refused at once when nothing listens).
     virtual asio::awaitable<PathPtr> dial(Transport transport, Endpoint target) = 0;
+    // The same from the node's listen port, whose NAT mapping the address advertises (hole
+    // punching): TCP from a socket bound to the listen ip:port with address and port reuse;
+    // UDP over the listen socket itself. Errc::unreachable when no listen socket has
+    // target's family.
+    virtual asio::awaitable<PathPtr> dial_from_listen_port(Transport transport, Endpoint target) = 0;
 
     // Signaling under this plugin's own message tag (false: signaling is off).
     virtual bool has_signaling() const = 0;

@@ -1,6 +1,8 @@
 #include <warpgate/pipe.hpp>
 
 #include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
 #include "crypto/random.hpp"
@@ -108,6 +110,17 @@ void Pipe::answer_pong(ByteView nonce) {
     }
 }
 
+asio::awaitable<void> Pipe::run_handler(std::shared_ptr<Pipe> self, std::shared_ptr<Subscription> taker, Message message) {
+    ++self->handlers_running_;
+    auto from = self->remote_endpoint();
+    try {
+        co_await taker->handler_(std::move(message), from, *self);
+    } catch (const std::exception& e) {
+        spdlog::warn("message handler for {} failed: {}", from.to_string(), e.what());
+    }
+    --self->handlers_running_;
+}
+
 asio::awaitable<bool> Pipe::deliver(Message message) {
     std::shared_ptr<Subscription> taker;
     for (auto& sub : subscriptions_) {
@@ -117,13 +130,18 @@ asio::awaitable<bool> Pipe::deliver(Message message) {
         }
     }
     if (taker && taker->handler_) {
-        auto self = shared_from_this();
-        auto from = remote_endpoint();
-        try {
-            co_await taker->handler_(std::move(message), from, *this);
-        } catch (const std::exception& e) {
-            spdlog::warn("message handler for {} failed: {}", from.to_string(), e.what());
+        if (transport() == TCP) {
+            co_await run_handler(shared_from_this(), taker, std::move(message));
+            co_return is_open();
         }
+        // UDP sessions share the listen socket's reader: a slow handler must not hold up
+        // every other session and STUN. Handlers run on their own, at most inbox_capacity at
+        // once per pipe; beyond that the datagram is dropped and counted, as a full inbox would.
+        if (handlers_running_ >= options_.inbox_capacity) {
+            ++dropped_;
+            co_return is_open();
+        }
+        asio::co_spawn(executor_, run_handler(shared_from_this(), taker, std::move(message)), asio::detached);
         co_return is_open();
     }
     net::Inbox<Message>* queue = inbox_.get();

@@ -34,7 +34,6 @@ void visit_fields(Config& c, Visitor&& v) {
     v("ntp_servers", c.ntp_servers);
     v("nickname_servers", c.nickname_servers);
     v("connect_timeout_ms", c.connect_timeout);
-    v("ping_timeout_ms", c.ping_timeout);
     v("stun_timeout_ms", c.stun_timeout);
     v("signal_timeout_ms", c.signal_timeout);
     v("handshake_timeout_ms", c.handshake_timeout);

@@ -7,6 +7,7 @@
 
 #include "node/node_impl.hpp"
 #include "node/plugin_context.hpp"
+#include "traversal/reverse_connect.hpp"
 #include "signal/signal_router.hpp"
 
 namespace warpgate {
@@ -181,6 +182,27 @@ const std::vector<PhaseReport>& Node::phases() const { return impl_->phases; }
 void Node::add_msg_cb(Handler callback) { impl_->msg_callbacks.push_back(std::move(callback)); }
 void Node::on_inbound(std::function<void(PipePtr)> handler) { impl_->inbound_handler = std::move(handler); }
 PluginRegistry& Node::plugins() { return impl_->plugins; }
+
+NodeStats Node::stats() const {
+    auto& n = *impl_;
+    NodeStats out;
+    for (auto& weak : n.pipes)
+        if (auto p = weak.lock(); p && p->is_open()) ++out.links;
+    auto add = [&](const char* component, const net::RefusalLog& log) {
+        for (auto& [reason, count] : log.counts()) out.refused[std::string(component) + ": " + reason] += count;
+    };
+    if (n.acceptor) {
+        out.half_open = n.acceptor->half_open();
+        out.pending_tcp = n.acceptor->pending_tcp();
+        add("listener", n.acceptor->refusals());
+    }
+    if (n.signaling) add("signaling", n.signaling->refusals());
+    if (auto rc = std::dynamic_pointer_cast<traversal::ReverseConnect>(n.plugins.find("reverse_connect")); rc && rc->guard())
+        add("reverse_connect", rc->guard()->refusals());
+    out.datagrams_for_no_session = n.demux->stats().unknown_session;
+    out.datagrams_not_ours = n.demux->stats().not_ours;
+    return out;
+}
 node::NodeImpl& Node::impl() { return *impl_; }
 
 }  // namespace warpgate

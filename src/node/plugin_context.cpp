@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "net/timeout.hpp"
+#include <warpgate/node.hpp>
+
 #include "node/node_impl.hpp"
 #include "session/path.hpp"
 #include "signal/signal_router.hpp"
@@ -91,12 +93,31 @@ public:
         return out;
     }
 
+    ClockReading clock() const override { return node().owner->clock_reading(); }
+
     asio::awaitable<PathPtr> dial(Transport transport, Endpoint target) override {
         auto& n = node();
         if (transport == UDP) co_return session::open_udp(n.executor, target, std::nullopt);
         auto path = co_await net::with_timeout(session::dial_tcp(target, std::nullopt), n.conf().connect_timeout,
                                                "connecting to " + target.to_string());
         co_return path;
+    }
+
+    asio::awaitable<PathPtr> dial_from_listen_port(Transport transport, Endpoint target) override {
+        auto& n = node();
+        if (transport == UDP) {
+            for (auto& server : n.udp_servers)
+                if (server->local_endpoint().ip.is_v6() == target.ip.is_v6())
+                    co_return std::make_shared<session::UdpPath>(server->socket(), target);
+            throw Exception(Errc::unreachable, "no UDP listen socket of " + target.to_string() + "'s family");
+        }
+        for (auto& server : n.tcp_servers) {
+            if (server->local_endpoint().ip.is_v6() != target.ip.is_v6()) continue;
+            auto path = co_await net::with_timeout(session::dial_tcp(target, server->local_endpoint()), n.conf().connect_timeout,
+                                                   "connecting to " + target.to_string() + " from the listen port");
+            co_return path;
+        }
+        throw Exception(Errc::unreachable, "no TCP listen socket of " + target.to_string() + "'s family");
     }
 
     bool has_signaling() const override { return tag_ != 0 && node().signaling != nullptr; }

@@ -116,17 +116,8 @@ asio::awaitable<bool> Acceptor::on_tcp_record(std::span<std::uint8_t> record, co
     }
     auto session = introduce(record, path);
     if (!session) co_return false;
-    std::weak_ptr<Session> weak = session;
-    path->set_sink(
-        [weak](std::span<std::uint8_t> next) -> asio::awaitable<bool> {
-            auto s = weak.lock();
-            if (!s) co_return false;
-            bool keep = co_await s->on_stream_record(next);
-            co_return keep;
-        },
-        [weak](Error reason) {
-            if (auto s = weak.lock()) s->on_path_end(std::move(reason));
-        });
+    auto callbacks = stream_callbacks(session);  // (no structured bindings in coroutines: GCC 12)
+    path->set_sink(std::move(callbacks.first), std::move(callbacks.second));
     co_return true;
 }
 
@@ -156,7 +147,7 @@ std::shared_ptr<Session> Acceptor::introduce(std::span<std::uint8_t> record, con
     }
     if (!hello->secure && options_.require_encryption) {
         refusals_.refuse("plaintext hello", who + " asked for a plaintext link; this node requires encryption");
-        refuse(*path, hello->sender, "encryption required", record.size());
+        refuse(*path, hello->sender, "needs encryption", record.size());
         return nullptr;
     }
     if (hello->secure && !options_.identity) {

@@ -33,23 +33,15 @@ asio::awaitable<void> repeat_until(Session& session, Send send, Heard heard, Clo
 }
 
 void start_reading(const std::shared_ptr<Session>& session, const Initiation& how) {
-    std::weak_ptr<Session> weak = session;
     if (auto tcp = std::dynamic_pointer_cast<TcpPath>(how.path)) {
-        tcp->start(
-            [weak](std::span<std::uint8_t> record) -> asio::awaitable<bool> {
-                auto s = weak.lock();
-                if (!s) co_return false;
-                bool keep = co_await s->on_stream_record(record);
-                co_return keep;
-            },
-            [weak](Error reason) {
-                if (auto s = weak.lock()) s->on_path_end(std::move(reason));
-            },
-            max_introduction_record);
+        auto [sink, on_end] = stream_callbacks(session);
+        tcp->start(std::move(sink), std::move(on_end), max_introduction_record);
         return;
     }
     auto udp = std::static_pointer_cast<UdpPath>(how.path);
+    if (!udp->owns_socket()) return;  // a listen socket: the node's demultiplexer reads it already
     if (!how.demux) throw Exception(Errc::config, "a UDP link needs the node's demultiplexer");
+    std::weak_ptr<Session> weak = session;
     auto on_refused = [weak, remote = udp->remote()] {
         if (auto s = weak.lock())
             s->on_path_end({Errc::refused, "nothing listens at " + remote.to_string() + " (ICMP port unreachable)"});

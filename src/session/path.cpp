@@ -167,11 +167,10 @@ void UdpPath::close() noexcept {
     socket_->close(ec);
 }
 
-asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optional<asio::ip::address> local_ip) {
-    asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
+namespace {
+
+asio::awaitable<std::shared_ptr<TcpPath>> connect_socket(asio::ip::tcp::socket socket, Endpoint remote) {
     asio::ip::tcp::endpoint target(remote.ip, remote.port);
-    socket.open(target.protocol());
-    if (local_ip) socket.bind({*local_ip, 0});
     asio::error_code ec;
     co_await socket.async_connect(target, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::connection_refused)
@@ -179,6 +178,28 @@ asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optiona
     if (ec == asio::error::operation_aborted) throw Exception(Errc::cancelled, "connecting to " + remote.to_string() + " cancelled");
     if (ec) throw Exception(Errc::unreachable, "connecting to " + remote.to_string() + ": " + ec.message());
     co_return std::make_shared<TcpPath>(std::move(socket));
+}
+
+}  // namespace
+
+asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optional<asio::ip::address> local_ip) {
+    asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
+    socket.open(remote.ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
+    if (local_ip) socket.bind({*local_ip, 0});
+    auto path = co_await connect_socket(std::move(socket), remote);
+    co_return path;
+}
+
+asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, Endpoint local) {
+    asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
+    socket.open(remote.ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
+    socket.set_option(asio::socket_base::reuse_address(true));
+    socket.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+    asio::error_code ec;
+    socket.bind({local.ip, local.port}, ec);
+    if (ec) throw Exception(Errc::io, "binding " + local.to_string() + " to dial " + remote.to_string() + ": " + ec.message());
+    auto path = co_await connect_socket(std::move(socket), remote);
+    co_return path;
 }
 
 std::shared_ptr<UdpPath> open_udp(asio::any_io_executor ex, Endpoint remote, std::optional<asio::ip::address> local_ip) {

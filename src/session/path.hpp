@@ -84,6 +84,7 @@ public:
     void close() noexcept override;
     const UdpSocketPtr& socket() const { return socket_; }
     void own_socket() { owns_socket_ = true; }
+    bool owns_socket() const { return owns_socket_; }
 
 private:
     UdpSocketPtr socket_;
@@ -93,6 +94,9 @@ private:
 // Connects a TCP stream from `local_ip` (any when unset). No timeout of its own: callers race
 // it (net::with_timeout); cancellation closes the socket. Errc::refused when nothing listens.
 asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optional<asio::ip::address> local_ip);
+// The same from `local` exactly (ip and port), with SO_REUSEADDR and SO_REUSEPORT so that the
+// port a listener holds can dial too (the listener sets SO_REUSEPORT as well).
+asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, Endpoint local);
 // A fresh UDP socket bound to `local_ip`:0 aimed at `remote` (the path owns the socket).
 std::shared_ptr<UdpPath> open_udp(asio::any_io_executor ex, Endpoint remote, std::optional<asio::ip::address> local_ip);
 

@@ -325,4 +325,18 @@ asio::awaitable<void> Session::liveness(std::weak_ptr<Session> weak) {
     }
 }
 
+std::pair<RecordSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session) {
+    std::weak_ptr<Session> weak = session;
+    RecordSink sink = [weak](std::span<std::uint8_t> record) -> asio::awaitable<bool> {
+        auto s = weak.lock();
+        if (!s) co_return false;
+        bool keep = co_await s->on_stream_record(record);
+        co_return keep;
+    };
+    EndSink on_end = [weak](Error reason) {
+        if (auto s = weak.lock()) s->on_path_end(std::move(reason));
+    };
+    return {std::move(sink), std::move(on_end)};
+}
+
 }  // namespace warpgate::session

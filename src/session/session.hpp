@@ -139,4 +139,8 @@ private:
     std::string close_note_;  // sent in the close record
 };
 
+// The TCP reader's callbacks that feed `session`, which they hold weakly (the link's owner
+// keeps it alive; a reader outliving it stops).
+std::pair<RecordSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session);
+
 }  // namespace warpgate::session

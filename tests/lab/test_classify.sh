@@ -65,7 +65,13 @@ classify_host() { # HOST MODE OUT_PREFIX
   port=$(jq -r '.[0].local // ""' "$3.wg" 2>/dev/null | sed 's/.*://')
   "$LAB" exec "${ROUTER[$1]}" -- conntrack -L -p udp -s "$ip" --sport "${port:-0}" -d 198.51.100.100 --dport 3478 \
     >"$3.ct" 2>/dev/null || true
+  # The node itself: its address must carry its UDP listen socket's own mapping.
+  printf '{"preset": "test", "enable_stun_clients": true, "stun_servers": ["%s"]}\n' "$STUN" >"$3.conf"
+  "$LAB" exec "$1" -- "$WG" addr --config "$3.conf" --ip "$ip" --port "$NODE_PORT" --json >"$3.addr" 2>"$3.addrerr" || true
+  "$LAB" exec "${ROUTER[$1]}" -- conntrack -L -p udp -s "$ip" --sport "$NODE_PORT" -d 198.51.100.100 --dport 3478 \
+    >"$3.addrct" 2>/dev/null || true
 }
+NODE_PORT=41234
 
 # The address a host's mappings must show: its own when public, else its router's.
 declare -A PUBLIC_HOST=([ha]=198.51.100.66 [hb]=203.0.113.66)
@@ -103,6 +109,17 @@ verify_host() { # HOST MODE OUT_PREFIX
     check "$mode $host: external port ${external##*:} of socket $local_end is the router's mapping (${ct_port:-none})" \
       [ "${external##*:}" = "${ct_port:-none}" ]
   fi
+  local node_port node_type
+  node_port=$(jq -r '.entries[0].external_port // "missing"' "$out.addr" 2>/dev/null || echo unreadable)
+  node_type=$(jq -r '.entries[0].nat_type // "missing"' "$out.addr" 2>/dev/null || echo unreadable)
+  if [ "$mode" = none ]; then
+    check "$mode $host: the node address carries its listen port $NODE_PORT as external port (got $node_port)" [ "$node_port" = "$NODE_PORT" ]
+  else
+    ct_port=$(grep -oE 'dport=[0-9]+' "$out.addrct" | tail -n1 | cut -d= -f2)
+    check "$mode $host: the node address carries its listen socket's mapping ${ct_port:-none} (got $node_port)" \
+      [ "$node_port" = "${ct_port:-none}" ]
+  fi
+  check "$mode $host: the node address's NAT type '$node_type' is warpgate nat's '$type'" [ "$node_type" = "$type" ]
 }
 
 # collect PREFIX MODE...: in lab PREFIX, both routers in each MODE in turn, ha and hb
