@@ -14,6 +14,10 @@ namespace warpgate::session {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// A plaintext hello (type, version, flags, sender id, connection id): the smallest there is.
+constexpr std::size_t smallest_hello = 3 + id_size + std::tuple_size_v<ConnectionId>;
+constexpr std::size_t udp_refusal_limit = 32;
+static_assert(udp_refusal_limit >= sealed_prefix + std::string_view("encryption unsupported").size());
 
 }  // namespace
 
@@ -54,15 +58,22 @@ void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
     auto ip = remote.address();
     auto from_ip = static_cast<std::size_t>(
         std::count_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.ip == ip; }));
-    if (pending_.size() >= options_.max_pending_tcp) {
-        refusals_.refuse("too many pending connections",
-                         fmt::format("{} connections without a hello yet: closed the one from {}", pending_.size(), ip.to_string()));
-        return;
-    }
     if (from_ip >= options_.max_pending_tcp_per_ip) {
         refusals_.refuse("too many pending connections from one address",
                          fmt::format("{} has {} connections without a hello: closed another", ip.to_string(), from_ip));
         return;
+    }
+    if (pending_.size() >= options_.max_pending_tcp) {
+        // Refusing the newest would let a flood from a few dozen addresses lock out everyone
+        // else until it stops: make room by closing the oldest connection of the address that
+        // holds the most instead.
+        auto victim = crowdest_pending();
+        refusals_.refuse("too many pending connections",
+                         fmt::format("{} connections without a hello yet: closed the oldest from {}", pending_.size(),
+                                     victim->ip.to_string()));
+        auto path = victim->path.lock();
+        pending_.erase(victim);
+        if (path) path->close();
     }
     auto path = std::make_shared<TcpPath>(std::move(socket));
     pending_.push_back({path, Clock::now() + options_.session.handshake_timeout, ip});
@@ -80,6 +91,13 @@ void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
             if (auto self = weak.lock()) self->drop_pending(raw);
         },
         max_introduction_record);
+}
+
+std::deque<Acceptor::Pending>::iterator Acceptor::crowdest_pending() {
+    std::map<asio::ip::address, std::size_t> per_ip;
+    for (auto& p : pending_) ++per_ip[p.ip];
+    auto most = std::max_element(per_ip.begin(), per_ip.end(), [](auto& a, auto& b) { return a.second < b.second; });
+    return std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.ip == most->first; });
 }
 
 void Acceptor::drop_pending(const TcpPath* path) {
@@ -180,8 +198,15 @@ std::shared_ptr<Session> Acceptor::introduce(std::span<std::uint8_t> record, con
 
 void Acceptor::refuse(Path& path, SessionId initiator, std::string_view reason, std::size_t hello_size) {
     if (initiator == 0) return;
-    // Never larger than what provoked it: a spoofed hello must not make us an amplifier.
-    auto limit = hello_size > sealed_prefix ? hello_size - sealed_prefix : 1;
+    auto limit = max_reason_size;  // TCP's handshake already proved the source address
+    if (path.transport() == UDP) {
+        // A spoofed UDP hello must not make us an amplifier: nothing shorter than a hello is
+        // answered, and a refusal is at most as large as the hello or 32 bytes (1.4 times the
+        // smallest hello): room for every reason given here, whole, since the refused side
+        // prints it.
+        if (hello_size < smallest_hello) return;
+        limit = std::max(hello_size, udp_refusal_limit) - sealed_prefix;
+    }
     auto record = encode_refuse({initiator, std::string(reason.substr(0, limit))});
     path.send_now(record);
 }

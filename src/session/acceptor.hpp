@@ -2,14 +2,16 @@
 // unauthenticated peer can make the node hold is bounded in size, time and count.
 //  - A TCP connection must deliver a valid hello within the handshake budget, in records of at
 //    most 1 KiB (session/record.hpp max_introduction_record); at most `max_pending_tcp` such
-//    connections at once, `max_pending_tcp_per_ip` from one address.
+//    connections at once (when full, the oldest of the address holding the most is closed),
+//    `max_pending_tcp_per_ip` from one address.
 //  - A hello makes a half-open session (one ECDH + signature): at most `max_half_open`, and
 //    `max_half_open_per_ip` from one address; each expires when its initiator does not prove
 //    its keys within the budget; when the table is full the oldest half-open one is evicted.
 //    Established sessions live elsewhere (the demultiplexer's table): unauthenticated traffic
 //    can never push one out.
-//  - Refusals are answered with a short reason no longer than the hello (no amplification),
-//    counted, and logged at info level at most once per reason per 10 s.
+//  - Refusals are answered with a short reason (on UDP in a record no larger than the hello,
+//    or 32 bytes for the smallest hellos: no amplification worth the name), counted, and
+//    logged at info level at most once per reason per 10 s.
 #pragma once
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
@@ -75,6 +77,8 @@ private:
     void refuse(Path& path, SessionId initiator, std::string_view reason, std::size_t hello_size);
     void established(const std::shared_ptr<Session>& session, const ConnectionId& con_id);
     void drop_pending(const TcpPath* path);
+    // The oldest pending connection of the address with the most (pending_ not empty).
+    std::deque<Pending>::iterator crowdest_pending();
     std::size_t count_from(const asio::ip::address& ip) const;
     static asio::awaitable<void> sweep(std::weak_ptr<Acceptor> weak);
 

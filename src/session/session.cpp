@@ -94,7 +94,7 @@ void Session::end_session() {
     }
     state_ = State::closed;
     on_established_ = nullptr;
-    heard_wake_.cancel();
+    wake_heard();
     liveness_timer_.cancel();
     path_->close();
     if (auto demux = demux_.lock()) demux->remove(local_id_);
@@ -254,12 +254,22 @@ asio::awaitable<bool> Session::on_inner(Kind kind, ByteView body) {
     co_return true;  // confirm_ack and keepalive: liveness only
 }
 
-void Session::wake_heard() { heard_wake_.cancel(); }
+void Session::wake_heard() {
+    ++heard_events_;
+    heard_wake_.cancel();
+}
 
 asio::awaitable<void> Session::wait_heard(Clock::time_point deadline) {
+    // What was heard (or the end of the session) while the introduction was busy sending
+    // must not be slept through: a waiter comes back at once.
+    if (state_ == State::closed || heard_events_ != waited_events_) {
+        waited_events_ = heard_events_;
+        co_return;
+    }
     heard_wake_.expires_at(deadline);
     asio::error_code ec;
     co_await heard_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    waited_events_ = heard_events_;
 }
 
 void Session::await_confirmation(Bytes hello, Bytes reply, ConnectionId con_id,

@@ -79,7 +79,8 @@ public:
         bool acknowledged = false;
     };
     const Heard& heard() const noexcept { return heard_; }
-    // Sleeps until the introduction hears something new or `deadline`.
+    // Sleeps until the introduction hears something new (since the last wait; also the end of
+    // the session) or `deadline`.
     asio::awaitable<void> wait_heard(std::chrono::steady_clock::time_point deadline);
     // Responder: the reply that answers the hello (sent again for a repeated hello), and who
     // is told once the initiator proved its keys.
@@ -125,6 +126,8 @@ private:
 
     Heard heard_;
     asio::steady_timer heard_wake_;
+    std::uint64_t heard_events_ = 0;   // wake_heard() calls so far...
+    std::uint64_t waited_events_ = 0;  // ...and how many of them a wait_heard() has seen
     Bytes hello_;
     Bytes reply_;
     ConnectionId con_id_{};
