@@ -103,6 +103,8 @@ void add_listen_command(CLI::App& app, std::function<int()>& action) {
                 asio::steady_timer forever(io, asio::steady_timer::time_point::max());
                 asio::error_code ec;
                 co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                // The signal cancelled us; what follows (closing the node) must still run.
+                co_await asio::this_coro::reset_cancellation_state();
                 usr1.cancel();
                 print_stats(node, *json);
                 if (!*json) std::cout << "closing" << std::endl;
