@@ -33,7 +33,7 @@ run_ctest() {
 }
 
 echo "== build (RelWithDebInfo)"
-BUILD_DIR=build scripts/build.sh -DWARPGATE_BENCH=ON
+BUILD_DIR=build scripts/build.sh -DWARPGATE_TESTS=ON -DWARPGATE_BENCH=ON
 echo "== unit and integration tests"
 run_ctest build -L 'unit|integration' -j2 --timeout 300
 echo "== NAT lab tests"
@@ -44,7 +44,7 @@ else
 fi
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
-BUILD_DIR=build-asan scripts/build.sh -DWARPGATE_SANITIZE=ON -DWARPGATE_BENCH=OFF
+BUILD_DIR=build-asan scripts/build.sh -DWARPGATE_SANITIZE=ON -DWARPGATE_TESTS=ON -DWARPGATE_BENCH=OFF
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_ctest build-asan -L 'unit|integration' -j2 --timeout 600
 
