@@ -182,9 +182,18 @@ public:
         client_.close(ec);
         server_.close(ec);
     }
+    // Its tasks use its sockets: the owner waits for them after close() before destroying it.
+    bool running() const { return running_ > 0; }
 
 private:
+    struct Running {
+        explicit Running(int& count) : count(count) { ++count; }
+        ~Running() { --count; }
+        int& count;
+    };
+
     asio::awaitable<void> run() {
+        Running running(running_);
         asio::error_code ec;
         client_ = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
@@ -204,7 +213,8 @@ private:
         if (when_ == When::after_reply) co_await asio::async_write(client_, asio::buffer(inject_), asio::redirect_error(asio::use_awaitable, ec));
         co_await pump(server_, client_);
     }
-    static asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
+    asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
+        Running running(running_);
         std::array<std::uint8_t, 16384> buf{};
         for (;;) {
             asio::error_code ec;
@@ -222,6 +232,7 @@ private:
     tcp::endpoint to_;
     Bytes inject_;
     When when_;
+    int running_ = 0;
 };
 
 }  // namespace
@@ -263,6 +274,7 @@ TEST(HostileSession, PlaintextInjectedIntoATcpIntroductionIsNeverDelivered) {
             EXPECT_LT(took, 1000ms);
             std::printf("[figure] tcp injection: outcome after %ld ms\n", long(took.count()));
             proxy.close();
+            while (proxy.running()) co_await asio::post(io, asio::use_awaitable);
             server.close();
         });
     }
