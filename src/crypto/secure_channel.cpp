@@ -40,12 +40,22 @@ Bytes SecureChannel::seal(ByteView plaintext) {
 }
 
 std::size_t SecureChannel::seal_into(ByteView plaintext, std::span<std::uint8_t> out) {
+    // The in-band sequence ends where the out-of-band one begins, so no nonce repeats.
+    if (out_of_band(next_send_)) throw Exception(Errc::closed, "secure link sent 2^63 records; reconnect to rekey");
+    return seal_with(next_send_++, plaintext, out);
+}
+
+std::size_t SecureChannel::seal_out_of_band_into(ByteView plaintext, std::span<std::uint8_t> out) {
+    // The last counter is never used, so the nonce can never repeat under this key.
+    if (next_out_of_band_send_ == std::numeric_limits<std::uint64_t>::max())
+        throw Exception(Errc::closed, "secure link sent 2^63-1 out-of-band records; reconnect to rekey");
+    return seal_with(next_out_of_band_send_++, plaintext, out);
+}
+
+std::size_t SecureChannel::seal_with(std::uint64_t counter, ByteView plaintext, std::span<std::uint8_t> out) {
     std::size_t size = plaintext.size() + overhead;
     if (out.size() < size) throw std::length_error("SecureChannel::seal_into: output buffer too small");
-    // The last counter is never used, so the nonce can never repeat under this key.
-    if (next_send_ == std::numeric_limits<std::uint64_t>::max())
-        throw Exception(Errc::closed, "secure link sent 2^64-1 records; reconnect to rekey");
-    store_counter(next_send_++, out.data());
+    store_counter(counter, out.data());
     ByteView header = out.first(header_size);
     sealer_.seal(nonce_of(out.data()), header, plaintext, out.subspan(header_size, size - header_size));
     return size;
@@ -67,6 +77,11 @@ Result<std::span<std::uint8_t>> SecureChannel::open_in_place(std::span<std::uint
 }
 
 Result<void> SecureChannel::admit(std::uint64_t counter) const {
+    if (out_of_band(counter)) {
+        if (counter < next_out_of_band_receive_)
+            return fail(Errc::replayed, "out-of-band record " + number(counter & ~(1ull << 63)) + " replayed");
+        return {};
+    }
     if (mode_ == ChannelMode::datagram) {
         switch (window_.check(counter)) {
             case ReplayWindow::Verdict::fresh: return {};
@@ -88,8 +103,8 @@ Result<void> SecureChannel::admit(std::uint64_t counter) const {
 
 Result<std::size_t> SecureChannel::open_into(ByteView record, std::span<std::uint8_t> out) {
     if (broken_) return fail(Errc::closed, "secure link is closed after an earlier record failed");
-    auto failed = [this](Error error) {
-        broken_ = mode_ == ChannelMode::stream;
+    auto failed = [this, &record](Error error) {
+        broken_ = mode_ == ChannelMode::stream && !(record.size() >= header_size && out_of_band(load_counter(record.data())));
         return tl::unexpected(std::move(error));
     };
     if (record.size() < overhead)
@@ -106,7 +121,9 @@ Result<std::size_t> SecureChannel::open_into(ByteView record, std::span<std::uin
                       out.first(size)))
         return failed({Errc::auth_failed, "secure record " + number(counter) +
                                               " failed authentication (tampered, truncated or forged)"});
-    if (mode_ == ChannelMode::datagram)
+    if (out_of_band(counter))
+        next_out_of_band_receive_ = counter + 1;
+    else if (mode_ == ChannelMode::datagram)
         window_.accept(counter);
     else
         ++next_receive_;

@@ -12,6 +12,11 @@
 // channel refuses everything (the link must close). Datagram mode (UDP): any counter inside
 // a 1024-record replay window is accepted once, so loss and reordering pass; duplicates, old
 // records and forgeries are rejected without breaking the channel.
+//
+// Out of band (both modes): counters with the top bit set are a second sequence, strictly
+// increasing, that never touches the first. A session seals the first record on a new path
+// so (session/session.hpp, join): anyone can open a connection and send one, so a forged or
+// replayed out-of-band record is rejected without breaking the channel.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -37,8 +42,10 @@ public:
     Bytes seal(ByteView plaintext);
     // Writes the record to the front of `out` and returns its size (plaintext.size() +
     // overhead). Throws std::length_error when out is smaller, and warpgate::Exception
-    // (Errc::closed) once 2^64 - 1 records were sent.
+    // (Errc::closed) once 2^63 records were sent.
     std::size_t seal_into(ByteView plaintext, std::span<std::uint8_t> out);
+    std::size_t seal_out_of_band_into(ByteView plaintext, std::span<std::uint8_t> out);
+    static bool out_of_band(std::uint64_t counter) noexcept { return counter >> 63 != 0; }
 
     // Errc::auth_failed (tampered, truncated, skipped records in stream mode), Errc::replayed
     // (a counter seen before or too old), Errc::closed (stream mode after an earlier failure).
@@ -51,11 +58,14 @@ public:
     Result<std::span<std::uint8_t>> open_in_place(std::span<std::uint8_t> record);
 
     ChannelMode mode() const { return mode_; }
+    // Stream mode: the counter the next record must carry.
+    std::uint64_t next_receive() const { return next_receive_; }
     const Bytes& peer_public_key() const { return peer_public_key_; }
     const std::string& peer_node_id() const { return peer_node_id_; }
 
 private:
     Result<void> admit(std::uint64_t counter) const;
+    std::size_t seal_with(std::uint64_t counter, ByteView plaintext, std::span<std::uint8_t> out);
 
     ChannelMode mode_;
     Aead sealer_;
@@ -65,6 +75,8 @@ private:
     std::uint64_t next_send_ = 0;
     std::uint64_t next_receive_ = 0;  // stream mode
     ReplayWindow window_;             // datagram mode
+    std::uint64_t next_out_of_band_send_ = 1ull << 63;
+    std::uint64_t next_out_of_band_receive_ = 1ull << 63;
     bool broken_ = false;             // stream mode: a record failed, the link must close
 };
 

@@ -110,13 +110,27 @@ void Acceptor::drop_pending(const TcpPath* path) {
 asio::awaitable<bool> Acceptor::on_tcp_record(std::span<std::uint8_t> record, const std::shared_ptr<TcpPath>& path) {
     drop_pending(path.get());
     if (closed_) co_return false;
+    if (record[0] == static_cast<std::uint8_t>(RecordType::sealed)) {
+        // A link moving to this new stream (session.hpp, migrate): it must authenticate.
+        auto receiver = receiver_of(record);
+        auto session = receiver ? demux_->find(*receiver) : nullptr;
+        bool joined = false;
+        if (session) joined = co_await session->on_join(record, path);
+        if (!joined) {
+            refusals_.refuse("bad join", path->remote().to_string() + " sent a stream join no link accepts");
+            co_return false;
+        }
+        auto callbacks = stream_callbacks(session, path.get());
+        path->set_sink(std::move(callbacks.first), std::move(callbacks.second));
+        co_return true;
+    }
     if (record[0] != static_cast<std::uint8_t>(RecordType::hello)) {
         refusals_.refuse("no hello", fmt::format("{} sent a record of type 0x{:02X} before any hello", path->remote().to_string(), record[0]));
         co_return false;
     }
     auto session = introduce(record, path);
     if (!session) co_return false;
-    auto callbacks = stream_callbacks(session);  // (no structured bindings in coroutines: GCC 12)
+    auto callbacks = stream_callbacks(session, path.get());  // (no structured bindings in coroutines: GCC 12)
     path->set_sink(std::move(callbacks.first), std::move(callbacks.second));
     co_return true;
 }

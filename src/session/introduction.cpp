@@ -40,7 +40,7 @@ asio::awaitable<void> repeat_until(Session& session, Send send, Heard heard, Clo
 
 void start_reading(const std::shared_ptr<Session>& session, const Initiation& how) {
     if (auto tcp = std::dynamic_pointer_cast<TcpPath>(how.path)) {
-        auto [sink, on_end] = stream_callbacks(session);
+        auto [sink, on_end] = stream_callbacks(session, tcp.get());
         tcp->start(std::move(sink), std::move(on_end), max_introduction_record);
         return;
     }
@@ -48,9 +48,9 @@ void start_reading(const std::shared_ptr<Session>& session, const Initiation& ho
     if (!udp->owns_socket()) return;  // a listen socket: the node's demultiplexer reads it already
     if (!how.demux) throw Exception(Errc::config, "a UDP link needs the node's demultiplexer");
     std::weak_ptr<Session> weak = session;
-    auto on_refused = [weak, remote = udp->remote()] {
+    auto on_refused = [weak, raw = udp.get(), remote = udp->remote()] {
         if (auto s = weak.lock())
-            s->on_path_end({Errc::refused, "nothing listens at " + remote.to_string() + " (ICMP port unreachable)"});
+            s->on_path_end(raw, {Errc::refused, "nothing listens at " + remote.to_string() + " (ICMP port unreachable)"});
     };
     asio::co_spawn(session->get_executor(), how.demux->serve(udp->socket(), false, on_refused), asio::detached);
 }

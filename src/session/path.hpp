@@ -29,6 +29,9 @@ public:
     // Best effort, never waits (a close record on the way out).
     virtual void send_now(ByteView record) noexcept = 0;
     virtual void close() noexcept = 0;
+    // Through a relay (TURN): a session leaves it for a direct path, and returns to it only
+    // when the direct path went quiet.
+    virtual bool relayed() const noexcept { return false; }
     std::string describe() const;  // "UDP 10.0.0.1:4000 -> 192.0.2.7:5000"
 
 protected:

@@ -159,6 +159,8 @@ Result<Inner> decode_inner(ByteView plaintext) {
         return fail(Errc::malformed, fmt::format("ping/pong with a {}-byte nonce (must be 8)", body.size()));
     if ((kind == Kind::confirm || kind == Kind::confirm_ack || kind == Kind::keepalive) && !body.empty())
         return fail(Errc::malformed, fmt::format("control record of kind {} with a {}-byte body", plaintext[0], body.size()));
+    if ((kind == Kind::ack || kind == Kind::join) && body.size() != 8)
+        return fail(Errc::malformed, fmt::format("ack/join with a {}-byte body (must be 8)", body.size()));
     if (kind == Kind::close && body.size() > max_reason_size)
         return fail(Errc::malformed, fmt::format("close reason of {} bytes (at most {})", body.size(), max_reason_size));
     return Inner{kind, body};

@@ -41,8 +41,12 @@ enum class Kind : std::uint8_t {
     confirm = 4,      // initiator: key confirmation (empty); repeated on UDP until acknowledged
     confirm_ack = 5,  // responder: the link is up on its side (empty)
     keepalive = 6,    // keeps NAT mappings and liveness on idle paths (empty)
+    ack = 7,          // stream sessions: the next counter the sender expects (u64), so the
+                      // peer may forget the records before it (kept to resend on a new path)
+    join = 8,         // stream sessions, first record on a new path: the next counter the
+                      // sender expects (u64); sealed out of band (crypto/secure_channel.hpp)
 };
-inline constexpr std::uint8_t max_kind = 6;
+inline constexpr std::uint8_t max_kind = 8;
 
 using SessionId = std::uint32_t;  // never 0
 using ConnectionId = std::array<std::uint8_t, 16>;

@@ -14,6 +14,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Stream sessions acknowledge after this many records or bytes received (and on the liveness
+// tick), and end the link when the peer leaves this much unacknowledged.
+constexpr std::size_t ack_every_records = 32;
+constexpr std::size_t ack_every_bytes = 256 * 1024;
+constexpr std::size_t max_unacked_bytes = 32 * 1024 * 1024;
+
+Bytes counter_body(std::uint64_t counter) {
+    Bytes body(8);
+    for (int i = 7; i >= 0; --i, counter >>= 8) body[i] = static_cast<std::uint8_t>(counter);
+    return body;
+}
+
+std::uint64_t counter_in(ByteView body) {
+    std::uint64_t counter = 0;
+    for (auto b : body) counter = counter << 8 | b;
+    return counter;
+}
+
 std::uint64_t counter_of(std::span<const std::uint8_t> record) {
     std::uint64_t counter = 0;
     for (std::size_t i = 0; i < crypto::SecureChannel::header_size; ++i) counter = counter << 8 | record[sealed_prefix + i];
@@ -30,8 +48,8 @@ std::string text_of(ByteView body) {
 
 Session::Session(asio::any_io_executor ex, PipeOptions options, SessionSettings settings, Role role, PathPtr path,
                  std::shared_ptr<Demux> demux)
-    : Pipe(ex, options), settings_(settings), role_(role), path_(std::move(path)), demux_(demux), heard_wake_(ex),
-      last_received_(Clock::now()), last_sent_(Clock::now()), liveness_timer_(ex) {
+    : Pipe(ex, options), settings_(settings), role_(role), path_(std::move(path)), demux_(demux), last_received_current_(Clock::now()),
+      gate_(ex), heard_wake_(ex), last_received_(Clock::now()), last_sent_(Clock::now()), liveness_timer_(ex) {
     local_id_ = demux ? demux->reserve() : random_session_id();
 }
 
@@ -50,7 +68,7 @@ void Session::set_keys(const crypto::Keys& keys) {
     channel_.emplace(keys, transport() == TCP ? crypto::ChannelMode::stream : crypto::ChannelMode::datagram);
 }
 
-Bytes Session::make_record(Kind kind, ByteView body) {
+Bytes Session::make_record(Kind kind, ByteView body, bool out_of_band) {
     if (!channel_) return encode_plain(remote_id_, kind, body);
     // type | receiver | counter | kind + body sealed in place | tag
     constexpr auto plaintext_at = sealed_prefix + crypto::SecureChannel::header_size;
@@ -60,7 +78,11 @@ Bytes Session::make_record(Kind kind, ByteView body) {
     record[plaintext_at] = static_cast<std::uint8_t>(kind);
     std::copy(body.begin(), body.end(), record.begin() + plaintext_at + 1);
     auto out = std::span<std::uint8_t>(record).subspan(sealed_prefix);
-    channel_->seal_into(std::span<const std::uint8_t>(record.data() + plaintext_at, 1 + body.size()), out);
+    auto plaintext = std::span<const std::uint8_t>(record.data() + plaintext_at, 1 + body.size());
+    if (out_of_band)
+        channel_->seal_out_of_band_into(plaintext, out);
+    else
+        channel_->seal_into(plaintext, out);
     return record;
 }
 
@@ -70,15 +92,67 @@ asio::awaitable<void> Session::send_raw(ByteView record) {
     co_await path->send(record);
 }
 
+asio::awaitable<void> Session::send_record(Bytes record) {
+    auto path = path_;
+    last_sent_ = Clock::now();
+    if (!channel_ || channel_->mode() != crypto::ChannelMode::stream) {
+        co_await path->send(record);
+        co_return;
+    }
+    // Kept (before any wait, so in counter order) until the peer acknowledges it.
+    auto kept = std::make_shared<const Bytes>(std::move(record));
+    keep_unacked(kept);
+    try {
+        co_await path->send(*kept);
+    } catch (const Exception&) {
+        // Unless the stream this record was written to is being left: the new one carries it.
+        if (path == path_ && !switching_) throw;
+    }
+}
+
+asio::awaitable<void> Session::pass_gate() {
+    while (switching_) {
+        asio::error_code ec;
+        co_await gate_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (state_ == State::closed) throw Exception(Errc::closed, "the link is closed");
+}
+
 asio::awaitable<void> Session::send_control(Kind kind, ByteView body) {
+    co_await pass_gate();
     auto record = make_record(kind, body);
-    co_await send_raw(record);
+    co_await send_record(std::move(record));
 }
 
 asio::awaitable<void> Session::send_message(ByteView message) {
     if (state_ != State::established) throw Exception(Errc::closed, "the link is not established");
+    co_await pass_gate();
     auto record = make_record(Kind::data, message);
-    co_await send_raw(record);
+    co_await send_record(std::move(record));
+}
+
+void Session::keep_unacked(const std::shared_ptr<const Bytes>& record) {
+    std::uint64_t counter = 0;
+    for (std::size_t i = 0; i < crypto::SecureChannel::header_size; ++i) counter = counter << 8 | (*record)[sealed_prefix + i];
+    unacked_bytes_ += record->size();
+    unacked_.push_back({counter, record});
+    if (unacked_bytes_ > max_unacked_bytes)
+        throw Exception(Errc::io, "the peer acknowledged none of the last " + std::to_string(max_unacked_bytes >> 20) +
+                                      " MiB this link sent");
+}
+
+void Session::forget_acked(std::uint64_t next) {
+    while (!unacked_.empty() && unacked_.front().counter < next) {
+        unacked_bytes_ -= unacked_.front().record->size();
+        unacked_.pop_front();
+    }
+}
+
+asio::awaitable<void> Session::acknowledge() {
+    received_since_ack_ = 0;
+    received_bytes_since_ack_ = 0;
+    auto body = counter_body(channel_->next_receive());
+    co_await send_control(Kind::ack, body);
 }
 
 asio::awaitable<void> Session::send_ping(ByteView nonce) {
@@ -87,6 +161,8 @@ asio::awaitable<void> Session::send_ping(ByteView nonce) {
 }
 
 void Session::end_session() {
+    switching_ = false;
+    gate_.cancel();
     if (closed_locally() && state_ == State::established) {
         // Authenticated like everything else: a stranger cannot end the link this way.
         auto record = make_record(Kind::close, as_bytes(close_note_.empty() ? std::string_view("closed") : std::string_view(close_note_)));
@@ -97,16 +173,22 @@ void Session::end_session() {
     wake_heard();
     liveness_timer_.cancel();
     path_->close();
+    if (standby_) standby_->close();
+    unacked_.clear();
     if (auto demux = demux_.lock()) demux->remove(local_id_);
 }
 
-void Session::on_path_end(Error reason) {
+void Session::on_path_end(const Path* path, Error reason) {
     if (state_ == State::closed) return;
+    if (path && path != path_.get()) return;  // a stream the session has left
     finish(std::move(reason));
 }
 
-asio::awaitable<bool> Session::on_stream_record(std::span<std::uint8_t> record) {
-    bool keep_reading = co_await handle(record, nullptr);
+asio::awaitable<bool> Session::on_stream_record(std::span<std::uint8_t> record, const Path* via) {
+    Arrival arrival;
+    arrival.current = via == path_.get();
+    arrival.stream = via;
+    bool keep_reading = co_await handle(record, arrival);
     co_return keep_reading;
 }
 
@@ -115,11 +197,37 @@ asio::awaitable<bool> Session::on_datagram(std::span<std::uint8_t> record, const
         count_dropped();  // a stream session does not take datagrams
         co_return true;
     }
-    auto* current = static_cast<UdpPath*>(path_.get());
-    PathPtr moved;
-    if (current->socket() != socket || current->remote() != from) moved = std::make_shared<UdpPath>(socket, from);
-    bool keep = co_await handle(record, std::move(moved));
+    Arrival arrival;
+    auto* current = dynamic_cast<UdpPath*>(path_.get());
+    if (!current || current->socket() != socket || current->remote() != from) {
+        arrival.current = false;
+        arrival.socket = socket;
+        arrival.from = from;
+    }
+    bool keep = co_await handle(record, arrival);
     co_return keep;
+}
+
+asio::awaitable<bool> Session::on_path_datagram(std::span<std::uint8_t> record, const PathPtr& via) {
+    Arrival arrival;
+    arrival.current = via == path_;
+    if (!arrival.current) arrival.path = via;
+    bool keep = co_await handle(record, arrival);
+    co_return keep;
+}
+
+PathPtr Session::path_of(const Arrival& arrival) {
+    if (arrival.path) return arrival.path;
+    if (auto* standby = dynamic_cast<UdpPath*>(standby_.get()); standby && standby->socket() == arrival.socket && standby->remote() == arrival.from)
+        return standby_;
+    return std::make_shared<UdpPath>(arrival.socket, arrival.from);
+}
+
+void Session::consider_move(const Arrival& arrival) {
+    // A relay's late or repeated records must not pull a link off a direct path that works.
+    bool relayed = arrival.path && arrival.path->relayed();
+    if (relayed && !path_->relayed() && Clock::now() - last_received_current_ < settings_.path_quiet_after) return;
+    adopt(path_of(arrival));
 }
 
 bool Session::reject(const std::string& why) {
@@ -133,12 +241,12 @@ bool Session::reject(const std::string& why) {
     return false;
 }
 
-asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, PathPtr moved) {
+asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arrival& arrival) {
     if (state_ == State::closed || record.empty()) co_return false;
     auto type = static_cast<RecordType>(record[0]);
     if (type == RecordType::reply) {
         if (role_ != Role::initiator) co_return reject("a reply record sent to the accepting side");
-        if (heard_.reply || moved) co_return true;  // a retransmitted answer, or one from elsewhere
+        if (heard_.reply || !arrival.current) co_return true;  // a retransmitted answer, or one from elsewhere
         auto reply = decode_reply(record);
         if (!reply) co_return reject(reply.error().message);
         heard_.reply = std::move(*reply);
@@ -146,7 +254,7 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, PathPtr mo
         co_return true;
     }
     if (type == RecordType::refuse) {
-        if (role_ != Role::initiator || state_ != State::introducing || moved) co_return true;
+        if (role_ != Role::initiator || state_ != State::introducing || !arrival.current) co_return true;
         auto refuse = decode_refuse(record);
         if (!refuse) co_return reject(refuse.error().message);
         heard_.refused = refuse->reason;
@@ -165,24 +273,43 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, PathPtr mo
     if (type == RecordType::sealed) {
         if (!channel_) co_return reject("a sealed record before the link handshake");
         auto counter = record.size() >= sealed_prefix + crypto::SecureChannel::header_size ? counter_of(record) : 0;
+        bool stream = channel_->mode() == crypto::ChannelMode::stream;
+        if (stream && crypto::SecureChannel::out_of_band(counter)) co_return reject("an out-of-band record on an open stream");
+        // A stream just joined starts with what the peer resent: what arrived already is skipped.
+        if (stream && resuming_ && arrival.stream == resuming_ && counter < channel_->next_receive()) co_return true;
         auto opened = channel_->open_in_place(record.subspan(sealed_prefix));
         if (!opened) co_return reject("record failed authentication: " + opened.error().message);
         auto inner = decode_inner(*opened);
         if (!inner) co_return reject(inner.error().message);
+        if (stream && arrival.stream == resuming_) resuming_ = nullptr;
         // Only the newest record may move the session: a replayed or delayed copy from
         // elsewhere (which would not open anyway) or an old one cannot drag it away.
         bool newest = !any_counter_ || counter > highest_counter_;
         if (newest) highest_counter_ = counter;
         any_counter_ = true;
         last_received_ = Clock::now();
-        if (moved && newest) adopt(std::move(moved));
-        bool keep = co_await on_inner(inner->kind, inner->body);
+        if (arrival.current) last_received_current_ = last_received_;
+        if (!arrival.current && newest && !stream) consider_move(arrival);
+        auto kind = inner->kind;
+        bool keep = co_await on_inner(kind, inner->body);
+        if (keep && stream && kind != Kind::ack && state_ == State::established) {
+            ++received_since_ack_;
+            received_bytes_since_ack_ += record.size();
+            if (received_since_ack_ >= ack_every_records || received_bytes_since_ack_ >= ack_every_bytes) {
+                try {
+                    co_await acknowledge();
+                } catch (const Exception& e) {
+                    finish(e.error());
+                    co_return false;
+                }
+            }
+        }
         co_return keep;
     }
     if (type == RecordType::plain) {
         if (channel_) co_return reject("a plaintext record on an encrypted link");
         if (remote_id_ == 0) co_return reject("a plaintext record before the introduction");
-        if (moved) {
+        if (!arrival.current) {
             count_dropped();  // nothing authenticates a plaintext record from a new address
             co_return true;
         }
@@ -244,6 +371,10 @@ asio::awaitable<bool> Session::on_inner(Kind kind, ByteView body) {
         finish({Errc::closed, "peer closed the link" + (note.empty() || note == "closed" ? std::string() : ": " + note)});
         co_return false;
     }
+    if (kind == Kind::ack) {
+        forget_acked(counter_in(body));
+        co_return true;
+    }
     if (kind == Kind::confirm && role_ == Role::responder) {
         // A repeated confirmation: our acknowledgement was lost.
         try {
@@ -290,7 +421,88 @@ void Session::establish() {
 
 void Session::adopt(PathPtr path) {
     spdlog::info("link to {} moved: {} is now {}", peer_node_id().empty() ? "peer" : peer_node_id(), path_->describe(), path->describe());
-    path_ = std::move(path);
+    auto left = std::exchange(path_, std::move(path));
+    if (path_ == standby_) standby_ = nullptr;
+    // A relay stays at hand while a direct path serves (and a direct path while the relay does).
+    if (left->relayed() || path_->relayed()) {
+        standby_ = std::move(left);
+    } else if (auto* old = dynamic_cast<UdpPath*>(left.get()); old && old->owns_socket()) {
+        // A dialled socket goes with the link if the new path uses it, else it is closed.
+        auto* now = dynamic_cast<UdpPath*>(path_.get());
+        if (now && now->socket() == old->socket())
+            now->own_socket();
+        else
+            old->close();
+    }
+    last_received_current_ = Clock::now();
+}
+
+asio::awaitable<void> Session::migrate(PathPtr path) {
+    if (state_ != State::established) throw Exception(Errc::closed, "the link is not established");
+    if (path->transport() != transport())
+        throw Exception(Errc::unsupported, std::string("a ") + to_string(transport()) + " link cannot move to a " +
+                                               to_string(path->transport()) + " path");
+    if (transport() == UDP) {
+        adopt(std::move(path));
+        co_await send_control(Kind::keepalive);  // the peer follows the first authenticated record
+        co_return;
+    }
+    auto stream = std::dynamic_pointer_cast<TcpPath>(path);
+    if (!channel_ || !stream)
+        throw Exception(Errc::unsupported, "a plaintext stream link cannot move: nothing would authenticate the new stream");
+    auto self = std::static_pointer_cast<Session>(shared_from_this());
+    auto callbacks = stream_callbacks(self, stream.get());
+    stream->start(std::move(callbacks.first), std::move(callbacks.second), options_.max_message_size + 64);
+    auto expected = counter_body(channel_->next_receive());
+    auto join = make_record(Kind::join, expected, true);
+    co_await switch_stream(std::move(stream), std::move(join), 0);
+}
+
+asio::awaitable<bool> Session::on_join(std::span<std::uint8_t> record, const std::shared_ptr<TcpPath>& path) {
+    if (state_ != State::established || transport() != TCP || !channel_ || record.size() < sealed_prefix + crypto::SecureChannel::overhead)
+        co_return false;
+    if (!crypto::SecureChannel::out_of_band(counter_of(record))) co_return false;
+    auto opened = channel_->open_in_place(record.subspan(sealed_prefix));
+    if (!opened) {
+        spdlog::debug("link {}: a new stream from {} failed to join: {}", path_->describe(), path->remote().to_string(), opened.error().message);
+        co_return false;
+    }
+    auto inner = decode_inner(*opened);
+    if (!inner || inner->kind != Kind::join) co_return false;
+    path->set_max_record(options_.max_message_size + 64);
+    try {
+        co_await switch_stream(path, {}, counter_in(inner->body));
+    } catch (const Exception&) {
+        co_return false;  // the link ended with the reason
+    }
+    co_return true;
+}
+
+asio::awaitable<void> Session::switch_stream(std::shared_ptr<TcpPath> path, Bytes first, std::uint64_t peer_next) {
+    co_await pass_gate();  // one switch at a time
+    forget_acked(peer_next);
+    gate_.expires_at(Clock::time_point::max());
+    switching_ = true;
+    auto left = std::exchange(path_, path);  // records sealed from now on go to the new stream...
+    resuming_ = path.get();
+    last_received_current_ = Clock::now();
+    std::vector<std::shared_ptr<const Bytes>> resend;  // ...after what the peer may lack
+    for (auto& r : unacked_) resend.push_back(r.record);
+    std::optional<Error> failed;
+    try {
+        if (!first.empty()) co_await path->send(first);
+        for (auto& record : resend) co_await path->send(*record);
+    } catch (const Exception& e) {
+        failed = e.error();
+    }
+    switching_ = false;
+    gate_.cancel();
+    if (failed) {
+        finish({failed->code, "moving the link to " + path->describe() + " failed: " + failed->message});
+        throw Exception(failed->code, failed->message);
+    }
+    spdlog::info("link to {} moved: {} is now {} ({} records resent)", peer_node_id(), left->describe(), path->describe(), resend.size());
+    left->close();
 }
 
 // Keeps NAT mappings open and notices a dead peer. Holds the session only while it looks.
@@ -314,6 +526,20 @@ asio::awaitable<void> Session::liveness(std::weak_ptr<Session> weak) {
         auto self = weak.lock();
         if (!self || self->state_ == State::closed) co_return;
         auto now = Clock::now();
+        if (self->standby_ && now - self->last_received_current_ >= self->settings_.path_quiet_after && self->standby_->is_open()) {
+            spdlog::info("link to {}: {} went quiet for {}; back to {}", self->peer_node_id(), self->path_->describe(),
+                         net::describe(self->settings_.path_quiet_after), self->standby_->describe());
+            self->adopt(self->standby_);
+            self->last_sent_ = now - self->settings_.keepalive_interval;  // announce the move at once
+        }
+        if (self->received_since_ack_ > 0) {
+            try {
+                co_await self->acknowledge();
+            } catch (const Exception& e) {
+                self->finish(e.error());
+                co_return;
+            }
+        }
         if (now - self->last_received_ >= self->settings_.dead_after) {
             self->finish({Errc::timeout, "no authenticated record from the peer for " + net::describe(self->settings_.dead_after) +
                                              ": the link is dead"});
@@ -329,16 +555,16 @@ asio::awaitable<void> Session::liveness(std::weak_ptr<Session> weak) {
     }
 }
 
-std::pair<RecordSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session) {
+std::pair<RecordSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session, const Path* path) {
     std::weak_ptr<Session> weak = session;
-    RecordSink sink = [weak](std::span<std::uint8_t> record) -> asio::awaitable<bool> {
+    RecordSink sink = [weak, path](std::span<std::uint8_t> record) -> asio::awaitable<bool> {
         auto s = weak.lock();
         if (!s) co_return false;
-        bool keep = co_await s->on_stream_record(record);
+        bool keep = co_await s->on_stream_record(record, path);
         co_return keep;
     };
-    EndSink on_end = [weak](Error reason) {
-        if (auto s = weak.lock()) s->on_path_end(std::move(reason));
+    EndSink on_end = [weak, path](Error reason) {
+        if (auto s = weak.lock()) s->on_path_end(path, std::move(reason));
     };
     return {std::move(sink), std::move(on_end)};
 }

@@ -9,9 +9,20 @@
 // application until the session is established, i.e. the initiator's key confirmation (or
 // any record sealed with the new keys) opened on the responder, and the responder's
 // acknowledgement on the initiator.
+//
+// Path migration. A datagram session moves to the path of the newest authenticated record
+// (NAT rebinding, the peer's move), or to a path the node found (migrate()); it leaves a relay
+// for a direct path at once, and returns to a relay only when the direct path went quiet
+// (path_quiet_after), keeping the path it left as a standby meanwhile. A stream session keeps
+// every sealed record until the peer acknowledges it (ack, every 32 records or 256 KiB
+// received, and on the liveness tick); migrate() opens the new stream with a join record,
+// sealed out of band, that says which counter it expects next, and resends what the peer may
+// have missed; the peer answers with what it owes in turn and drops the records it had, so
+// the application loses and repeats nothing while the old stream dies.
 #pragma once
 #include <asio/steady_timer.hpp>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,6 +42,7 @@ struct SessionSettings {
     std::chrono::milliseconds handshake_timeout{5000};    // introduction budget, both sides
     std::chrono::milliseconds keepalive_interval{25000};  // below common NAT UDP timeouts
     std::chrono::milliseconds dead_after{75000};          // no authenticated record: the link is dead
+    std::chrono::milliseconds path_quiet_after{50000};    // a quiet path hands over to the standby
 };
 
 class Session final : public Pipe {
@@ -60,12 +72,28 @@ public:
     std::string peer_node_id() const override { return channel_ ? channel_->peer_node_id() : std::string(); }
 
     // --- receiving (the path's reader, the demultiplexer) ---
-    // A record from this session's TCP stream.
-    asio::awaitable<bool> on_stream_record(std::span<std::uint8_t> record);
+    // A record from one of this session's TCP streams (`via`: the current one, or the one it
+    // is leaving or joining).
+    asio::awaitable<bool> on_stream_record(std::span<std::uint8_t> record, const Path* via);
     // A datagram naming this session, from `from` on `socket` (maybe not the current path).
     asio::awaitable<bool> on_datagram(std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from);
-    // The path ended under the session (TCP EOF, reset): the session ends with it.
-    void on_path_end(Error reason);
+    // A datagram record that came by a path of its own (a relay), maybe not the current one.
+    asio::awaitable<bool> on_path_datagram(std::span<std::uint8_t> record, const PathPtr& via);
+    // A path ended under the session (TCP EOF, reset): the session ends with its current path.
+    void on_path_end(const Path* path, Error reason);
+
+    // --- migration ---
+    // Moves the link to `path` (same transport; a TCP path must be fresh, unread). Datagram
+    // sessions: the peer follows the first authenticated record. Stream sessions (encrypted
+    // only; the initiator moves, the responder follows): a join record, then every record the
+    // peer has not acknowledged; the old stream is closed. Throws Exception when the session
+    // cannot move (not established, plaintext, another transport) or the new path fails.
+    asio::awaitable<void> migrate(PathPtr path);
+    // Responder: a new TCP stream whose first record (`record`, sealed out of band) names this
+    // session. True when it was the peer's authenticated join and the session moved there.
+    asio::awaitable<bool> on_join(std::span<std::uint8_t> record, const std::shared_ptr<TcpPath>& path);
+    const PathPtr& standby() const noexcept { return standby_; }
+    std::size_t unacknowledged() const noexcept { return unacked_.size(); }
 
     // --- introduction (session/introduction.cpp) ---
     void set_remote(SessionId remote) noexcept { remote_id_ = remote; }
@@ -99,13 +127,34 @@ protected:
     void end_session() override;
 
 private:
-    // An authenticated or introduction record. `moved` is set when it came from another
-    // 4-tuple than the current path (UDP), with the path to adopt if it authenticates.
-    asio::awaitable<bool> handle(std::span<std::uint8_t> record, PathPtr moved);
+    // Where a record came from. Not from the current path: the path it came by, made only
+    // when the session moves there (a datagram from a new 4-tuple costs nothing until it
+    // authenticates).
+    struct Arrival {
+        bool current = true;
+        const Path* stream = nullptr;  // the TCP stream it was read from
+        PathPtr path;          // a relay path
+        UdpSocketPtr socket;   // or a UDP 4-tuple
+        Endpoint from;
+    };
+    asio::awaitable<bool> handle(std::span<std::uint8_t> record, const Arrival& arrival);
+    // Datagram sessions: whether an authenticated newest record from `arrival` moves the link.
+    void consider_move(const Arrival& arrival);
+    PathPtr path_of(const Arrival& arrival);
+    // Stream sessions: records the peer has not acknowledged, and acknowledging the peer's.
+    void keep_unacked(const std::shared_ptr<const Bytes>& record);
+    void forget_acked(std::uint64_t next);
+    asio::awaitable<void> acknowledge();
+    // Moves a stream session to `path` and resends what the peer lacks (from `peer_next`).
+    asio::awaitable<void> switch_stream(std::shared_ptr<TcpPath> path, Bytes first, std::uint64_t peer_next);
+    // Senders wait here while a stream switches paths, so records keep their counters' order.
+    asio::awaitable<void> pass_gate();
     asio::awaitable<bool> on_inner(Kind kind, ByteView body);
     void hear(Kind kind);
     // Seals (or frames, for a plaintext session) kind + body into a record.
-    Bytes make_record(Kind kind, ByteView body);
+    Bytes make_record(Kind kind, ByteView body, bool out_of_band = false);
+    // Sends a sealed or plain record on the current path (a stream session keeps it).
+    asio::awaitable<void> send_record(Bytes record);
     // A record the session cannot use: dropped on UDP (noise, replays, forgeries must not end
     // a link), fatal on a TCP stream (which only the peer can write to).
     bool reject(const std::string& why);
@@ -123,6 +172,20 @@ private:
     std::optional<crypto::SecureChannel> channel_;
     std::uint64_t highest_counter_ = 0;  // datagram mode: only the newest record may move the session
     bool any_counter_ = false;
+    PathPtr standby_;                    // datagram mode: the path left for this one (a relay)
+    std::chrono::steady_clock::time_point last_received_current_;  // by the current path
+
+    struct Unacked {
+        std::uint64_t counter;
+        std::shared_ptr<const Bytes> record;
+    };
+    std::deque<Unacked> unacked_;       // stream mode, oldest first
+    std::size_t unacked_bytes_ = 0;
+    std::size_t received_since_ack_ = 0;        // records...
+    std::size_t received_bytes_since_ack_ = 0;  // ...and bytes not acknowledged yet
+    const Path* resuming_ = nullptr;    // a joined stream, until its first new record
+    bool switching_ = false;
+    asio::steady_timer gate_;
 
     Heard heard_;
     asio::steady_timer heard_wake_;
@@ -139,8 +202,8 @@ private:
     std::string close_note_;  // sent in the close record
 };
 
-// The TCP reader's callbacks that feed `session`, which they hold weakly (the link's owner
-// keeps it alive; a reader outliving it stops).
-std::pair<RecordSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session);
+// The reader's callbacks of `path` (a TCP stream) that feed `session`, which they hold weakly
+// (the link's owner keeps it alive; a reader outliving it stops).
+std::pair<RecordSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session, const Path* path);
 
 }  // namespace warpgate::session

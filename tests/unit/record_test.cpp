@@ -93,6 +93,9 @@ TEST(Record, InnerKindsAreChecked) {
     EXPECT_FALSE(decode_inner(Bytes{static_cast<std::uint8_t>(Kind::ping), 1, 2}));        // 8-byte nonce only
     EXPECT_FALSE(decode_inner(Bytes{static_cast<std::uint8_t>(Kind::keepalive), 1}));      // no body
     EXPECT_TRUE(decode_inner(Bytes{static_cast<std::uint8_t>(Kind::confirm)}));
+    EXPECT_FALSE(decode_inner(Bytes{static_cast<std::uint8_t>(Kind::ack), 1, 2, 3}));  // u64 counter only
+    EXPECT_TRUE(decode_inner(Bytes{static_cast<std::uint8_t>(Kind::join), 0, 0, 0, 0, 0, 0, 0, 9}));
+    EXPECT_FALSE(decode_inner(Bytes{static_cast<std::uint8_t>(max_kind + 1)}));
     EXPECT_FALSE(receiver_of(Bytes{0xD3, 0, 0, 0, 0}));  // id 0 names nobody
     EXPECT_FALSE(receiver_of(encode_hello(sample_hello(false))));
     EXPECT_FALSE(receiver_of(Bytes{0x00, 0x01, 0, 0, 0, 1}));  // STUN, not ours
