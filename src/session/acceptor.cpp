@@ -39,6 +39,9 @@ void Acceptor::close() {
     demux_->on_hello(nullptr);
     auto half_open = std::move(half_open_);
     half_open_.clear();
+    half_open_by_source_.clear();
+    half_open_by_session_.clear();
+    half_open_per_ip_.clear();
     for (auto& h : half_open) h.session->close();
     auto pending = std::move(pending_);
     pending_.clear();
@@ -48,7 +51,25 @@ void Acceptor::close() {
 }
 
 std::size_t Acceptor::count_from(const asio::ip::address& ip) const {
-    return static_cast<std::size_t>(std::count_if(half_open_.begin(), half_open_.end(), [&](const HalfOpen& h) { return h.ip == ip; }));
+    auto it = half_open_per_ip_.find(ip);
+    return it == half_open_per_ip_.end() ? 0 : it->second;
+}
+
+void Acceptor::add_half_open(HalfOpen entry) {
+    auto it = half_open_.insert(half_open_.end(), std::move(entry));
+    half_open_by_source_[{it->from.ip, it->from.port, it->initiator}] = it;
+    half_open_by_session_[it->session.get()] = it;
+    ++half_open_per_ip_[it->from.ip];
+}
+
+Acceptor::HalfOpen Acceptor::take_half_open(HalfOpenList::iterator entry) {
+    auto taken = std::move(*entry);
+    half_open_.erase(entry);
+    half_open_by_source_.erase({taken.from.ip, taken.from.port, taken.initiator});
+    half_open_by_session_.erase(taken.session.get());
+    if (auto per_ip = half_open_per_ip_.find(taken.from.ip); per_ip != half_open_per_ip_.end() && --per_ip->second == 0)
+        half_open_per_ip_.erase(per_ip);
+    return taken;
 }
 
 void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
@@ -139,12 +160,11 @@ void Acceptor::on_udp_hello(std::span<std::uint8_t> record, const UdpSocketPtr& 
     if (closed_) return;
     auto sender = record.size() >= 7 ? get_id(record.data() + 3) : 0;
     // A repeated hello (the initiator's retransmission) gets the same answer, no new session.
-    for (auto& h : half_open_) {
-        if (h.from == from && h.initiator == sender) {
-            auto& hello = h.session->hello();
-            if (std::equal(record.begin(), record.end(), hello.begin(), hello.end())) h.session->path()->send_now(h.session->reply());
-            return;
-        }
+    if (auto known = half_open_by_source_.find({from.ip, from.port, sender}); known != half_open_by_source_.end()) {
+        auto& h = *known->second;
+        auto& hello = h.session->hello();
+        if (std::equal(record.begin(), record.end(), hello.begin(), hello.end())) h.session->path()->send_now(h.session->reply());
+        return;
     }
     auto path = std::make_shared<UdpPath>(socket, from);
     introduce(record, path);
@@ -175,8 +195,7 @@ std::shared_ptr<Session> Acceptor::introduce(std::span<std::uint8_t> record, con
         return nullptr;
     }
     if (half_open_.size() >= options_.max_half_open) {
-        auto oldest = std::move(half_open_.front());
-        half_open_.pop_front();
+        auto oldest = take_half_open(half_open_.begin());
         refusals_.refuse("half-open table full",
                          fmt::format("{} unconfirmed introductions: evicted the oldest, from {}", options_.max_half_open,
                                      oldest.from.to_string()));
@@ -205,7 +224,7 @@ std::shared_ptr<Session> Acceptor::introduce(std::span<std::uint8_t> record, con
                                 [weak](const std::shared_ptr<Session>& s, const ConnectionId& id) {
                                     if (auto self = weak.lock()) self->established(s, id);
                                 });
-    half_open_.push_back({session, Clock::now() + options_.session.handshake_timeout, path->remote().ip, path->remote(), hello->sender});
+    add_half_open({session, Clock::now() + options_.session.handshake_timeout, path->remote(), hello->sender});
     path->send_now(reply_record);
     return session;
 }
@@ -226,7 +245,7 @@ void Acceptor::refuse(Path& path, SessionId initiator, std::string_view reason, 
 }
 
 void Acceptor::established(const std::shared_ptr<Session>& session, const ConnectionId& con_id) {
-    std::erase_if(half_open_, [&](const HalfOpen& h) { return h.session == session; });
+    if (auto known = half_open_by_session_.find(session.get()); known != half_open_by_session_.end()) take_half_open(known->second);
     if (closed_ || !on_established_) {
         session->close();
         return;
@@ -252,8 +271,7 @@ asio::awaitable<void> Acceptor::sweep(std::weak_ptr<Acceptor> weak) {
         auto now = Clock::now();
         auto budget = net::describe(self->options_.session.handshake_timeout);
         while (!self->half_open_.empty() && self->half_open_.front().deadline <= now) {
-            auto expired = std::move(self->half_open_.front());
-            self->half_open_.pop_front();
+            auto expired = self->take_half_open(self->half_open_.begin());
             self->refusals_.refuse("introduction timed out",
                                    expired.from.to_string() + " did not confirm its keys within " + budget);
             expired.session->abort_introduction({Errc::timeout, "no key confirmation within " + budget});

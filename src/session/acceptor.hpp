@@ -17,6 +17,8 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
+#include <list>
+#include <tuple>
 #include <functional>
 #include <map>
 #include <memory>
@@ -60,10 +62,12 @@ private:
     struct HalfOpen {
         std::shared_ptr<Session> session;
         std::chrono::steady_clock::time_point deadline;
-        asio::ip::address ip;
         Endpoint from;
         SessionId initiator = 0;
     };
+    using HalfOpenList = std::list<HalfOpen>;
+    // The initiator's address, port and session id: a repeated hello finds its answer by it.
+    using Source = std::tuple<asio::ip::address, std::uint16_t, SessionId>;
     struct Pending {
         std::weak_ptr<TcpPath> path;
         std::chrono::steady_clock::time_point deadline;
@@ -80,13 +84,20 @@ private:
     // The oldest pending connection of the address with the most (pending_ not empty).
     std::deque<Pending>::iterator crowdest_pending();
     std::size_t count_from(const asio::ip::address& ip) const;
+    void add_half_open(HalfOpen entry);
+    HalfOpen take_half_open(HalfOpenList::iterator entry);
     static asio::awaitable<void> sweep(std::weak_ptr<Acceptor> weak);
 
     asio::any_io_executor executor_;
     AcceptorOptions options_;
     std::shared_ptr<Demux> demux_;
     Established on_established_;
-    std::deque<HalfOpen> half_open_;  // oldest first
+    // Half-open sessions, oldest first (one budget for all, so also in deadline order), and
+    // indexes so that no hello costs a scan of the table.
+    HalfOpenList half_open_;
+    std::map<Source, HalfOpenList::iterator> half_open_by_source_;
+    std::map<const Session*, HalfOpenList::iterator> half_open_by_session_;
+    std::map<asio::ip::address, std::size_t> half_open_per_ip_;
     std::deque<Pending> pending_;
     asio::steady_timer sweep_timer_;
     net::RefusalLog refusals_{"listener"};
