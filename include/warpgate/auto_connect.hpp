@@ -24,6 +24,10 @@ struct ConnectOptions {
     std::chrono::milliseconds stagger{200};
     std::size_t max_half_open = 32;  // attempts started together (half-open SYN limits)
     std::size_t max_flows = 256;     // attempts in all (router flow caps)
+    // A link that won on a relay: the other plugins keep trying for this long in the
+    // background, and the link moves to the first direct path they reach.
+    bool leave_relay = true;
+    std::chrono::milliseconds upgrade_timeout{30000};
 };
 
 // How one attempt ended: the pipe's winner, or why it failed or was never started.

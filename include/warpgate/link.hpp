@@ -34,6 +34,8 @@ public:
     // The node id the link handshake proved is at the other end; empty on a plaintext link.
     std::string peer_id() const { return pipe_->peer_node_id(); }
     bool encrypted() const { return pipe_->encrypted(); }
+    // On a relay now (the link moves to a direct path as soon as one is found).
+    bool relayed() const { return pipe_->relayed(); }
 
 private:
     PipePtr pipe_;

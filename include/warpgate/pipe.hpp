@@ -104,6 +104,9 @@ public:
     // proved is at the other end; empty for a plaintext link.
     virtual bool encrypted() const = 0;
     virtual std::string peer_node_id() const = 0;
+    // Through a relay (TURN) now; a link that started there moves to a direct path when one
+    // is found (auto_connect keeps looking), without the application noticing.
+    virtual bool relayed() const { return false; }
 
 protected:
     Pipe(asio::any_io_executor ex, PipeOptions options);

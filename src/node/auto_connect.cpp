@@ -16,6 +16,7 @@
 #include "net/task_group.hpp"
 #include "net/timeout.hpp"
 #include "node/node_impl.hpp"
+#include "session/session.hpp"
 #include "traversal/race_plan.hpp"
 
 namespace warpgate {
@@ -46,6 +47,9 @@ struct Race {
     explicit Race(asio::any_io_executor ex, std::size_t n) : wake(ex), status(n, Status::pending), reports(n) {}
     asio::steady_timer wake;
     std::size_t running = 0;
+    // Looking for a path to move a live link to (leaving a relay), not for a new link.
+    bool paths_only = false;
+    PathPtr winner_path;
     PipePtr winner;
     std::size_t winner_index = 0;
     std::vector<Status> status;
@@ -73,6 +77,24 @@ asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::size_t index,
     auto& report = race->reports[index];
     auto& status = race->status[index];
     try {
+        if (race->paths_only) {
+            auto reached = co_await plugin->attempt(node.impl().context_for(*plugin), peer, attempt);
+            if (!reached.path) throw Exception(Errc::unsupported, "it makes a link of its own, not a path to move a link to");
+            if (race->winner_path) {
+                reached.path->close();
+                status = Status::late;
+            } else {
+                race->winner_path = std::move(reached.path);
+                race->winner_index = index;
+                report.won = true;
+                status = Status::won;
+            }
+            report.outcome = status == Status::won ? "reached" : "reached, but another attempt won";
+            report.duration = between(begin, Clock::now());
+            --race->running;
+            race->wake.cancel();
+            co_return;
+        }
         auto pipe = co_await reach(node, *plugin, peer, attempt);
         if (race->winner) {
             pipe->close();  // a later finisher of a race already won
@@ -170,26 +192,26 @@ std::string describe(const std::vector<PluginReport>& plugins, const std::vector
     return out;
 }
 
-}  // namespace
 
-asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer, ConnectOptions options) {
-    if (!node.started()) throw Exception(Errc::config, "auto_connect needs a started node");
-    auto ex = co_await asio::this_coro::executor;
-    auto begin = Clock::now();
-    auto deadline = begin + options.timeout;
-
+// Every plugin's attempts for `peer` (those named in options, or all; never the relays when
+// `direct_only`), in the race plan's order.
+struct Plan {
     std::vector<std::shared_ptr<Plugin>> plugins;
-    for (auto& p : node.plugins().all())
-        if (options.plugins.empty() || std::find(options.plugins.begin(), options.plugins.end(), p->name()) != options.plugins.end())
-            plugins.push_back(p);
-    for (auto& wanted : options.plugins)
-        if (!node.plugins().find(wanted)) throw Exception(Errc::config, "no plugin named '" + wanted + "'");
+    std::vector<std::string> why_not;
+    std::vector<Entry> entries;
+};
 
+Plan plan_attempts(Node& node, const NodeAddress& peer, const ConnectOptions& options, bool direct_only) {
+    Plan plan;
+    for (auto& p : node.plugins().all()) {
+        bool named = options.plugins.empty() || std::find(options.plugins.begin(), options.plugins.end(), p->name()) != options.plugins.end();
+        if (named && !(direct_only && p->phase() == Phase::relay)) plan.plugins.push_back(p);
+    }
     std::vector<traversal::Proposal> proposals;
-    std::vector<std::string> why_not(plugins.size());
-    for (std::size_t i = 0; i < plugins.size(); ++i) {
-        auto& plugin = plugins[i];
-        auto planned = plugin->plan(node.impl().context_for(*plugin), peer, options.transport, why_not[i]);
+    plan.why_not.resize(plan.plugins.size());
+    for (std::size_t i = 0; i < plan.plugins.size(); ++i) {
+        auto& plugin = plan.plugins[i];
+        auto planned = plugin->plan(node.impl().context_for(*plugin), peer, options.transport, plan.why_not[i]);
         traversal::Proposal proposal{std::string(plugin->name()), plugin->phase(), std::move(planned)};
         for (auto& attempt : proposal.attempts) {
             attempt.plugin = proposal.plugin;  // the race finds the plugin by it
@@ -198,12 +220,14 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
         proposals.push_back(std::move(proposal));
     }
     traversal::RaceLimits limits{options.stagger, options.max_half_open, options.max_flows};
-    std::vector<Entry> entries;
     for (auto& planned : traversal::plan_race(node.node_address(), peer, options.transport, proposals, limits)) {
-        auto plugin = std::find_if(plugins.begin(), plugins.end(), [&](auto& p) { return p->name() == planned.attempt.plugin; });
-        entries.push_back({*plugin, std::move(planned)});
+        auto plugin = std::find_if(plan.plugins.begin(), plan.plugins.end(), [&](auto& p) { return p->name() == planned.attempt.plugin; });
+        plan.entries.push_back({*plugin, std::move(planned)});
     }
+    return plan;
+}
 
+std::shared_ptr<Race> make_race(asio::any_io_executor ex, const std::vector<Entry>& entries) {
     auto race = std::make_shared<Race>(ex, entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
         auto& planned = entries[i].planned;
@@ -216,18 +240,27 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
             report.outcome = "skipped: " + planned.skip_reason;
         }
     }
+    return race;
+}
 
+bool decided(const Race& race) { return race.winner || race.winner_path; }
+
+// Starts each attempt on time (or as soon as everything planned before it ended: waiting
+// longer cannot help), at most max_half_open at once, until one wins, all ended or the
+// deadline. Then cancels and awaits the rest: nothing of theirs outlives the race. True when
+// it ran out of time.
+asio::awaitable<bool> run_race(std::shared_ptr<Race> race, const std::vector<Entry>& entries, Node& node, const NodeAddress& peer,
+                               const ConnectOptions& options, Clock::time_point begin, Clock::time_point deadline) {
+    auto ex = co_await asio::this_coro::executor;
     net::TaskGroup group(ex);
     bool timed_out = false;
     for (;;) {
-        if (race->winner) break;
+        if (decided(*race)) break;
         auto now = Clock::now();
         if (now >= deadline) {
             timed_out = true;
             break;
         }
-        // Start what is due: its planned time has come, or everything planned before it ended
-        // (failed) so waiting longer cannot help. At most max_half_open run at once.
         auto wake_at = deadline;
         bool before_ended = true, left = false;
         for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -258,10 +291,10 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
             group.cancel_all();
             co_await group.wait();
             if (race->winner) race->winner->close();
+            if (race->winner_path) race->winner_path->close();
             throw Exception(Errc::cancelled, "auto_connect cancelled");
         }
     }
-    // Losers are cancelled and awaited: nothing of theirs outlives this call.
     group.cancel_all();
     co_await group.wait();
     const char* why_lost = timed_out ? "out of time" : "another attempt won";
@@ -271,16 +304,71 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
         if (race->status[i] == Status::pending) report.outcome = fmt::format("not started: {}", why_lost);
         if (race->status[i] == Status::running) report.outcome = fmt::format("cancelled: {}", why_lost);
     }
+    co_return timed_out;
+}
+
+// A link that won on a relay keeps looking for a direct path in the background (the
+// non-relay plugins race again, for paths only) and moves there when one is reached; it stays
+// on the relay, saying why, when none is.
+asio::awaitable<void> leave_relay(std::shared_ptr<node::NodeImpl> impl, NodeAddress peer, std::weak_ptr<session::Session> weak,
+                                  ConnectOptions options) {
+    auto ex = co_await asio::this_coro::executor;
+    if (impl->closed) co_return;  // (the Node handle may be gone; close() cancels this task)
+    Node& node = *impl->owner;
+    auto plan = plan_attempts(node, peer, options, true);
+    auto race = make_race(ex, plan.entries);
+    race->paths_only = true;
+    auto begin = Clock::now();
+    bool timed_out = co_await run_race(race, plan.entries, node, peer, options, begin, begin + options.upgrade_timeout);
+    auto session = weak.lock();
+    if (!session || !session->is_open()) {
+        if (race->winner_path) race->winner_path->close();
+        co_return;
+    }
+    if (!race->winner_path) {
+        std::vector<PluginReport> plugins;
+        for (std::size_t i = 0; i < plan.plugins.size(); ++i)
+            plugins.push_back(judge(*plan.plugins[i], plan.entries, *race, std::move(plan.why_not[i]), timed_out ? "out of time" : "another attempt won"));
+        spdlog::info("link to {} stays on the relay: no direct path{}", session->peer_node_id(), describe(plugins, by_phase(plan.entries, *race)));
+        co_return;
+    }
+    auto winner = plan.entries[race->winner_index].planned.attempt.describe();
+    try {
+        co_await session->migrate(race->winner_path);
+        spdlog::info("link to {} left the relay after {}: {} reached {}", session->peer_node_id(), net::describe(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin)),
+                     winner, session->path()->describe());
+    } catch (const Exception& e) {
+        spdlog::info("link to {} stays on the relay: moving it to {} failed: {}", session->peer_node_id(), winner, e.what());
+    }
+}
+
+}  // namespace
+
+asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer, ConnectOptions options) {
+    if (!node.started()) throw Exception(Errc::config, "auto_connect needs a started node");
+    auto ex = co_await asio::this_coro::executor;
+    auto begin = Clock::now();
+    auto deadline = begin + options.timeout;
+    for (auto& wanted : options.plugins)
+        if (!node.plugins().find(wanted)) throw Exception(Errc::config, "no plugin named '" + wanted + "'");
+
+    auto plan = plan_attempts(node, peer, options, false);
+    auto race = make_race(ex, plan.entries);
+    bool timed_out = co_await run_race(race, plan.entries, node, peer, options, begin, deadline);
+    const char* why_lost = timed_out ? "out of time" : "another attempt won";
 
     ConnectResult result;
-    result.phases = by_phase(entries, *race);
-    for (std::size_t i = 0; i < plugins.size(); ++i)
-        result.plugins.push_back(judge(*plugins[i], entries, *race, std::move(why_not[i]), why_lost));
+    result.phases = by_phase(plan.entries, *race);
+    for (std::size_t i = 0; i < plan.plugins.size(); ++i)
+        result.plugins.push_back(judge(*plan.plugins[i], plan.entries, *race, std::move(plan.why_not[i]), why_lost));
     if (race->winner) {
         result.pipe = race->winner;
-        result.attempt = entries[race->winner_index].planned.attempt;
+        result.attempt = plan.entries[race->winner_index].planned.attempt;
         result.plugin = result.attempt.plugin;
         spdlog::info("auto_connect: {} won", result.attempt.describe());
+        auto session = std::dynamic_pointer_cast<session::Session>(result.pipe);
+        if (session && session->relayed() && options.leave_relay)
+            node.impl().tasks.spawn(leave_relay(node.impl().shared_from_this(), peer, session, options), "leave relay");
         co_return result;
     }
     auto reasons = describe(result.plugins, result.phases);

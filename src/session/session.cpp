@@ -443,6 +443,10 @@ asio::awaitable<void> Session::migrate(PathPtr path) {
         throw Exception(Errc::unsupported, std::string("a ") + to_string(transport()) + " link cannot move to a " +
                                                to_string(path->transport()) + " path");
     if (transport() == UDP) {
+        // A socket of its own is read by the demultiplexer like every UDP socket of the node.
+        auto demux = demux_.lock();
+        if (auto* udp = dynamic_cast<UdpPath*>(path.get()); udp && udp->owns_socket() && demux)
+            asio::co_spawn(get_executor(), demux->serve(udp->socket(), false), asio::detached);
         adopt(std::move(path));
         co_await send_control(Kind::keepalive);  // the peer follows the first authenticated record
         co_return;

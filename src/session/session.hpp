@@ -70,6 +70,7 @@ public:
     Endpoint remote_endpoint() const override { return path_->remote(); }
     bool encrypted() const override { return channel_.has_value(); }
     std::string peer_node_id() const override { return channel_ ? channel_->peer_node_id() : std::string(); }
+    bool relayed() const override { return path_->relayed(); }
 
     // --- receiving (the path's reader, the demultiplexer) ---
     // A record from one of this session's TCP streams (`via`: the current one, or the one it

@@ -189,7 +189,6 @@ TEST(Migration, DatagramLinkMovesToANewSocketAndThePeerFollows) {
         auto before = accepted->remote_endpoint();
 
         auto fresh = session::open_udp(io.get_executor(), server.endpoint(), std::nullopt);
-        asio::co_spawn(io, demux->serve(fresh->socket(), false), asio::detached);
         auto initiator = std::static_pointer_cast<session::Session>(pipe);
         co_await initiator->migrate(fresh);
         co_await pipe->send(to_bytes("after"));
