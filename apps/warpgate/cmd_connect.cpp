@@ -148,6 +148,7 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
                                        std::chrono::milliseconds(static_cast<long>(args->timeout * 1000)), args->plugins};
                 ConnectResult result;
                 std::exception_ptr failure;
+                auto connect_begin = std::chrono::steady_clock::now();
                 try {
                     result = co_await auto_connect(node, peer, options);
                 } catch (const ConnectFailure& e) {
@@ -180,10 +181,13 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
                 auto begin = std::chrono::steady_clock::now();
                 co_await result.pipe->send(as_bytes(args->send));
                 auto reply = co_await result.pipe->recv(std::chrono::milliseconds(static_cast<long>(args->timeout * 1000)));
-                auto rtt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+                auto now = std::chrono::steady_clock::now();
+                auto rtt = std::chrono::duration<double, std::milli>(now - begin).count();
+                auto first_echo = std::chrono::duration<double, std::milli>(now - connect_begin).count();
                 if (args->json) {
                     std::cout << nlohmann::json{{"plugin", result.plugin}, {"attempt", result.attempt.describe()},
                                                 {"reply", std::string(as_chars(reply))}, {"reply_ms", rtt},
+                                                {"first_echo_ms", first_echo}, {"relayed", result.pipe->relayed()},
                                                 {"plugins", plugins_json(result.plugins)}, {"phases", phases_json(result.phases)}}
                                      .dump(2)
                               << std::endl;

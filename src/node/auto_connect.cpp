@@ -349,8 +349,12 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
     auto ex = co_await asio::this_coro::executor;
     auto begin = Clock::now();
     auto deadline = begin + options.timeout;
-    for (auto& wanted : options.plugins)
-        if (!node.plugins().find(wanted)) throw Exception(Errc::config, "no plugin named '" + wanted + "'");
+    for (auto& wanted : options.plugins) {
+        if (node.plugins().find(wanted)) continue;
+        std::vector<std::string_view> names;
+        for (auto& p : node.plugins().all()) names.push_back(p->name());
+        throw Exception(Errc::config, fmt::format("no plugin named '{}' (this build has: {})", wanted, fmt::join(names, ", ")));
+    }
 
     auto plan = plan_attempts(node, peer, options, false);
     auto race = make_race(ex, plan.entries);
