@@ -15,6 +15,9 @@
 
 namespace warpgate::turn {
 
+// In the coroutines below, locals of class type with members that own memory are filled in
+// member by member, never brace-initialised: GCC 12 destroys such an aggregate twice when it
+// lives in a coroutine frame.
 namespace {
 
 using namespace asio::experimental::awaitable_operators;
@@ -79,9 +82,8 @@ asio::awaitable<std::shared_ptr<Client>> Client::allocate(asio::any_io_executor 
         co_await client->tasks_.wait();
         std::rethrow_exception(failure);
     }
-    auto margin = client->options_.refresh_margin;
+    client->schedule_refresh();
     auto lifetime = client->allocation_.lifetime;
-    client->refresh_due_ = Clock::now() + (lifetime > 2 * margin ? lifetime - margin : lifetime / 2);
     client->tasks_.spawn([](std::shared_ptr<Client> self) -> asio::awaitable<void> { co_await self->maintain(); }(client),
                          "turn maintain");
     spdlog::debug("turn: {} allocated for {} s", client->describe(), lifetime.count());
@@ -138,7 +140,10 @@ asio::awaitable<Client::Response> Client::request(stun::Method method, Encoder e
                     throw Exception(Errc::auth_failed, fmt::format("TURN server {}: the {} response does not verify: {}", server_name(),
                                                                    method_name(method), verified.error().message));
             }
-            co_return Response{std::move(bytes), std::move(*m)};
+            Response response;
+            response.message = std::move(*m);
+            response.bytes = std::move(bytes);  // the heap buffer the message's views point into moves along
+            co_return response;
         }
         auto e = read_error_response(*m);
         if (!e) throw Exception(Errc::malformed, fmt::format("TURN server {}: {}", server_name(), e.error().message));
@@ -148,7 +153,11 @@ asio::awaitable<Client::Response> Client::request(stun::Method method, Encoder e
                                                                server_name(), options_.username));
             if (!e->realm || !e->nonce)
                 throw Exception(Errc::malformed, fmt::format("TURN server {} sent 401 without REALM and NONCE", server_name()));
-            Credentials c{options_.username, *e->realm, *e->nonce, {}, e->password_algorithms, PasswordAlgorithm::md5};
+            Credentials c;
+            c.username = options_.username;
+            c.realm = *e->realm;
+            c.nonce = *e->nonce;
+            c.password_algorithms = e->password_algorithms;
             if (!c.password_algorithms.empty()) {
                 auto offered = read_password_algorithms({stun::attr::password_algorithms, c.password_algorithms});
                 auto has = [&](PasswordAlgorithm a) { return std::count(offered->begin(), offered->end(), static_cast<std::uint16_t>(a)) > 0; };
@@ -227,10 +236,11 @@ asio::awaitable<void> Client::receive_loop() {
 }
 
 asio::awaitable<void> Client::create_permission(std::vector<Endpoint> peers) {
-    CreatePermissionRequest r{peers};
-    auto response = co_await request(method::create_permission, [r](const stun::TransactionId& id, const Credentials* c) {
-        return encode(id, r, c);
-    });
+    CreatePermissionRequest r;
+    r.peers = peers;
+    // A named encoder: a closure owning memory as a temporary in the co_await is freed twice (GCC 12).
+    Encoder encoder = [r](const stun::TransactionId& id, const Credentials* c) { return encode(id, r, c); };
+    auto response = co_await request(method::create_permission, std::move(encoder));
     auto ok = read_empty_success(response.message, method::create_permission);
     if (!ok) throw Exception(Errc::malformed, fmt::format("TURN server {}: {}", server_name(), ok.error().message));
     for (const auto& peer : peers) {
@@ -267,10 +277,15 @@ asio::awaitable<std::chrono::seconds> Client::refresh() {
     auto lifetime = read_refresh_success(response.message);
     if (!lifetime) throw Exception(Errc::malformed, fmt::format("TURN server {}: {}", server_name(), lifetime.error().message));
     allocation_.lifetime = *lifetime;
-    auto margin = options_.refresh_margin;
-    refresh_due_ = Clock::now() + (*lifetime > 2 * margin ? *lifetime - margin : *lifetime / 2);
+    schedule_refresh();
     ++stats_.refreshes;
     co_return *lifetime;
+}
+
+void Client::schedule_refresh() {
+    auto lifetime = allocation_.lifetime;
+    auto margin = options_.refresh_margin;
+    refresh_due_ = Clock::now() + (lifetime > margin ? lifetime - margin : lifetime / 2);
 }
 
 asio::awaitable<void> Client::maintain() {
@@ -278,9 +293,9 @@ asio::awaitable<void> Client::maintain() {
     auto channels_due = Clock::now() + options_.channel_refresh;
     asio::steady_timer timer(executor_);
     while (open_) {
-        auto next = refresh_due_;
-        if (!permissions_.empty()) next = std::min(next, permissions_due);
-        if (!channels_.empty()) next = std::min(next, channels_due);
+        // Woken for every due time, needed or not: a permission or channel made meanwhile is
+        // then refreshed in time without waking the timer from outside.
+        auto next = std::min({refresh_due_, permissions_due, channels_due});
         timer.expires_at(next);
         asio::error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -289,13 +304,16 @@ asio::awaitable<void> Client::maintain() {
         try {
             auto now = Clock::now();
             if (now >= refresh_due_) co_await refresh();
-            if (!permissions_.empty() && now >= permissions_due) {
-                auto peers = permissions_;
-                co_await create_permission(peers);
-                ++stats_.permission_refreshes;
+            if (now >= permissions_due) {
                 permissions_due = now + options_.permission_refresh;
+                if (!permissions_.empty()) {
+                    auto peers = permissions_;
+                    co_await create_permission(peers);
+                    ++stats_.permission_refreshes;
+                }
             }
-            if (!channels_.empty() && now >= channels_due) {
+            if (now >= channels_due) {
+                channels_due = now + options_.channel_refresh;
                 auto channels = channels_;
                 for (const auto& [channel, peer] : channels) {
                     ChannelBindRequest r{channel, peer};
@@ -304,15 +322,15 @@ asio::awaitable<void> Client::maintain() {
                     });
                     (void)response;
                 }
-                ++stats_.channel_refreshes;
-                channels_due = now + options_.channel_refresh;
+                if (!channels.empty()) ++stats_.channel_refreshes;
             }
         } catch (const Exception& e) {
             failure = e.error();
         }
         if (failure && failure->code == Errc::cancelled) co_return;
         if (failure) {
-            end(Error{failure->code, fmt::format("TURN allocation on {} ended: {}", server_name(), failure->message)});
+            failure->message = fmt::format("TURN allocation on {} ended: {}", server_name(), failure->message);
+            end(std::move(*failure));
             co_return;
         }
     }

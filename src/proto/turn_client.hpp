@@ -45,7 +45,8 @@ struct ClientOptions {
     stun::RetransmitPolicy udp = stun::RetransmitPolicy::within(std::chrono::milliseconds(3000));
     std::chrono::milliseconds stream_timeout{5000};
     std::chrono::milliseconds connect_timeout{5000};
-    // Refresh this long before the allocation would expire (at half the lifetime when shorter).
+    // Refresh this long before the allocation would expire (at half the lifetime when that is
+    // shorter than the margin).
     std::chrono::seconds refresh_margin{60};
     std::chrono::milliseconds permission_refresh = std::chrono::minutes(4);
     std::chrono::milliseconds channel_refresh = std::chrono::minutes(9);
@@ -113,6 +114,7 @@ private:
     asio::awaitable<Bytes> transact(const stun::TransactionId& id, const Bytes& message, stun::Method method);
     asio::awaitable<void> receive_loop();
     asio::awaitable<void> maintain();
+    void schedule_refresh();
     void on_frame(ByteView frame);
     void deliver(const Endpoint& peer, ByteView data);
     void end(Error why);

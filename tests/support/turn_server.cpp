@@ -38,9 +38,11 @@ void TurnServer::start() {
                                   "--cert", ca_file().string(), "--pkey", (dir_.path() / "key.pem").string(),
                                   "--pidfile", (dir_.path() / "turnserver.pid").string(), "--log-file", "stdout", "--simple-log"};
     if (options_.stale_nonce_seconds > 0) argv.push_back("--stale-nonce=" + std::to_string(options_.stale_nonce_seconds));
-    if (options_.max_lifetime_seconds > 0) {
-        argv.push_back("--max-allocate-lifetime");
-        argv.push_back(std::to_string(options_.max_lifetime_seconds));
+    for (auto [flag, seconds] : {std::pair{"--permission-lifetime", options_.permission_lifetime_seconds},
+                                 std::pair{"--channel-lifetime", options_.channel_lifetime_seconds}}) {
+        if (seconds <= 0) continue;
+        argv.push_back(flag);
+        argv.push_back(std::to_string(seconds));
     }
     auto udp = endpoint();
     auto tls = tls_endpoint();

@@ -17,7 +17,10 @@ struct TurnServerOptions {
     std::string password = "test";
     std::string realm = "lab";
     int stale_nonce_seconds = 0;  // 0: coturn's default (600 s)
-    int max_lifetime_seconds = 0;  // 0: coturn's default (3600 s)
+    // Shorter lifetimes let a test see the client's refreshes keep things alive; 0: coturn's
+    // defaults (300 s, 600 s). Allocations cannot be shortened: coturn grants at least 600 s.
+    int permission_lifetime_seconds = 0;
+    int channel_lifetime_seconds = 0;
 };
 
 class TurnServer {
