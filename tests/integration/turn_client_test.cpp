@@ -110,8 +110,11 @@ TEST_F(TurnClient, AllocatesWithLongTermCredentials) {
         auto lifetime = co_await client->refresh();
         EXPECT_GT(lifetime, 0s);
         EXPECT_EQ(client->stats().refreshes, 1);
+        auto relayed = client->relayed().to_string();
         co_await client->close();
         EXPECT_FALSE(client->is_open());
+        // close() deallocated: coturn logs the Refresh with lifetime 0 for this relayed address.
+        EXPECT_TRUE(co_await eventually([&] { return server->log().find("lifetime=0") != std::string::npos; }, 1000ms)) << server->log();
     });
 }
 

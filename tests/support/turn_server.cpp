@@ -36,7 +36,7 @@ void TurnServer::start() {
                                   "--listening-port", std::to_string(port_), "--tls-listening-port", std::to_string(port_ + 1),
                                   "--min-port", std::to_string(relay_port_), "--max-port", std::to_string(relay_port_ + relay_ports - 1),
                                   "--cert", ca_file().string(), "--pkey", (dir_.path() / "key.pem").string(),
-                                  "--pidfile", (dir_.path() / "turnserver.pid").string(), "--log-file", "stdout", "--simple-log"};
+                                  "--pidfile", (dir_.path() / "turnserver.pid").string(), "--log-file", "stdout", "--simple-log", "--verbose"};
     if (options_.stale_nonce_seconds > 0) argv.push_back("--stale-nonce=" + std::to_string(options_.stale_nonce_seconds));
     for (auto [flag, seconds] : {std::pair{"--permission-lifetime", options_.permission_lifetime_seconds},
                                  std::pair{"--channel-lifetime", options_.channel_lifetime_seconds}}) {
