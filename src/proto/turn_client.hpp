@@ -12,6 +12,7 @@
 // budget on UDP, a timeout on streams) and cancellable. Awaitable members throw Exception.
 // When the allocation ends by itself (the server closed the stream, stopped answering, or lost
 // the allocation), the end handler gets why, once.
+// The client's own tasks (receiver, timers) hold it until close() or that end: await close().
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>

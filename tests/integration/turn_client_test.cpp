@@ -61,8 +61,8 @@ asio::awaitable<void> permit(turn::Client& client, Endpoint peer) {
 
 // A plain UDP socket on loopback standing in for a peer without TURN.
 struct PlainPeer {
-    explicit PlainPeer(asio::any_io_executor ex) : socket(ex, asio::ip::udp::endpoint(loopback, 0)) {}
-    Endpoint endpoint() const { return {loopback, socket.local_endpoint().port()}; }
+    explicit PlainPeer(asio::any_io_executor ex, asio::ip::address ip = loopback) : socket(ex, asio::ip::udp::endpoint(ip, 0)) {}
+    Endpoint endpoint() const { return {socket.local_endpoint().address(), socket.local_endpoint().port()}; }
     // One datagram within 2 s: its text and its source.
     asio::awaitable<std::pair<std::string, Endpoint>> receive() {
         std::array<char, 2048> buffer{};
@@ -131,7 +131,7 @@ TEST_F(TurnClient, WrongPasswordIsAClearError) {
     }
 }
 
-TEST_F(TurnClient, NoServerIsATimeout) {
+TEST_F(TurnClient, NoServerIsAClearError) {
     auto options = options_for(*server);
     options.server.port = static_cast<std::uint16_t>(server->endpoint().port + 2);  // TLS is +1; nothing at +2
     options.udp = stun::RetransmitPolicy::within(300ms);
@@ -172,6 +172,29 @@ TEST_F(TurnClient, SendIndicationAndChannelDataToAPlainPeerAndBack) {
         EXPECT_EQ(received, (std::vector<std::string>{"data indication back", "channel data back"}));
         EXPECT_EQ(client->stats().data_in, 2u);
         co_await client->close();
+    });
+}
+
+TEST_F(TurnClient, Ipv6RelayedAddresses) {
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto options = options_for(*server);
+        options.family = IP6;
+        auto v6 = co_await turn::Client::allocate(io.get_executor(), options);
+        EXPECT_EQ(v6->relayed().ip, asio::ip::make_address("::1"));
+        EXPECT_EQ(v6->relayed_addresses().size(), 1u);
+        PlainPeer peer(io.get_executor(), asio::ip::make_address("::1"));
+        std::vector<std::string> received;
+        v6->on_data(peer.endpoint(), [&](ByteView data) { received.push_back(text(data)); });
+        co_await permit(*v6, peer.endpoint());
+        co_await v6->bind_channel(peer.endpoint());
+        co_await v6->send(peer.endpoint(), as_bytes("over IPv6"));
+        auto got = co_await peer.receive();
+        EXPECT_EQ(got.first, "over IPv6");
+        EXPECT_EQ(got.second, v6->relayed());
+        co_await peer.send_to("back over IPv6", v6->relayed());
+        EXPECT_TRUE(co_await eventually([&] { return received.size() == 1; }));
+
+        co_await v6->close();
     });
 }
 

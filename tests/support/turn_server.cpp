@@ -32,7 +32,7 @@ void TurnServer::start() {
     std::vector<std::string> argv{"turnserver", "-n", "--no-cli", "--no-dtls", "--lt-cred-mech",
                                   "--user", options_.user + ":" + options_.password, "--realm", options_.realm,
                                   "--userdb", (dir_.path() / "turndb").string(),
-                                  "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--allow-loopback-peers",
+                                  "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--relay-ip", "::1", "--allow-loopback-peers",
                                   "--listening-port", std::to_string(port_), "--tls-listening-port", std::to_string(port_ + 1),
                                   "--min-port", std::to_string(relay_port_), "--max-port", std::to_string(relay_port_ + relay_ports - 1),
                                   "--cert", ca_file().string(), "--pkey", (dir_.path() / "key.pem").string(),

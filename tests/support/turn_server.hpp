@@ -1,6 +1,6 @@
 // coturn as a TURN server on loopback for the tests (RFC 8656 with long-term credentials):
 // UDP and TCP on one port, TLS on the next (with a self-signed certificate made for the test),
-// relayed addresses on 127.0.0.1 and loopback peers allowed.
+// relayed addresses on 127.0.0.1 and ::1, and loopback peers allowed.
 #pragma once
 #include <filesystem>
 #include <memory>
