@@ -82,6 +82,7 @@ public:
     const Endpoint& mapped() const { return allocation_.mapped; }  // our address as the server sees it
     std::chrono::seconds lifetime() const { return allocation_.lifetime; }
     Endpoint local() const;
+    asio::any_io_executor executor() const { return executor_; }
     const ClientOptions& options() const { return options_; }
     const ClientStats& stats() const { return stats_; }
     bool is_open() const { return open_; }
