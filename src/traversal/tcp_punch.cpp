@@ -15,6 +15,7 @@
 #include "net/timeout.hpp"
 #include "session/path.hpp"
 #include "traversal/port_prediction.hpp"
+#include "traversal/signal_reach.hpp"
 #include "traversal/tcp_punch_message.hpp"
 
 namespace warpgate::traversal {
@@ -27,6 +28,30 @@ using SteadyClock = std::chrono::steady_clock;
 class PunchTable {
 public:
     enum class Role : std::uint8_t { initiator, responder };
+
+    explicit PunchTable(const TcpPunchOptions& options)
+        : offers_(options.offers_per_key, options.offers_total, net::RateClock::now()), max_responding_(options.max_responding) {}
+
+    // Held while the responder's side of one punch runs.
+    class Responding {
+    public:
+        explicit Responding(std::shared_ptr<PunchTable> table) : table_(std::move(table)) { ++table_->responding_; }
+        ~Responding() { --table_->responding_; }
+        Responding(const Responding&) = delete;
+        Responding& operator=(const Responding&) = delete;
+
+    private:
+        std::shared_ptr<PunchTable> table_;
+    };
+
+    // Why an offer from `sender` is not answered now (empty: admitted, counted in the limits).
+    std::string admit(const Bytes& sender) {
+        if (responding_ >= max_responding_) return fmt::format("busy: {} punches in progress", responding_);
+        auto verdict = offers_.admit(sender, net::RateClock::now());
+        if (verdict == net::KeyedRateLimit<Bytes>::Verdict::key_limited) return "too many offers from this node: rate limited";
+        if (verdict == net::KeyedRateLimit<Bytes>::Verdict::total_limited) return "too many offers: rate limited";
+        return {};
+    }
 
     struct Mailbox {
         explicit Mailbox(asio::any_io_executor ex) : arrived(ex) {}
@@ -60,6 +85,9 @@ public:
 
 private:
     std::map<std::pair<Role, ConnectionId>, Mailbox*> boxes_;
+    net::KeyedRateLimit<Bytes> offers_;
+    std::size_t max_responding_;
+    std::size_t responding_ = 0;
 };
 
 namespace {
@@ -67,10 +95,6 @@ namespace {
 using Role = PunchTable::Role;
 
 double ms(std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-bool has_mqtt_hint(const NodeAddress& peer) {
-    return std::any_of(peer.hints.begin(), peer.hints.end(), [](const ServerHint& h) { return h.kind == ServerKind::mqtt; });
-}
 
 // The message in `box`, or Errc::timeout after `timeout` (Errc::cancelled when cancelled).
 asio::awaitable<PunchMessage> receive(PunchTable::Mailbox& box, std::chrono::milliseconds timeout, std::string_view what) {
@@ -141,54 +165,74 @@ std::string list(const std::vector<Endpoint>& targets) {
 // One side's connects. Completed connections go to `sink`; the punch ends at the window's
 // end, or `linger` after the first connection (zero: at once).
 struct Punch {
-    Punch(asio::any_io_executor ex, std::function<void(PathPtr)> on_path, SteadyClock::time_point end)
-        : wake(ex), sink(std::move(on_path)), deadline(end) {}
+    Punch(asio::any_io_executor ex, std::function<void(PathPtr)> on_path, SteadyClock::time_point end, std::chrono::milliseconds after_first)
+        : wake(ex), sink(std::move(on_path)), deadline(end), linger(after_first) {}
     asio::steady_timer wake;
     std::function<void(PathPtr)> sink;
     SteadyClock::time_point deadline;
+    std::chrono::milliseconds linger;
     std::size_t connected = 0;
     bool over = false;
     std::string failures;
+
+    // A connection completed (by our connect, or the peer's reaching our listener).
+    void deliver(PathPtr path) {
+        if (over) {
+            path->close();
+            return;
+        }
+        if (++connected == 1) deadline = std::min(deadline, SteadyClock::now() + linger);
+        sink(std::move(path));
+        wake.cancel();
+    }
 };
 
 asio::awaitable<void> connect_one(PluginContext& ctx, std::shared_ptr<Punch> punch, Endpoint target, std::chrono::nanoseconds delay,
-                                  std::chrono::milliseconds refire, std::chrono::milliseconds linger) {
+                                  std::chrono::milliseconds refire, std::chrono::milliseconds resend) {
     co_await sleep_for(delay);
     while (!punch->over && SteadyClock::now() < punch->deadline) {
         auto left = std::chrono::ceil<std::chrono::milliseconds>(punch->deadline - SteadyClock::now());
         try {
-            auto path = co_await net::with_timeout(ctx.dial_from_listen_port(TCP, target), left, "connecting to " + target.to_string());
-            if (punch->over) {
-                path->close();
-                co_return;
-            }
-            if (++punch->connected == 1) punch->deadline = std::min(punch->deadline, SteadyClock::now() + linger);
-            punch->sink(std::move(path));
-            punch->wake.cancel();
+            auto path = co_await net::with_timeout(ctx.dial_from_listen_port(TCP, target), std::min(left, resend),
+                                                   "connecting to " + target.to_string());
+            punch->deliver(std::move(path));
             co_return;
         } catch (const Exception& e) {
             if (e.errc() == Errc::cancelled) throw;
+            // No answer within a few round trips: the peer's SYN met this one in flight, or
+            // was discarded here (a socket reusing a TIME_WAIT keeps its timestamps). A new
+            // socket on the same 4-tuple sends a new SYN at once (the kernel would wait 1 s);
+            // the NAT keeps the flow's mapping, as the old socket left without a RST.
+            if (e.errc() == Errc::timeout) continue;
             if (punch->failures.size() < 600) punch->failures += "; " + e.error().message;
-            if (e.errc() == Errc::timeout) co_return;  // the window ended on a live SYN_SENT
-            if (e.errc() == Errc::address_in_use) co_return;  // the peer's SYN reached our listener
+            // The 4-tuple is taken: the peer's SYN reached our listener, or an old
+            // connection's TIME_WAIT holds it (the peer's SYN will then reach our listener).
+            if (e.errc() == Errc::address_in_use) co_return;
         }
-        // Refused (a RST), unreachable (ICMP) or the address still busy: fire again shortly.
+        // Refused (a RST), unreachable (ICMP): fire again shortly.
         co_await sleep_for(refire);
     }
 }
 
-// Connects to every target from the listen port, the k-th at start + k * pace.
+// Connects to every target from the listen port, the k-th at start + k * pace. The initiator
+// (`claim`) also takes what its listener accepts from the targets meanwhile: it introduces on
+// whichever half of the open completes, the responder's acceptor serves either.
 asio::awaitable<std::size_t> run_punch(PluginContext& ctx, const std::vector<Endpoint>& targets, std::chrono::system_clock::time_point start,
-                                       std::chrono::nanoseconds window, const TcpPunchOptions& options, std::chrono::milliseconds linger,
-                                       std::function<void(PathPtr)> sink, std::string& failures) {
+                                       std::chrono::nanoseconds window, std::chrono::nanoseconds signal_rtt, const TcpPunchOptions& options,
+                                       std::chrono::milliseconds linger, bool claim, std::function<void(PathPtr)> sink, std::string& failures) {
+    // The signaling round trip (through a broker) bounds the direct one from above.
+    auto resend = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(2 * signal_rtt), options.resend_min, options.resend_max);
     auto wait = time_until(start, ctx.clock());
     auto begin = SteadyClock::now() + wait;
     auto punch = std::make_shared<Punch>(ctx.executor(), std::move(sink),
-                                         begin + std::chrono::duration_cast<SteadyClock::duration>(window));
+                                         begin + std::chrono::duration_cast<SteadyClock::duration>(window), linger);
+    std::vector<std::unique_ptr<PluginContext::InboundClaim>> claims;
+    if (claim)
+        for (auto& t : targets) claims.push_back(ctx.claim_inbound(t, [punch](PathPtr path) { punch->deliver(std::move(path)); }));
     net::TaskGroup connects(ctx.executor());
     for (std::size_t k = 0; k < targets.size(); ++k)
-        connects.spawn(connect_one(ctx, punch, targets[k], wait + k * options.pace, options.refire, linger), "tcp_punch connect");
-    while (!punch->over && SteadyClock::now() < punch->deadline && connects.size() > 0) {
+        connects.spawn(connect_one(ctx, punch, targets[k], wait + k * options.pace, options.refire, resend), "tcp_punch connect");
+    while (!punch->over && SteadyClock::now() < punch->deadline && (connects.size() > 0 || claim)) {
         punch->wake.expires_at(punch->deadline);
         asio::error_code ec;
         co_await punch->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -215,6 +259,12 @@ Bytes decline(const PunchMessage& of, std::string reason) {
     return encode_punch(m);
 }
 
+asio::awaitable<void> turn_down(PluginContext& ctx, const NodeAddress& caller, const PunchMessage& offer, const std::string& who,
+                                std::string reason) {
+    spdlog::info("tcp_punch: declined {}'s offer: {}", who, reason);
+    co_await ctx.signal(caller, decline(offer, std::move(reason)));
+}
+
 // The responder's side of one offer.
 asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> table, TcpPunchOptions options, Bytes sender,
                               PunchMessage offer) {
@@ -224,9 +274,14 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
         spdlog::info("tcp_punch: offer from {} names {}: ignored", who, caller ? "another node's address" : caller.error().to_string());
         co_return;
     }
+    std::string refusal = table->admit(sender);
+    if (!refusal.empty()) {
+        co_await turn_down(ctx, *caller, offer, who, refusal);
+        co_return;
+    }
+    PunchTable::Responding held(table);
     auto family = offer.ip.is_v6() ? IP6 : IP4;
     auto targets = targets_of(offer);
-    std::string refusal;
     for (auto& t : targets)
         if (auto why = ctx.why_not_dial(t); !why.empty()) refusal = fmt::format("we may not dial {} ({})", t.to_string(), why);
     PunchMessage answer;
@@ -245,13 +300,14 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
         }
     }
     if (!refusal.empty()) {
-        spdlog::info("tcp_punch: declined {}'s offer: {}", who, refusal);
-        co_await ctx.signal(*caller, decline(offer, refusal));
+        co_await turn_down(ctx, *caller, offer, who, refusal);
         co_return;
     }
     auto box = table->expect(Role::responder, offer.con_id, offer.nonce, sender, ctx.executor());
+    auto sent = SteadyClock::now();
     co_await ctx.signal(*caller, encode_punch(answer));
     auto go = co_await receive(*box, ctx.config().connect_timeout, "start instant from the initiator");
+    auto rtt = SteadyClock::now() - sent;  // answer to go: a signaling round trip, as the initiator's
     if (go.kind == PunchKind::decline) {
         spdlog::info("tcp_punch: {} called the punch off: {}", who, go.reason);
         co_return;
@@ -265,7 +321,7 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
     // listener before its own connect exists, which nobody introduces on.
     auto lag = counted_uncertainty(own_clock(ctx), options.budget) + counted_uncertainty(offer.clock, options.budget) + options.lag;
     auto start = go.start + std::chrono::duration_cast<std::chrono::system_clock::duration>(lag);
-    auto connected = co_await run_punch(ctx, targets, start, window, options, options.grace,
+    auto connected = co_await run_punch(ctx, targets, start, window, rtt, options, options.grace, false,
                                         [&ctx](PathPtr path) { ctx.accept_path(std::move(path)); }, failures);
     if (connected == 0)
         spdlog::info("tcp_punch: no connection to {} at {}{}", who, list(targets), failures);
@@ -275,7 +331,7 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
 
 }  // namespace
 
-TcpPunch::TcpPunch(TcpPunchOptions options) : options_(options), table_(std::make_shared<PunchTable>()) {}
+TcpPunch::TcpPunch(TcpPunchOptions options) : options_(options), table_(std::make_shared<PunchTable>(options_)) {}
 
 std::vector<Attempt> TcpPunch::plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) {
     if (transport != TCP) {
@@ -286,14 +342,8 @@ std::vector<Attempt> TcpPunch::plan(PluginContext& ctx, const NodeAddress& peer,
         why_not = "hole punching is disabled (enable_punching)";
         return {};
     }
-    if (!ctx.has_signaling()) {
-        why_not = "signaling is off";
-        return {};
-    }
-    if (!has_mqtt_hint(peer)) {
-        why_not = "the peer's address names no MQTT broker";
-        return {};
-    }
+    why_not = why_cannot_signal(ctx, peer);
+    if (!why_not.empty()) return {};
     std::vector<Attempt> attempts;
     std::string reasons;
     for (auto family : ctx.supported()) {
@@ -347,7 +397,7 @@ asio::awaitable<Reached> TcpPunch::attempt(PluginContext& ctx, const NodeAddress
                   list(targets));
     PathPtr first;
     std::string failures;
-    co_await run_punch(ctx, targets, schedule->start, schedule->window, options_, std::chrono::milliseconds::zero(),
+    co_await run_punch(ctx, targets, schedule->start, schedule->window, rtt, options_, std::chrono::milliseconds::zero(), true,
                        [&first](PathPtr path) {
                            if (!first) first = std::move(path);
                            else path->close();

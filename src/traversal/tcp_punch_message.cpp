@@ -11,14 +11,6 @@ namespace {
 
 using std::chrono::microseconds;
 
-template <std::size_t N>
-std::array<std::uint8_t, N> read_array(net::ByteReader& r, std::string_view what) {
-    std::array<std::uint8_t, N> out{};
-    auto view = r.bytes(N, what);
-    std::copy(view.begin(), view.end(), out.begin());
-    return out;
-}
-
 void write_address(net::ByteWriter& w, const asio::ip::address& ip) {
     if (ip.is_v6()) {
         w.u8(6);
@@ -34,8 +26,8 @@ void write_address(net::ByteWriter& w, const asio::ip::address& ip) {
 asio::ip::address read_address(net::ByteReader& r) {
     auto at = r.offset();
     auto family = r.u8("family");
-    if (family == 4) return asio::ip::address_v4(read_array<4>(r, "IPv4 address"));
-    if (family == 6) return asio::ip::address_v6(read_array<16>(r, "IPv6 address"));
+    if (family == 4) return asio::ip::address_v4(r.array<4>("IPv4 address"));
+    if (family == 6) return asio::ip::address_v6(r.array<16>("IPv6 address"));
     if (r.ok()) r.reject(at, fmt::format("unknown family {}", family));
     return {};
 }
@@ -78,8 +70,8 @@ Result<PunchMessage> decode_punch(ByteView payload) {
     auto kind = r.u8("kind");
     if (r.ok() && (kind < 1 || kind > 4)) r.reject(1, fmt::format("unknown kind {}", kind));
     m.kind = static_cast<PunchKind>(kind);
-    m.con_id = read_array<16>(r, "connection id");
-    m.nonce = read_array<8>(r, "nonce");
+    m.con_id = r.array<16>("connection id");
+    m.nonce = r.array<8>("nonce");
     if (!r.ok()) return tl::unexpected(r.error());
     if (m.kind == PunchKind::offer || m.kind == PunchKind::answer) {
         m.ip = read_address(r);

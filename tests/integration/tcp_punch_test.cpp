@@ -47,10 +47,13 @@ TEST(TcpPunch, TwoLoopbackGatesLinkBySimultaneousOpen) {
                 co_await link->send(m);
             }, asio::detached);
         });
-        auto link = co_await alpha.connect(bravo.address_text(), {.transport = TCP, .timeout = 5s, .plugins = {"tcp_punch"}});
+        // (GCC 12: no braced temporaries inside a co_await expression.)
+        LinkOptions options{.transport = TCP, .timeout = 5s, .plugins = {"tcp_punch"}};
+        auto link = co_await alpha.connect(bravo.address_text(), options);
         EXPECT_EQ(link.plugin(), "tcp_punch");
         EXPECT_EQ(link.peer_id(), bravo.node().node_id());
-        co_await link.send(as_bytes("punched"));
+        std::string text = "punched";
+        co_await link.send(as_bytes(text));
         auto reply = co_await link.recv(5s);
         EXPECT_EQ(std::string(as_chars(reply)), "punched");
         link.close();

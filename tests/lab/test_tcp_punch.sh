@@ -28,10 +28,12 @@ stop_listener() {
   wait "$LISTENER" 2>/dev/null || true
 }
 
-# connect_punch TEXT: one `connect --plugins tcp_punch` from ha; its JSON in $OUT.
+# connect_punch TEXT [ARGS...]: one `connect --plugins tcp_punch` (or ARGS) from ha; its JSON in $OUT.
 connect_punch() {
+  local text=$1; shift
+  [ $# -gt 0 ] || set -- --plugins tcp_punch
   OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" connect "@$work/b.addr" --test --mqtt "$MQTT" --stun "$STUN" \
-    --plugins tcp_punch --json --send "$1" --timeout 10 2>"$work/connect.err") || true
+    "$@" --json --send "$text" --timeout 10 2>"$work/connect.err") || true
 }
 
 # punch_case LABEL: a listener, a punched link, the echo.
@@ -71,6 +73,19 @@ for side in ra rb; do
   check "symmetric at $side: tcp_punch declined, saying the ports are random" declined_as_random
   stop_listener
 done
+
+# Without --plugins, auto_connect races tcp_punch in its punch phase: here the direct phase
+# has nothing it could win (both sides filter), so the punch starts at once and wins.
+"$LAB" set-nat ra port-restricted >/dev/null
+"$LAB" set-nat rb sequential >/dev/null
+if start_listener; then
+  connect_punch "raced" --transport tcp
+  check "auto_connect: the echo over the raced link" contains "$OUT" '"reply": "raced"'
+  check "auto_connect: tcp_punch won its punch phase" contains "$OUT" '"plugin": "tcp_punch"'
+else
+  bad "auto_connect: the listener did not start"
+fi
+stop_listener
 
 "$LAB" up --cgnat-a --nat-a port-restricted --nat-b sequential
 punch_case "carrier NAT then port-restricted x sequential"
