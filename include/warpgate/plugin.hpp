@@ -100,6 +100,29 @@ public:
     // Callee side: introduces a path we dialled to a peer that asked for it (reverse connect)
     // and hands the link to whoever waits for `con_id` on our side, else to the inbound handler.
     virtual asio::awaitable<void> dial_back(PathPtr path, const NodeAddress& peer, ConnectionId con_id) = 0;
+    // Responder side of a path both ends opened at once (our end of a TCP simultaneous open):
+    // the peer introduces on it, so the node serves it as its listener serves an accepted
+    // connection (same limits; the link goes to whoever waits for its connection id, else to
+    // the inbound handler). TCP paths only; a UDP path on the listen socket needs nothing (its
+    // hello arrives through the listener's demultiplexer). Errc::unsupported otherwise.
+    virtual void accept_path(PathPtr path) = 0;
+    // Initiator side of a simultaneous open: until the handle is destroyed, a TCP connection
+    // the node's listener accepts from exactly `remote` goes to `sink` (as a raw path, which
+    // the node then introduces like a dialled one) instead of waiting there for a hello. The
+    // peer's SYN lands on our listener when it arrives before our own connect exists, or
+    // while an old connection's TIME_WAIT holds the 4-tuple (our connect then fails with
+    // Errc::address_in_use).
+    class InboundClaim {
+    public:
+        virtual ~InboundClaim() = default;
+    };
+    virtual std::unique_ptr<InboundClaim> claim_inbound(Endpoint remote, std::function<void(PathPtr)> sink) = 0;
+    // The external endpoint of a NAT mapping made now, from a fresh socket (any port) of the
+    // family, against the configured STUN servers in order: what a NAT that allocates a port
+    // per flow hands out next is predicted from it (traversal/port_prediction.hpp). TCP is
+    // measured over TCP STUN, UDP over UDP. Errc::unreachable when STUN is off, no server of
+    // the family is configured or none answered within stun_timeout.
+    virtual asio::awaitable<Endpoint> fresh_mapping(Transport transport, Family family) = 0;
     // Why this node must not dial `target` for a peer's request ("loopback",
     // "private_not_ours", ...: traversal/dial_policy.hpp); empty when it may.
     virtual std::string why_not_dial(const Endpoint& target) const = 0;

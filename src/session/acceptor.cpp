@@ -48,6 +48,7 @@ void Acceptor::close() {
     for (auto& p : pending)
         if (auto path = p.path.lock()) path->close();
     on_established_ = nullptr;
+    claims_.clear();
 }
 
 std::size_t Acceptor::count_from(const asio::ip::address& ip) const {
@@ -76,12 +77,37 @@ void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
     asio::error_code ec;
     auto remote = socket.remote_endpoint(ec);
     if (ec || closed_) return;  // reset before we looked at it
-    auto ip = remote.address();
+    Endpoint from{remote.address(), remote.port()};
+    for (auto& [claimed, to] : claims_) {
+        if (claimed != from) continue;
+        auto claimer = to;  // it may release (and so destroy) its claim from inside
+        claimer(std::make_shared<TcpPath>(std::move(socket)));
+        return;
+    }
+    accept_tcp(std::make_shared<TcpPath>(std::move(socket)));
+}
+
+void Acceptor::claim_tcp(const Endpoint& remote, TcpClaim to) {
+    release_tcp(remote);
+    claims_.emplace_back(remote, std::move(to));
+}
+
+void Acceptor::release_tcp(const Endpoint& remote) {
+    std::erase_if(claims_, [&](const auto& c) { return c.first == remote; });
+}
+
+void Acceptor::accept_tcp(std::shared_ptr<TcpPath> path) {
+    if (closed_ || !path->is_open()) {
+        path->close();
+        return;
+    }
+    auto ip = path->remote().ip;
     auto from_ip = static_cast<std::size_t>(
         std::count_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.ip == ip; }));
     if (from_ip >= options_.max_pending_tcp_per_ip) {
         refusals_.refuse("too many pending connections from one address",
                          fmt::format("{} has {} connections without a hello: closed another", ip.to_string(), from_ip));
+        path->close();
         return;
     }
     if (pending_.size() >= options_.max_pending_tcp) {
@@ -92,11 +118,10 @@ void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
         refusals_.refuse("too many pending connections",
                          fmt::format("{} connections without a hello yet: closed the oldest from {}", pending_.size(),
                                      victim->ip.to_string()));
-        auto path = victim->path.lock();
+        auto crowded = victim->path.lock();
         pending_.erase(victim);
-        if (path) path->close();
+        if (crowded) crowded->close();
     }
-    auto path = std::make_shared<TcpPath>(std::move(socket));
     pending_.push_back({path, Clock::now() + options_.session.handshake_timeout, ip});
     std::weak_ptr<Acceptor> weak = shared_from_this();
     std::weak_ptr<TcpPath> weak_path = path;

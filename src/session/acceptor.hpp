@@ -53,6 +53,16 @@ public:
 
     // A new TCP connection from the listener.
     void accept_tcp(asio::ip::tcp::socket socket);
+    // A connected stream this node holds, served as if the listener had accepted it (our end
+    // of a TCP simultaneous open: the peer sends the hello). Same limits as accept_tcp.
+    void accept_tcp(std::shared_ptr<TcpPath> path);
+
+    // Until release_tcp(remote), a connection the listener accepts from exactly `remote` goes
+    // to `to` instead of waiting for a hello: the peer's half of a simultaneous open that
+    // reached our listener first, which this node introduces on itself.
+    using TcpClaim = std::function<void(std::shared_ptr<TcpPath>)>;
+    void claim_tcp(const Endpoint& remote, TcpClaim to);
+    void release_tcp(const Endpoint& remote);
 
     std::size_t half_open() const { return half_open_.size(); }
     std::size_t pending_tcp() const { return pending_.size(); }
@@ -99,6 +109,7 @@ private:
     std::map<const Session*, HalfOpenList::iterator> half_open_by_session_;
     std::map<asio::ip::address, std::size_t> half_open_per_ip_;
     std::deque<Pending> pending_;
+    std::vector<std::pair<Endpoint, TcpClaim>> claims_;
     asio::steady_timer sweep_timer_;
     net::RefusalLog refusals_{"listener"};
     bool closed_ = false;
