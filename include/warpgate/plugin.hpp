@@ -104,7 +104,8 @@ public:
     // the peer introduces on it, so the node serves it as its listener serves an accepted
     // connection (same limits; the link goes to whoever waits for its connection id, else to
     // the inbound handler). TCP paths only; a UDP path on the listen socket needs nothing (its
-    // hello arrives through the listener's demultiplexer). Errc::unsupported otherwise.
+    // hello arrives through the listener's demultiplexer); a relay's path (TURN) is read and
+    // its hello goes to the listener's acceptor. Errc::unsupported otherwise.
     virtual void accept_path(PathPtr path) = 0;
     // Initiator side of a simultaneous open: until the handle is destroyed, a TCP connection
     // the node's listener accepts from exactly `remote` goes to `sink` (as a raw path, which

@@ -178,7 +178,11 @@ public:
         }
         auto udp = std::dynamic_pointer_cast<session::UdpPath>(path);
         if (udp && !udp->owns_socket()) return;  // the listen socket's demultiplexer hears its hello
-        throw Exception(Errc::unsupported, "accept_path: only TCP paths and UDP paths on the listen socket are served");
+        if (!udp) {
+            n.demux->serve_path(path, true);  // a relay's path: its hello goes to the acceptor
+            return;
+        }
+        throw Exception(Errc::unsupported, "accept_path: a UDP path on a socket of its own is not served");
     }
 
     std::unique_ptr<InboundClaim> claim_inbound(Endpoint remote, std::function<void(PathPtr)> sink) override {

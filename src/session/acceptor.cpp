@@ -30,6 +30,9 @@ void Acceptor::start(Established on_established) {
     demux_->on_hello([weak](std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from) {
         if (auto self = weak.lock()) self->on_udp_hello(record, socket, from);
     });
+    demux_->on_path_hello([weak](std::span<std::uint8_t> record, const PathPtr& path) {
+        if (auto self = weak.lock()) self->on_path_hello(record, path);
+    });
     asio::co_spawn(executor_, sweep(weak), asio::detached);
 }
 
@@ -37,6 +40,7 @@ void Acceptor::close() {
     closed_ = true;
     sweep_timer_.cancel();
     demux_->on_hello(nullptr);
+    demux_->on_path_hello(nullptr);
     auto half_open = std::move(half_open_);
     half_open_.clear();
     half_open_by_source_.clear();
@@ -181,17 +185,23 @@ asio::awaitable<bool> Acceptor::on_tcp_record(std::span<std::uint8_t> record, co
     co_return true;
 }
 
-void Acceptor::on_udp_hello(std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from) {
-    if (closed_) return;
+bool Acceptor::answered_again(std::span<std::uint8_t> record, const Endpoint& from) {
     auto sender = record.size() >= 7 ? get_id(record.data() + 3) : 0;
-    // A repeated hello (the initiator's retransmission) gets the same answer, no new session.
-    if (auto known = half_open_by_source_.find({from.ip, from.port, sender}); known != half_open_by_source_.end()) {
-        auto& h = *known->second;
-        auto& hello = h.session->hello();
-        if (std::equal(record.begin(), record.end(), hello.begin(), hello.end())) h.session->path()->send_now(h.session->reply());
-        return;
-    }
-    auto path = std::make_shared<UdpPath>(socket, from);
+    auto known = half_open_by_source_.find({from.ip, from.port, sender});
+    if (known == half_open_by_source_.end()) return false;
+    auto& h = *known->second;
+    auto& hello = h.session->hello();
+    if (std::equal(record.begin(), record.end(), hello.begin(), hello.end())) h.session->path()->send_now(h.session->reply());
+    return true;
+}
+
+void Acceptor::on_udp_hello(std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from) {
+    if (closed_ || answered_again(record, from)) return;
+    introduce(record, std::make_shared<UdpPath>(socket, from));
+}
+
+void Acceptor::on_path_hello(std::span<std::uint8_t> record, const PathPtr& path) {
+    if (closed_ || answered_again(record, path->remote())) return;
     introduce(record, path);
 }
 

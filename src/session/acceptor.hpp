@@ -85,6 +85,10 @@ private:
     };
 
     void on_udp_hello(std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from);
+    // A repeated hello (the initiator's retransmission) gets the same answer, no new session.
+    bool answered_again(std::span<std::uint8_t> record, const Endpoint& from);
+    // A hello that came by a path reading itself (a relay; Demux::serve_path).
+    void on_path_hello(std::span<std::uint8_t> record, const PathPtr& path);
     asio::awaitable<bool> on_tcp_record(std::span<std::uint8_t> record, const std::shared_ptr<TcpPath>& path);
     // Answers a valid hello with a half-open session, or refuses it (nullptr).
     std::shared_ptr<Session> introduce(std::span<std::uint8_t> record, const PathPtr& path);

@@ -74,4 +74,42 @@ asio::awaitable<void> Demux::serve(UdpSocketPtr socket, bool accepts_links, std:
     }
 }
 
+void Demux::serve_path(const PathPtr& path, bool accepts_links) {
+    std::weak_ptr<Demux> weak = shared_from_this();
+    std::weak_ptr<Path> weak_path = path;
+    path->read_datagrams(
+        [weak, weak_path, accepts_links](std::span<std::uint8_t> record) -> asio::awaitable<bool> {
+            auto self = weak.lock();
+            auto via = weak_path.lock();
+            if (!self || !via) co_return false;
+            if (record.empty() || !is_record(record[0])) {
+                ++self->stats_.not_ours;
+                co_return true;
+            }
+            if (record[0] == static_cast<std::uint8_t>(RecordType::hello)) {
+                if (accepts_links && self->path_hello_) self->path_hello_(record, via);
+                else ++self->stats_.hello_elsewhere;
+                co_return true;
+            }
+            auto id = receiver_of(record);
+            auto session = id ? self->find(*id) : nullptr;
+            if (!session) {
+                ++self->stats_.unknown_session;
+                co_return true;
+            }
+            co_await session->on_path_datagram(record, via);
+            co_return true;
+        },
+        [weak, raw = path.get()](Error reason) {
+            // The link on this relay ends with it (a link that moved to a direct path and
+            // keeps the relay as its standby goes on).
+            auto self = weak.lock();
+            if (!self) return;
+            std::vector<std::shared_ptr<Session>> on_it;
+            for (auto& [id, session] : self->sessions_)
+                if (auto s = session.lock(); s && s->path().get() == raw) on_it.push_back(s);
+            for (auto& s : on_it) s->on_path_end(raw, reason);
+        });
+}
+
 }  // namespace warpgate::session

@@ -30,6 +30,7 @@ class Demux : public std::enable_shared_from_this<Demux> {
 public:
     using HelloHandler = std::function<void(std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from)>;
     using StunHandler = std::function<void(ByteView datagram, const UdpSocketPtr& socket, const Endpoint& from)>;
+    using PathHelloHandler = std::function<void(std::span<std::uint8_t> record, const PathPtr& path)>;
 
     // Session ids: reserved at construction, bound once the session is shared, removed by it.
     SessionId reserve();
@@ -40,10 +41,15 @@ public:
 
     void on_hello(HelloHandler handler) { hello_ = std::move(handler); }
     void on_stun(StunHandler handler) { stun_ = std::move(handler); }
+    void on_path_hello(PathHelloHandler handler) { path_hello_ = std::move(handler); }
 
     // Reads `socket` until it is closed. Hellos are taken only when `accepts_links`. A socket
     // dialled to one peer reports an ICMP port unreachable to `on_refused` (then stops).
     asio::awaitable<void> serve(UdpSocketPtr socket, bool accepts_links, std::function<void()> on_refused = nullptr);
+
+    // Reads a path that reads itself (a relay: Path::read_datagrams) the same way: hellos to
+    // the acceptor when `accepts_links`, every other record to the session its id names.
+    void serve_path(const PathPtr& path, bool accepts_links);
 
     const DemuxStats& stats() const { return stats_; }
 
@@ -51,6 +57,7 @@ private:
     std::unordered_map<SessionId, std::weak_ptr<Session>> sessions_;
     HelloHandler hello_;
     StunHandler stun_;
+    PathHelloHandler path_hello_;
     DemuxStats stats_;
 };
 

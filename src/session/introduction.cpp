@@ -44,9 +44,13 @@ void start_reading(const std::shared_ptr<Session>& session, const Initiation& ho
         tcp->start(std::move(sink), std::move(on_end), max_introduction_record);
         return;
     }
-    auto udp = std::static_pointer_cast<UdpPath>(how.path);
-    if (!udp->owns_socket()) return;  // a listen socket: the node's demultiplexer reads it already
     if (!how.demux) throw Exception(Errc::config, "a UDP link needs the node's demultiplexer");
+    auto udp = std::dynamic_pointer_cast<UdpPath>(how.path);
+    if (!udp) {
+        how.demux->serve_path(how.path, false);  // a relay's path reads itself
+        return;
+    }
+    if (!udp->owns_socket()) return;  // a listen socket: the node's demultiplexer reads it already
     std::weak_ptr<Session> weak = session;
     auto on_refused = [weak, raw = udp.get(), remote = udp->remote()] {
         if (auto s = weak.lock())

@@ -27,6 +27,10 @@ std::string Path::describe() const {
     return fmt::format("{} {} -> {}", to_string(transport_), local_.to_string(), remote_.to_string());
 }
 
+void Path::read_datagrams(RecordSink, EndSink) {
+    throw Exception(Errc::unsupported, "the path " + describe() + " is read elsewhere");
+}
+
 TcpPath::TcpPath(asio::ip::tcp::socket socket)
     : Path(TCP, to_endpoint(socket.local_endpoint()), to_endpoint(socket.remote_endpoint())), socket_(std::move(socket)),
       write_lock_(socket_.get_executor(), 1) {

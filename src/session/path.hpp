@@ -32,6 +32,10 @@ public:
     // Through a relay (TURN): a session leaves it for a direct path, and returns to it only
     // when the direct path went quiet.
     virtual bool relayed() const noexcept { return false; }
+    // A datagram path that reads itself (a relay's): hands each record to `sink` until it
+    // returns false; `on_end` then gets why. TCP paths read by start() and UDP paths by the
+    // demultiplexer do not (Errc::unsupported).
+    virtual void read_datagrams(std::function<asio::awaitable<bool>(std::span<std::uint8_t>)> sink, std::function<void(Error)> on_end);
     std::string describe() const;  // "UDP 10.0.0.1:4000 -> 192.0.2.7:5000"
 
 protected:

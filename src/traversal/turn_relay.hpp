@@ -27,6 +27,8 @@ public:
     void send_now(ByteView record) noexcept override;
     // Stops delivery and deallocates in the background.
     void close() noexcept override;
+    bool relayed() const noexcept override { return true; }
+    void read_datagrams(session::RecordSink sink, session::EndSink on_end) override { start(std::move(sink), std::move(on_end)); }
 
     // Hands the peer's records to `sink` until it returns false or the path ends; `on_end`
     // then gets why (the allocation ended, or the path was closed).
