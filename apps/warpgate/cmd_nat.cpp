@@ -19,6 +19,7 @@ struct NatFlags {
     std::vector<std::string> ips;
     std::string port_mapping;
     std::uint16_t port = 0;
+    bool test = false;
     bool json = false;
     bool verbose = false;
 };
@@ -119,6 +120,7 @@ asio::awaitable<int> run_nat(asio::io_context& io, const NatFlags& flags) {
     node_flags.stun = flags.stun;
     node_flags.ips = flags.ips;
     node_flags.port_mapping = flags.port_mapping;
+    node_flags.test = flags.test;
     node_flags.verbose = flags.verbose;
     auto options = node_flags.node_options();
     nlohmann::json mapping;
@@ -165,6 +167,7 @@ void add_nat_command(CLI::App& app, std::function<int()>& action) {
         ->check(CLI::ExistingFile);
     cmd->add_option("--stun", flags->stun, "STUN server HOST:PORT (repeatable); replaces the configured list");
     cmd->add_option("--ip", flags->ips, "Measure only this local IP (repeatable), e.g. 10.1.0.2");
+    cmd->add_flag("--test", flags->test, "Use the test preset (no STUN servers unless --stun; nothing leaves the machine)");
     add_port_mapping_flags(*cmd, flags->port_mapping);
     cmd->add_option("--port", flags->port, "The port to map (with a port mapping flag); default 40000")->default_val(40000);
     cmd->add_flag("--json", flags->json, "Print JSON: per interface and family, external address, types, servers, port samples");

@@ -53,8 +53,11 @@ Result<asio::ip::address_v4> default_gateway_v4() {
     return best->gateway.to_v4();
 }
 
-Steady::time_point half_lease(const PortMapping& m) {
-    return m.renewed + std::max<std::chrono::seconds>(m.lease / 2, std::chrono::seconds(1));
+// Renewed at half the lease: the granted one, or the one asked for when the gateway granted
+// more (PCP servers may impose a minimum, e.g. miniupnpd's 120 s), so a short configured lease
+// still notices a gateway restart that soon.
+Steady::time_point half_lease(const PortMapping& m, std::chrono::seconds asked) {
+    return m.renewed + std::max<std::chrono::seconds>(std::min(m.lease, asked) / 2, std::chrono::seconds(1));
 }
 
 std::string describe(const PortMapping& m) {
@@ -100,7 +103,7 @@ asio::awaitable<Result<std::string>> PortMapper::map_with(MappingClient& client,
         external_port = lease->external.port;
         PortMapping m{client.protocol(), transport, {client.internal_ip(), port}, lease->external, lease->lifetime, Steady::now(), 0};
         outcome += (held_.empty() ? "" : ", ") + describe(m);
-        held_.push_back({m, half_lease(m)});
+        held_.push_back({m, half_lease(m, options_.lease)});
     }
     co_return fmt::format("{}: {}", to_string(client.protocol()), outcome);
 }
@@ -110,11 +113,15 @@ asio::awaitable<std::string> PortMapper::start(std::uint16_t port) {
     std::vector<PortMappingProtocol> order{PortMappingProtocol::pcp, PortMappingProtocol::natpmp, PortMappingProtocol::upnp};
     if (options_.protocol != PortMappingProtocol::any) order = {options_.protocol};
     std::string failures;
-    for (auto protocol : order) {
-        if (closed_) break;
-        auto client = co_await open(protocol, deadline);
+    for (std::size_t i = 0; i < order.size() && !closed_; ++i) {
+        auto protocol = order[i];
+        // Each protocol gets an equal share of the time left, so a gateway that silently drops
+        // one (PCP's first retransmission alone is 3 s) leaves time for the next.
+        auto share = (deadline - Steady::now()) / static_cast<int>(order.size() - i);
+        auto step_deadline = Steady::now() + share;
+        auto client = co_await open(protocol, step_deadline);
         if (client) {
-            auto mapped = co_await map_with(**client, port, deadline);
+            auto mapped = co_await map_with(**client, port, step_deadline);
             if (mapped) {
                 client_ = std::move(*client);
                 renewing_ = true;
@@ -147,7 +154,7 @@ asio::awaitable<void> PortMapper::renew(Held& held) {
     mapping.external = lease->external;
     mapping.lease = lease->lifetime;
     mapping.renewed = now;
-    held.due = half_lease(mapping);
+    held.due = half_lease(mapping, options_.lease);
     if (lease->epoch && epoch_.lost_state(*lease->epoch, now)) {
         // The gateway restarted: this request just re-created this mapping; the others are
         // gone too and are mapped again now.

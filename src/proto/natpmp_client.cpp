@@ -15,7 +15,8 @@ Result<std::unique_ptr<Client>> Client::open(const asio::any_io_executor& execut
 asio::awaitable<Result<Response>> Client::ask(ByteView request, Opcode opcode, nat::Deadline deadline) {
     // A reply answers this request when it decodes with our opcode (§3.1: one outstanding
     // request at a time, so nothing else can be matched against).
-    auto matches = [opcode](ByteView reply) {
+    // A std::function local, not a lambda converted inside the co_await expression (GCC 12).
+    std::function<bool(ByteView)> matches = [opcode](ByteView reply) {
         auto r = decode_response(reply);
         return r && r->opcode == opcode;
     };

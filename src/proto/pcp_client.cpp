@@ -28,7 +28,8 @@ asio::awaitable<Result<MapResponse>> Client::ask(Transport transport, std::uint1
     // §11.4: a response answers this request when nonce, protocol and internal port match.
     // A header-only error answers the request as a whole, and a version-0 answer says the
     // gateway speaks only NAT-PMP: both end the exchange.
-    auto matches = [&request](ByteView reply) {
+    // A std::function local, not a lambda converted inside the co_await expression (GCC 12).
+    std::function<bool(ByteView)> matches = [&request](ByteView reply) {
         auto r = decode_map_response(reply);
         if (!r) return r.error().code == Errc::unsupported;
         return !r->has_body || (r->map.nonce == request.map.nonce && r->map.protocol == request.map.protocol &&

@@ -33,8 +33,8 @@ public:
 private:
     Client();
 
-    std::unique_ptr<Igd> igd_;
-    BlockingWorker worker_;  // declared after igd_: joined before it is freed
+    std::shared_ptr<Igd> igd_;  // shared with the jobs, which may outlive a detached worker
+    BlockingWorker worker_;
 };
 
 }  // namespace warpgate::upnp

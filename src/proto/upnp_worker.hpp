@@ -2,7 +2,9 @@
 // one after another, never on the io_context, and the awaiting coroutine resumes on its own
 // executor with the job's result, or gives up at its deadline or when cancelled (the job
 // still runs to its end, bounded by the library's own socket timeouts; its result is dropped).
-// The thread is joined by join() or the destructor, after the queued jobs.
+// join() (or the destructor) joins the thread once it is idle. A job still running then (one
+// whose caller gave up at its deadline) is not waited for on the io_context: the thread is
+// detached and ends after it, holding only state it shares (jobs capture what they use).
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -34,17 +36,22 @@ public:
     template <class T>
     asio::awaitable<Result<T>> run(std::function<Result<T>()> job, std::chrono::steady_clock::time_point deadline,
                                    std::string what);
-    // Lets the queued jobs finish, then ends the thread. Later run()s fail at once.
+    // Ends the thread: joined when idle, else detached (see above). Queued jobs not yet
+    // started are dropped; later run()s fail at once.
     void join();
 
 private:
+    struct State {
+        std::mutex mutex;
+        std::condition_variable wake;
+        std::deque<std::function<void()>> jobs;
+        bool stopping = false;
+        bool busy = false;
+    };
     void submit(std::function<void()> job);
-    void loop();
+    static void loop(const std::shared_ptr<State>& state);
 
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<std::function<void()>> jobs_;
-    bool stopping_ = false;
+    std::shared_ptr<State> state_ = std::make_shared<State>();
     std::thread thread_;
 };
 
@@ -58,8 +65,8 @@ asio::awaitable<Result<T>> BlockingWorker::run(std::function<Result<T>()> job, s
     auto ex = co_await asio::this_coro::executor;
     auto pending = std::make_shared<Pending>(Pending{asio::steady_timer(ex, deadline), std::nullopt});
     {
-        std::lock_guard lock(mutex_);
-        if (stopping_) co_return fail(Errc::cancelled, what + ": worker stopped");
+        std::lock_guard lock(state_->mutex);
+        if (state_->stopping) co_return fail(Errc::cancelled, what + ": worker stopped");
     }
     submit([pending, ex, job = std::move(job)]() mutable {
         auto result = job();
