@@ -58,26 +58,37 @@ private:
 template <class T>
 asio::awaitable<Result<T>> BlockingWorker::run(std::function<Result<T>()> job, std::chrono::steady_clock::time_point deadline,
                                                std::string what) {
+    // Shared with the job. The timer stays in this frame: once the wait is abandoned (deadline,
+    // cancellation) the job touches neither it nor the io_context, which may be gone by then.
     struct Pending {
-        asio::steady_timer done;
+        std::mutex mutex;
+        bool abandoned = false;
+        asio::steady_timer* done = nullptr;
         std::optional<Result<T>> result;
     };
     auto ex = co_await asio::this_coro::executor;
-    auto pending = std::make_shared<Pending>(Pending{asio::steady_timer(ex, deadline), std::nullopt});
+    asio::steady_timer done(ex, deadline);
+    auto pending = std::make_shared<Pending>();
+    pending->done = &done;
     {
         std::lock_guard lock(state_->mutex);
         if (state_->stopping) co_return fail(Errc::cancelled, what + ": worker stopped");
     }
     submit([pending, ex, job = std::move(job)]() mutable {
         auto result = job();
-        // The io thread alone touches `pending` (the timer) from here on.
-        asio::post(ex, [pending = std::move(pending), result = std::move(result)]() mutable {
+        std::lock_guard lock(pending->mutex);
+        if (pending->abandoned) return;
+        asio::post(ex, [pending, result = std::move(result)]() mutable {
+            std::lock_guard lock(pending->mutex);
+            if (pending->abandoned) return;
             pending->result = std::move(result);
-            pending->done.cancel();
+            pending->done->cancel();
         });
     });
-    auto [ec] = co_await pending->done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    std::lock_guard lock(pending->mutex);
     if (pending->result) co_return std::move(*pending->result);
+    pending->abandoned = true;
     if (!ec) co_return fail(Errc::timeout, what + " timed out");
     co_return fail(Errc::cancelled, what + " cancelled");
 }
