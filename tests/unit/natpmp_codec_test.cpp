@@ -3,18 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "proto/natpmp.hpp"
+#include "support/spaced_hex.hpp"
 
 using namespace warpgate;
 using namespace warpgate::natpmp;
 using namespace std::chrono_literals;
 
 namespace {
-Bytes hex(std::string_view text) {
-    std::string compact;
-    for (char c : text)
-        if (c != ' ') compact.push_back(c);
-    return from_hex(compact);
-}
+Bytes hex(std::string_view text) { return test::spaced_hex(text); }
 }  // namespace
 
 TEST(NatPmpCodec, RequestsMatchTheRfcLayout) {

@@ -3,17 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "proto/pcp.hpp"
+#include "support/spaced_hex.hpp"
 
 using namespace warpgate;
 using namespace warpgate::pcp;
 
 namespace {
-Bytes hex(std::string_view text) {
-    std::string compact;
-    for (char c : text)
-        if (c != ' ') compact.push_back(c);
-    return from_hex(compact);
-}
+Bytes hex(std::string_view text) { return test::spaced_hex(text); }
 const Nonce nonce = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 // Header of a MAP request for 3600 s from 10.1.0.2, then the body: nonce, TCP, reserved,
 // internal 40000, suggested 40000, suggested address 0.0.0.0 (IPv4-mapped).
