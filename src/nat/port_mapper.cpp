@@ -40,6 +40,9 @@ using Steady = std::chrono::steady_clock;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 // A failed renewal is retried this soon (while the lease lasts).
 constexpr std::chrono::seconds retry_after{5};
+// Mapped in this order (a static array: GCC 12 mishandles an initializer list's lifetime
+// across a coroutine's suspensions).
+constexpr Transport both_transports[] = {TCP, UDP};
 
 // PCP and NAT-PMP speak to the IPv4 default gateway (NAT-PMP is IPv4 only; PCP over IPv6
 // would need the IPv6 gateway's firewall, which this does not drive yet).
@@ -92,7 +95,7 @@ asio::awaitable<Result<std::unique_ptr<MappingClient>>> PortMapper::open(PortMap
 asio::awaitable<Result<std::string>> PortMapper::map_with(MappingClient& client, std::uint16_t port, Deadline deadline) {
     std::uint16_t external_port = port;  // the same port outside when free: the node address stays short
     std::string outcome;
-    for (auto transport : {TCP, UDP}) {
+    for (auto transport : both_transports) {
         auto lease = co_await client.map(transport, port, external_port, options_.lease, deadline);
         if (!lease) {
             if (held_.empty()) co_return tl::unexpected(lease.error());
