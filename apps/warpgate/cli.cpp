@@ -21,7 +21,32 @@ void NodeFlags::add_to(CLI::App& cmd) {
     cmd.add_option("--stun", stun, "STUN server HOST:PORT (repeatable); turns STUN on even with --test");
     cmd.add_option("--mqtt", mqtt, "MQTT broker HOST:PORT (repeatable); turns signaling on even with --test");
     cmd.add_option("--ntp", ntp, "NTP server HOST[:PORT] (repeatable, default port 123); turns the clock sync on even with --test");
+    add_port_mapping_flags(cmd, port_mapping);
     cmd.add_flag("-v,--verbose", verbose, "Print start phases and debug logs on stderr");
+}
+
+void add_port_mapping_flags(CLI::App& cmd, std::string& protocol) {
+    cmd.add_flag_callback("--upnp", [&protocol] { protocol = "upnp"; }, "Map the listen port on the router by UPnP-IGD");
+    cmd.add_flag_callback("--pcp", [&protocol] { protocol = "pcp"; }, "Map the listen port on the router by PCP (RFC 6887)");
+    cmd.add_flag_callback("--natpmp", [&protocol] { protocol = "natpmp"; }, "Map the listen port on the router by NAT-PMP (RFC 6886)");
+    cmd.add_option("--port-mapping", protocol, "Map the listen port: any (PCP, NAT-PMP, then UPnP-IGD), pcp, natpmp or upnp")
+        ->check(CLI::IsMember({"any", "pcp", "natpmp", "upnp"}));
+}
+
+void apply_port_mapping(const std::string& protocol, NodeConfig& conf) {
+    if (protocol.empty()) return;
+    conf.enable_upnp = true;
+    conf.port_mapping_protocol = value_or_throw(parse_port_mapping_protocol(protocol));
+}
+
+std::string describe(const PortMapping& m) {
+    return fmt::format("{} {} {} -> {}, lease {} s{}", to_string(m.protocol), to_string(m.transport), m.external.to_string(),
+                       m.internal.to_string(), m.lease.count(), m.restored ? fmt::format(", restored {} times", m.restored) : "");
+}
+
+nlohmann::json to_json(const PortMapping& m) {
+    return {{"protocol", to_string(m.protocol)}, {"transport", to_string(m.transport)}, {"external", m.external.to_string()},
+            {"internal", m.internal.to_string()}, {"lease_s", m.lease.count()}, {"restored", m.restored}};
 }
 
 namespace {
@@ -72,6 +97,7 @@ NodeOptions NodeFlags::node_options() const {
         options.conf.ntp_servers = parse_servers(ntp, 123, "--ntp");
         options.conf.init_clock_skew = true;
     }
+    apply_port_mapping(port_mapping, options.conf);
     if (verbose) spdlog::set_level(spdlog::level::debug);
     return options;
 }

@@ -4,6 +4,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,12 +21,21 @@ struct NodeFlags {
     std::vector<std::string> stun;
     std::vector<std::string> mqtt;
     std::vector<std::string> ntp;
+    std::string port_mapping;  // --upnp, --pcp, --natpmp, --port-mapping P: protocol name
     bool verbose = false;
 
     void add_to(CLI::App& cmd);
     // The config (file, presets, overrides) and node options these flags describe.
     NodeOptions node_options() const;
 };
+
+// --upnp, --pcp, --natpmp (force one protocol) and --port-mapping any|pcp|natpmp|upnp, into
+// `protocol`; apply_port_mapping() turns a config's enable_upnp on with that protocol.
+void add_port_mapping_flags(CLI::App& cmd, std::string& protocol);
+void apply_port_mapping(const std::string& protocol, NodeConfig& conf);
+// "pcp TCP 198.51.100.2:40000 -> 10.1.0.2:40000, lease 3600 s" and its JSON object.
+std::string describe(const PortMapping& mapping);
+nlohmann::json to_json(const PortMapping& mapping);
 
 // Runs `body` on an io_context until it returns; SIGINT/SIGTERM cancel it. Returns its exit
 // code, or 1 with the error printed on stderr.

@@ -89,14 +89,18 @@ void add_listen_command(CLI::App& app, std::function<int()>& action) {
                     out.close();
                     std::rename((*addr_out + ".tmp").c_str(), addr_out->c_str());  // readers never see half a file
                 }
+                auto mappings = nlohmann::json::array();
+                for (auto& m : node.port_mappings()) mappings.push_back(to_json(m));
                 if (*json)
                     std::cout << nlohmann::json{{"event", "listening"}, {"port", node.listen_port()}, {"node_id", node.node_id()},
-                                                {"address", node.address_text()}}
+                                                {"address", node.address_text()}, {"port_mappings", mappings}}
                                      .dump()
                               << std::endl;
-                else
-                    std::cout << "listening on port " << node.listen_port() << " as " << node.node_id() << "\n"
-                              << node.address_text() << std::endl;
+                else {
+                    std::cout << "listening on port " << node.listen_port() << " as " << node.node_id() << "\n";
+                    for (auto& m : node.port_mappings()) std::cout << "port mapping: " << describe(m) << "\n";
+                    std::cout << node.address_text() << std::endl;
+                }
                 asio::signal_set usr1(io, SIGUSR1);
                 asio::co_spawn(io, stats_on_signal(usr1, node, *json), asio::detached);
                 // Sleeps until SIGINT/SIGTERM cancels this coroutine.

@@ -1,11 +1,14 @@
 // warpgate nat: per interface and family, the external address (UDP and TCP), NAT type, mapping
 // behaviour and delta type as
-// STUN servers see them (RFC 5780 behaviour discovery), and which servers answered and agreed.
+// STUN servers see them (RFC 5780 behaviour discovery), and which servers answered and agreed;
+// with --upnp/--pcp/--natpmp/--port-mapping, what the router maps for a port, by which
+// protocol and for how long (the mapping is removed again before exit).
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 #include "nat/nat_discovery.hpp"
+#include "nat/port_mapper.hpp"
 
 namespace warpgate::cli {
 namespace {
@@ -14,6 +17,9 @@ struct NatFlags {
     std::string config_file;
     std::vector<std::string> stun;
     std::vector<std::string> ips;
+    std::string port_mapping;
+    std::uint16_t port = 0;
+    bool test = false;
     bool json = false;
     bool verbose = false;
 };
@@ -90,13 +96,41 @@ void print_text(const Measured& m) {
         std::cout << "  " << s.server.to_string() << ": " << (s.answered ? "answered" : "no answer") << (s.note.empty() ? "" : ", " + s.note) << "\n";
 }
 
+// Maps `port` as a node would (nat/port_mapper.hpp), prints what the router granted, removes it.
+asio::awaitable<nlohmann::json> show_port_mapping(asio::io_context& io, const NodeConfig& conf, std::uint16_t port, bool json) {
+    nat::PortMapperOptions options;
+    options.protocol = conf.port_mapping_protocol;
+    options.timeout = conf.port_mapping_timeout;
+    options.lease = std::chrono::duration_cast<std::chrono::seconds>(conf.port_mapping_lease);
+    auto mapper = std::make_shared<nat::PortMapper>(io.get_executor(), options);
+    auto outcome = co_await mapper->start(port);
+    auto out = nlohmann::json{{"outcome", outcome}, {"mappings", nlohmann::json::array()}};
+    for (auto& m : mapper->mappings()) out["mappings"].push_back(cli::to_json(m));
+    if (!json) {
+        std::cout << "port mapping of port " << port << ": " << (mapper->mappings().empty() ? outcome : "") << "\n";
+        for (auto& m : mapper->mappings()) std::cout << "  " << describe(m) << "\n";
+    }
+    co_await mapper->close();
+    co_return out;
+}
+
 asio::awaitable<int> run_nat(asio::io_context& io, const NatFlags& flags) {
     NodeFlags node_flags;  // reuses the config loading of the node commands
     node_flags.config_file = flags.config_file;
     node_flags.stun = flags.stun;
     node_flags.ips = flags.ips;
+    node_flags.port_mapping = flags.port_mapping;
+    node_flags.test = flags.test;
     node_flags.verbose = flags.verbose;
     auto options = node_flags.node_options();
+    nlohmann::json mapping;
+    if (!flags.port_mapping.empty()) {
+        mapping = co_await show_port_mapping(io, options.conf, flags.port, flags.json);
+        if (options.conf.stun_servers.empty()) {
+            if (flags.json) std::cout << nlohmann::json{{"port_mapping", mapping}}.dump(2) << std::endl;
+            co_return mapping["mappings"].empty() ? 1 : 0;
+        }
+    }
     if (options.conf.stun_servers.empty()) throw Exception(Errc::config, "no STUN servers: pass --stun HOST:PORT or a config with stun_servers");
     auto ifs = value_or_throw(discover_interfaces({.include_loopback = !options.ips.empty()}));
     nat::DiscoveryOptions discovery;
@@ -114,6 +148,7 @@ asio::awaitable<int> run_nat(asio::io_context& io, const NatFlags& flags) {
     if (flags.json) {
         nlohmann::json out = nlohmann::json::array();
         for (auto& m : measured) out.push_back(to_json(m));
+        if (!mapping.is_null()) out = nlohmann::json{{"port_mapping", mapping}, {"stun", out}};
         std::cout << out.dump(2) << std::endl;
     } else {
         for (auto& m : measured) print_text(m);
@@ -132,6 +167,9 @@ void add_nat_command(CLI::App& app, std::function<int()>& action) {
         ->check(CLI::ExistingFile);
     cmd->add_option("--stun", flags->stun, "STUN server HOST:PORT (repeatable); replaces the configured list");
     cmd->add_option("--ip", flags->ips, "Measure only this local IP (repeatable), e.g. 10.1.0.2");
+    cmd->add_flag("--test", flags->test, "Use the test preset (no STUN servers unless --stun; nothing leaves the machine)");
+    add_port_mapping_flags(*cmd, flags->port_mapping);
+    cmd->add_option("--port", flags->port, "The port to map (with a port mapping flag); default 40000")->default_val(40000);
     cmd->add_flag("--json", flags->json, "Print JSON: per interface and family, external address, types, servers, port samples");
     cmd->add_flag("-v,--verbose", flags->verbose, "Debug logs on stderr");
     cmd->callback([&action, flags] {

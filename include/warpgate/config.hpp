@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <warpgate/endpoint.hpp>
 #include <warpgate/error.hpp>
+#include <warpgate/port_mapping.hpp>
 
 namespace warpgate {
 
@@ -24,7 +25,7 @@ struct TurnServer {
 struct NodeConfig {
     // --- the original's NODE_CONF knobs ---
     bool reuse_addr = false;           // SO_REUSEADDR on the listen sockets
-    bool enable_upnp = true;           // ask the router for port mappings at start
+    bool enable_upnp = true;           // ask the router for port mappings at start (UPnP-IGD, NAT-PMP or PCP)
     int sig_pipe_no = 1;               // MQTT brokers to keep a signaling connection to (0: none)
     std::filesystem::path install_path;  // keys and state; empty: $XDG_DATA_HOME/warpgate or ~/.local/share/warpgate
     bool init_clock_skew = true;       // measure clock skew by NTP (hole punching timing)
@@ -48,6 +49,11 @@ struct NodeConfig {
     std::chrono::milliseconds keepalive_interval{25000};  // idle links send one (NAT UDP timeouts)
     std::chrono::milliseconds link_dead_timeout{75000};   // nothing authenticated heard: the link is dead
     std::chrono::milliseconds ntp_timeout{1500};       // one NTP server, every sample and retransmission
+    std::chrono::milliseconds port_mapping_timeout{2000};  // finding a mapping protocol and mapping; each renewal or removal
+
+    // --- port mapping (enable_upnp) ---
+    PortMappingProtocol port_mapping_protocol = PortMappingProtocol::any;  // any: PCP, NAT-PMP, then UPnP-IGD
+    std::chrono::milliseconds port_mapping_lease{3600 * 1000};  // asked of the router; renewed at half
 
     // --- clock (init_clock_skew) ---
     std::chrono::milliseconds clock_max_age{15 * 60 * 1000};  // a measurement older than this is refreshed

@@ -16,6 +16,7 @@
 #include <warpgate/config.hpp>
 #include <warpgate/interface.hpp>
 #include <warpgate/pipe.hpp>
+#include <warpgate/port_mapping.hpp>
 
 namespace warpgate {
 
@@ -101,6 +102,8 @@ public:
 
     PluginRegistry& plugins();
     NodeStats stats() const;
+    // The listen port's mappings on the router (enable_upnp), as last granted or renewed.
+    std::vector<PortMapping> port_mappings() const;
 
     node::NodeImpl& impl();  // for warpgate's own layers
 

@@ -40,6 +40,9 @@ void visit_fields(Config& c, Visitor&& v) {
     v("keepalive_interval_ms", c.keepalive_interval);
     v("link_dead_timeout_ms", c.link_dead_timeout);
     v("ntp_timeout_ms", c.ntp_timeout);
+    v("port_mapping_timeout_ms", c.port_mapping_timeout);
+    v("port_mapping_protocol", c.port_mapping_protocol);
+    v("port_mapping_lease_ms", c.port_mapping_lease);
     v("clock_max_age_ms", c.clock_max_age);
     v("inject_clock_offset_ms", c.inject_clock_offset_ms);
     v("max_message_size", c.max_message_size);
@@ -62,6 +65,7 @@ json to_json_value(std::size_t v) { return v; }
 json to_json_value(std::int64_t v) { return v; }
 json to_json_value(const std::filesystem::path& v) { return v.string(); }
 json to_json_value(std::chrono::milliseconds v) { return v.count(); }
+json to_json_value(PortMappingProtocol v) { return to_string(v); }
 json to_json_value(const std::vector<HostPort>& v) {
     json out = json::array();
     for (auto& h : v) out.push_back(h.to_string());
@@ -105,6 +109,14 @@ Result<void> from_json_value(std::string_view key, const json& j, std::chrono::m
     if (!j.is_number_integer() || j.get<std::int64_t>() < 1 || j.get<std::int64_t>() > 3'600'000)
         return type_error(key, "milliseconds in [1, 3600000]");
     out = std::chrono::milliseconds(j.get<std::int64_t>());
+    return {};
+}
+Result<void> from_json_value(std::string_view key, const json& j, PortMappingProtocol& out) {
+    const char* expected = "one of \"any\", \"pcp\", \"natpmp\", \"upnp\"";
+    if (!j.is_string()) return type_error(key, expected);
+    auto parsed = parse_port_mapping_protocol(j.get<std::string>());
+    if (!parsed) return type_error(key, expected);
+    out = *parsed;
     return {};
 }
 Result<void> from_json_value(std::string_view key, const json& j, std::filesystem::path& out) {

@@ -117,6 +117,7 @@ PluginContext& NodeImpl::context_for(const Plugin& plugin) {
 
 void NodeImpl::shutdown() {
     closed = true;
+    if (port_mapper) port_mapper->shutdown();
     if (signaling) signaling->close();
     signaling.reset();
     if (acceptor) acceptor->close();
@@ -151,6 +152,8 @@ asio::awaitable<std::unique_ptr<Node>> Node::open(asio::any_io_executor ex, Node
 
 asio::awaitable<void> Node::close() {
     if (impl_->closed) co_return;
+    // First, while the node still runs: the router's mappings are removed (bounded waits).
+    if (impl_->port_mapper) co_await impl_->port_mapper->close();
     impl_->shutdown();
     co_await impl_->tasks.wait();
     // Pipe readers end on the next turns of the loop, once their sockets report the close.
@@ -182,6 +185,9 @@ const std::vector<PhaseReport>& Node::phases() const { return impl_->phases; }
 void Node::add_msg_cb(Handler callback) { impl_->msg_callbacks.push_back(std::move(callback)); }
 void Node::on_inbound(std::function<void(PipePtr)> handler) { impl_->inbound_handler = std::move(handler); }
 PluginRegistry& Node::plugins() { return impl_->plugins; }
+std::vector<PortMapping> Node::port_mappings() const {
+    return impl_->port_mapper ? impl_->port_mapper->mappings() : std::vector<PortMapping>{};
+}
 
 NodeStats Node::stats() const {
     auto& n = *impl_;

@@ -9,6 +9,7 @@
 
 #include "crypto/identity.hpp"
 #include "nat/nat_discovery.hpp"
+#include "nat/port_mapper.hpp"
 #include "node/listen_stun_port.hpp"
 #include "net/servers.hpp"
 #include "session/acceptor.hpp"
@@ -57,6 +58,7 @@ struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
     std::function<void(PipePtr)> inbound_handler;
     // Connection ids a plugin waits for (reverse connect): the dialer's link is handed over.
     std::map<ConnectionId, std::function<void(PipePtr)>> expected;
+    std::shared_ptr<nat::PortMapper> port_mapper;  // enable_upnp: the listen port's mappings (start phase 9)
     std::shared_ptr<signal::SignalRouter> signaling;  // MQTT signaling; null when off (start phase 4)
     // Records to sessions (every UDP socket), and the listeners' introductions.
     std::shared_ptr<session::Demux> demux = std::make_shared<session::Demux>();

@@ -174,6 +174,21 @@ asio::awaitable<std::string> setup_router_and_signal(NodeImpl& node) {
     co_return fmt::format("{} of {} MQTT brokers ready, listening on {}", ready, count, signal::topic_for(node.node_id));
 }
 
+// Phase 9, run with phase 4: maps the listen port on the gateway (nat/port_mapper.hpp) so
+// the node address can carry the mapped endpoint; renewals then run in the background. A
+// gateway that offers nothing costs port_mapping_timeout, and the node still starts.
+asio::awaitable<std::string> start_background_port_forwarding(NodeImpl& node) {
+    auto& conf = node.conf();
+    if (!conf.enable_upnp) co_return "disabled";
+    nat::PortMapperOptions options;
+    options.protocol = conf.port_mapping_protocol;
+    options.timeout = conf.port_mapping_timeout;
+    options.lease = std::chrono::duration_cast<std::chrono::seconds>(conf.port_mapping_lease);
+    node.port_mapper = std::make_shared<nat::PortMapper>(node.executor, options);
+    auto outcome = co_await node.port_mapper->start(node.port);
+    co_return outcome;
+}
+
 Result<void> bind_all(NodeImpl& node, const std::vector<asio::ip::address>& ips, std::uint16_t port) {
     for (auto& ip : ips) {
         auto tcp = net::TcpServer::bind(node.executor, {ip, port}, node.conf().reuse_addr);
@@ -221,6 +236,13 @@ std::string build_node_address(NodeImpl& node) {
             if (nat->second.external && nat->second.observations.local.port == node.port && nat->second.external->port != node.port)
                 entry.external_port = nat->second.external->port;
             entry.nat = nat->second.nat;
+        }
+        if (auto mapped = node.port_mapper ? node.port_mapper->external_for(addr.ip) : std::nullopt) {
+            // The router forwards any sender to the listen port there: endpoint-independent
+            // filtering, which is what the race plan checks before dialling it directly.
+            entry.external_ip = mapped->ip;
+            entry.external_port = mapped->port != node.port ? mapped->port : 0;
+            entry.nat.type = NatType::full_cone;
         }
         (addr.ip.is_v6() ? a.v6 : a.v4).push_back(entry);
     }
@@ -277,7 +299,8 @@ asio::awaitable<void> Node::start(StartOptions options) {
         co_await run.phase("listen_on_ifs", sync(listen_on_ifs));
         co_await (run.phase("initialize_system_clock", async(initialize_system_clock)) &&
                   run.phase("load_p2p_stun_clients", async(load_p2p_stun_clients)) &&
-                  run.phase("setup_router_and_signal", async(setup_router_and_signal)));
+                  run.phase("setup_router_and_signal", async(setup_router_and_signal)) &&
+                  run.phase("start_background_port_forwarding", async(start_background_port_forwarding)));
         co_await run.phase("initialize_punch_coordination", sync([](NodeImpl& n) -> std::string {
                                if (!n.conf().init_clock_skew) return "disabled";
                                if (!n.clock.measurement()) return "clock skew unknown: punches use the local clock";
@@ -288,9 +311,6 @@ asio::awaitable<void> Node::start(StartOptions options) {
                                return "pipe table pruning every 60 s";
                            }));
         co_await run.phase("build_node_address", sync(build_node_address));
-        co_await run.phase("start_background_port_forwarding", sync([](NodeImpl& n) -> std::string {
-                               return n.conf().enable_upnp ? "skipped: UPnP/NAT-PMP/PCP are not in this build yet" : "disabled";
-                           }));
         co_await run.phase("setup_nickname_service", sync([](NodeImpl& n) -> std::string {
                                return n.conf().enable_nickname ? "skipped: nicknames are not in this build yet" : "disabled";
                            }));
@@ -303,7 +323,9 @@ asio::awaitable<void> Node::start(StartOptions options) {
                                return names;
                            }));
         co_await run.phase("finalize_port_forwarding", sync([](NodeImpl& n) -> std::string {
-                               return n.conf().enable_upnp ? "nothing to wait for" : "disabled";
+                               if (!n.conf().enable_upnp) return "disabled";
+                               auto count = n.port_mapper->mappings().size();
+                               return count == 0 ? "nothing mapped" : fmt::format("{} mappings renewed in the background", count);
                            }));
     } catch (...) {
         node.shutdown();

@@ -32,8 +32,9 @@ std::vector<Attempt> DirectConnect::plan(PluginContext& ctx, const NodeAddress& 
                            (theirs.external_ip == mine.external_ip && theirs.external_ip != theirs.nic_ip);
                 if (lan) add(family, theirs.nic_ip.is_loopback() ? Route::loopback : Route::lan, theirs.nic_ip, theirs.port);
             }
-            // Reachable from outside: a public NIC address, or what STUN saw.
-            add(family, Route::external, theirs.external_ip, theirs.port);
+            // Reachable from outside: a public NIC address, what STUN saw, or a router's port mapping.
+            auto outside = theirs.external_endpoint();
+            add(family, Route::external, outside.ip, outside.port);
         }
     }
     if (attempts.empty()) why_not = "no address family in common with the peer";

@@ -12,7 +12,7 @@ constexpr Phase phase_order[] = {Phase::direct, Phase::punch, Phase::spray, Phas
 const AddressEntry* entry_at(const NodeAddress& node, const Endpoint& target) {
     for (auto* list : {&node.v4, &node.v6})
         for (auto& e : *list)
-            if (e.external_ip == target.ip && e.port == target.port) return &e;
+            if (e.external_endpoint() == target) return &e;
     return nullptr;
 }
 

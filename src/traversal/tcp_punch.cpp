@@ -123,6 +123,10 @@ asio::awaitable<void> sleep_for(std::chrono::nanoseconds d) {
 struct OwnSide {
     asio::ip::address ip;
     std::vector<std::uint16_t> ports;
+    // A NAT that gives every flow its next port maps any local port alike: such a side dials
+    // from fresh ports, so no old connection's TIME_WAIT (or a half-closed one the NAT
+    // forgot) on the listen port's 4-tuple can keep its SYN from leaving.
+    bool any_local_port = false;
 };
 
 asio::awaitable<OwnSide> predict_own(PluginContext& ctx, Family family, std::size_t max_candidates) {
@@ -130,7 +134,7 @@ asio::awaitable<OwnSide> predict_own(PluginContext& ctx, Family family, std::siz
     if (entries.empty()) throw Exception(Errc::unreachable, fmt::format("no {} address of ours", to_string(family)));
     auto& entry = entries.front();
     if (auto why = why_unpredictable(entry.nat); !why.empty()) throw Exception(Errc::unsupported, "our side: " + why);
-    OwnSide own{entry.external_ip, {}};
+    OwnSide own{entry.external_ip, {}, entry.nat.delta_type == DeltaType::independent};
     std::optional<nat::PortSample> observed;
     if (needs_fresh_mapping(entry.nat)) {
         // A mapping made now, from another local port (0: not the listen port), is the last
@@ -187,14 +191,30 @@ struct Punch {
     }
 };
 
+// How one side fires: from its listen port (re-fired on the same 4-tuple), or, when its NAT
+// maps every flow anew, once from a fresh port (a re-fire would be a new flow, a new port).
+struct Firing {
+    bool from_listen_port = true;
+    std::chrono::milliseconds refire{20};
+    std::chrono::milliseconds resend = std::chrono::milliseconds::max();
+};
+
+asio::awaitable<PathPtr> fire(PluginContext& ctx, const Firing& how, Endpoint target) {
+    if (how.from_listen_port) {
+        auto path = co_await ctx.dial_from_listen_port(TCP, target);
+        co_return path;
+    }
+    auto path = co_await ctx.dial(TCP, target);
+    co_return path;
+}
+
 asio::awaitable<void> connect_one(PluginContext& ctx, std::shared_ptr<Punch> punch, Endpoint target, std::chrono::nanoseconds delay,
-                                  std::chrono::milliseconds refire, std::chrono::milliseconds resend) {
+                                  Firing how) {
     co_await sleep_for(delay);
     while (!punch->over && SteadyClock::now() < punch->deadline) {
         auto left = std::chrono::ceil<std::chrono::milliseconds>(punch->deadline - SteadyClock::now());
         try {
-            auto path = co_await net::with_timeout(ctx.dial_from_listen_port(TCP, target), std::min(left, resend),
-                                                   "connecting to " + target.to_string());
+            auto path = co_await net::with_timeout(fire(ctx, how, target), std::min(left, how.resend), "connecting to " + target.to_string());
             punch->deliver(std::move(path));
             co_return;
         } catch (const Exception& e) {
@@ -203,36 +223,45 @@ asio::awaitable<void> connect_one(PluginContext& ctx, std::shared_ptr<Punch> pun
             // was discarded here (a socket reusing a TIME_WAIT keeps its timestamps). A new
             // socket on the same 4-tuple sends a new SYN at once (the kernel would wait 1 s);
             // the NAT keeps the flow's mapping, as the old socket left without a RST.
-            if (e.errc() == Errc::timeout) continue;
+            if (e.errc() == Errc::timeout && how.from_listen_port) continue;
+            if (e.errc() == Errc::timeout) co_return;
             if (punch->failures.size() < 600) punch->failures += "; " + e.error().message;
             // The 4-tuple is taken: the peer's SYN reached our listener, or an old
             // connection's TIME_WAIT holds it (the peer's SYN will then reach our listener).
             if (e.errc() == Errc::address_in_use) co_return;
         }
         // Refused (a RST), unreachable (ICMP): fire again shortly.
-        co_await sleep_for(refire);
+        if (!how.from_listen_port) co_return;
+        co_await sleep_for(how.refire);
     }
 }
 
 // Connects to every target from the listen port, the k-th at start + k * pace. The initiator
-// (`claim`) also takes what its listener accepts from the targets meanwhile: it introduces on
+// also takes what its listener accepts from the targets meanwhile: it introduces on
 // whichever half of the open completes, the responder's acceptor serves either.
 asio::awaitable<std::size_t> run_punch(PluginContext& ctx, const std::vector<Endpoint>& targets, std::chrono::system_clock::time_point start,
                                        std::chrono::nanoseconds window, std::chrono::nanoseconds signal_rtt, const TcpPunchOptions& options,
-                                       std::chrono::milliseconds linger, bool claim, std::function<void(PathPtr)> sink, std::string& failures) {
-    // The signaling round trip (through a broker) bounds the direct one from above.
-    auto resend = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(2 * signal_rtt), options.resend_min, options.resend_max);
+                                       std::chrono::milliseconds linger, bool initiator, bool any_local_port,
+                                       std::function<void(PathPtr)> sink, std::string& failures) {
+    // Only the initiator re-fires unanswered connects: its SYN is the one a discarded
+    // responder SYN waits for (it passes the responder's mapping), while a responder that
+    // re-fired could close a socket in the middle of the open (measured: the initiator then
+    // answered every later SYN with a RST). The signaling round trip (through a broker)
+    // bounds the direct one from above.
+    Firing how{!any_local_port, options.refire, std::chrono::milliseconds::max()};
+    if (initiator && how.from_listen_port)
+        how.resend = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(2 * signal_rtt), options.resend_min, options.resend_max);
     auto wait = time_until(start, ctx.clock());
     auto begin = SteadyClock::now() + wait;
     auto punch = std::make_shared<Punch>(ctx.executor(), std::move(sink),
                                          begin + std::chrono::duration_cast<SteadyClock::duration>(window), linger);
     std::vector<std::unique_ptr<PluginContext::InboundClaim>> claims;
-    if (claim)
+    if (initiator)
         for (auto& t : targets) claims.push_back(ctx.claim_inbound(t, [punch](PathPtr path) { punch->deliver(std::move(path)); }));
     net::TaskGroup connects(ctx.executor());
     for (std::size_t k = 0; k < targets.size(); ++k)
-        connects.spawn(connect_one(ctx, punch, targets[k], wait + k * options.pace, options.refire, resend), "tcp_punch connect");
-    while (!punch->over && SteadyClock::now() < punch->deadline && (connects.size() > 0 || claim)) {
+        connects.spawn(connect_one(ctx, punch, targets[k], wait + k * options.pace, how), "tcp_punch connect");
+    while (!punch->over && SteadyClock::now() < punch->deadline && (connects.size() > 0 || initiator)) {
         punch->wake.expires_at(punch->deadline);
         asio::error_code ec;
         co_await punch->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -289,11 +318,13 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
     answer.con_id = offer.con_id;
     answer.nonce = offer.nonce;
     answer.clock = own_clock(ctx);
+    bool any_local_port = false;
     if (refusal.empty()) {
         try {
             auto own = co_await predict_own(ctx, family, options.max_candidates);
             answer.ip = own.ip;
             answer.ports = std::move(own.ports);
+            any_local_port = own.any_local_port;
         } catch (const Exception& e) {
             if (e.errc() == Errc::cancelled) throw;
             refusal = e.error().message;
@@ -304,10 +335,8 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
         co_return;
     }
     auto box = table->expect(Role::responder, offer.con_id, offer.nonce, sender, ctx.executor());
-    auto sent = SteadyClock::now();
     co_await ctx.signal(*caller, encode_punch(answer));
     auto go = co_await receive(*box, ctx.config().connect_timeout, "start instant from the initiator");
-    auto rtt = SteadyClock::now() - sent;  // answer to go: a signaling round trip, as the initiator's
     if (go.kind == PunchKind::decline) {
         spdlog::info("tcp_punch: {} called the punch off: {}", who, go.reason);
         co_return;
@@ -321,7 +350,7 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
     // listener before its own connect exists, which nobody introduces on.
     auto lag = counted_uncertainty(own_clock(ctx), options.budget) + counted_uncertainty(offer.clock, options.budget) + options.lag;
     auto start = go.start + std::chrono::duration_cast<std::chrono::system_clock::duration>(lag);
-    auto connected = co_await run_punch(ctx, targets, start, window, rtt, options, options.grace, false,
+    auto connected = co_await run_punch(ctx, targets, start, window, std::chrono::nanoseconds::zero(), options, options.grace, false, any_local_port,
                                         [&ctx](PathPtr path) { ctx.accept_path(std::move(path)); }, failures);
     if (connected == 0)
         spdlog::info("tcp_punch: no connection to {} at {}{}", who, list(targets), failures);
@@ -397,7 +426,7 @@ asio::awaitable<Reached> TcpPunch::attempt(PluginContext& ctx, const NodeAddress
                   list(targets));
     PathPtr first;
     std::string failures;
-    co_await run_punch(ctx, targets, schedule->start, schedule->window, rtt, options_, std::chrono::milliseconds::zero(), true,
+    co_await run_punch(ctx, targets, schedule->start, schedule->window, rtt, options_, std::chrono::milliseconds::zero(), true, own.any_local_port,
                        [&first](PathPtr path) {
                            if (!first) first = std::move(path);
                            else path->close();

@@ -17,7 +17,7 @@
 //   responder's SYN reach the initiator's listener instead (its connect did not exist yet,
 //   or an old connection's TIME_WAIT held the 4-tuple), the initiator claims that
 //   connection (ctx.claim_inbound) and introduces on it.
-//   A connect unanswered after two signaling round trips (`resend_min` to `resend_max`) is
+//   An initiator's connect unanswered after two signaling round trips (`resend_min` to `resend_max`) is
 //   re-fired on a new socket with the same 4-tuple (the kernel would retransmit only after
 //   1 s, and a socket that reused a TIME_WAIT may have discarded the peer's SYN over its
 //   timestamps): by then no SYN-ACK for the old one can be in flight (which its replacement
@@ -50,8 +50,8 @@ struct TcpPunchOptions {
     // The responder's defences: a signed peer makes it send SYNs to addresses of its choosing
     // (those the dial policy allows), so offers are rate limited per key and in all, and
     // only so many punches are answered at once; the rest are declined with why.
-    net::RateLimit offers_per_key{4, std::chrono::seconds(10)};
-    net::RateLimit offers_total{20, std::chrono::seconds(10)};
+    net::RateLimit offers_per_key{8, std::chrono::seconds(10)};
+    net::RateLimit offers_total{40, std::chrono::seconds(10)};
     std::size_t max_responding = 4;
 };
 

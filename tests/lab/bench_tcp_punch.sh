@@ -15,10 +15,12 @@ read -r -a MODES <<<"${MODES:-none full-cone restricted port-restricted sequenti
 work=$(mktemp -d /tmp/wg-tcp-punch-bench.XXXX)
 trap 'rc=$?; rm -rf "$work"; (exit $rc); lab_finish' EXIT
 
-# connect_ms PLUGIN: one connect from ha; prints the ms to the echo, or "fail:<ms spent>".
+# connect_ms PLUGIN RUN: one connect from ha (a new identity per run: the listener rate limits
+# offers per node; the listen port, derived from the machine, stays the same); prints the ms
+# to the echo, or "fail:<ms spent>".
 connect_ms() {
   local out
-  out=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" connect "@$work/b.addr" --test --mqtt "$MQTT" --stun "$STUN" \
+  out=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a$2" "$WG" connect "@$work/b.addr" --test --mqtt "$MQTT" --stun "$STUN" \
     --plugins "$1" --json --send bench --timeout 10 2>/dev/null) || true
   if jq -e '.reply' >/dev/null 2>&1 <<<"$out"; then
     jq -r '[.phases[].attempts[] | select(.won)][0] as $w | ($w.started_ms + $w.ms + .reply_ms) | . * 10 | round / 10' <<<"$out"
@@ -43,10 +45,10 @@ for a in "${MODES[@]}"; do
     : >"$work/times"
     good=0
     for ((r = 0; r < RUNS; r++)); do
-      t=$(connect_ms tcp_punch)
+      t=$(connect_ms tcp_punch "$r")
       case $t in fail:*) ;; *) echo "$t" >>"$work/times"; good=$((good + 1)) ;; esac
     done
-    direct=$(connect_ms direct_connect)
+    direct=$(connect_ms direct_connect d)
     case $direct in fail:*) direct="gives up after ${direct#fail:} ms" ;; *) direct="echo after $direct ms" ;; esac
     printf '%-16s %-16s %12s %6s %22s\n' "$a" "$b" "$(median <"$work/times")" "$good/$RUNS" "$direct"
     kill -TERM "$listener" 2>/dev/null || true

@@ -118,3 +118,17 @@ TEST(Config, ClockFields) {
     EXPECT_FALSE(c.apply(nlohmann::json{{"ntp_timeout_ms", 0}}));
     EXPECT_EQ(c.inject_clock_offset_ms, -250);  // a rejected value changes nothing
 }
+
+TEST(Config, PortMappingFields) {
+    auto c = NodeConfig::test();
+    EXPECT_EQ(c.port_mapping_protocol, PortMappingProtocol::any);
+    ASSERT_TRUE(c.apply(nlohmann::json{{"port_mapping_protocol", "natpmp"}, {"port_mapping_timeout_ms", 1500}, {"port_mapping_lease_ms", 10000}}));
+    EXPECT_EQ(c.port_mapping_protocol, PortMappingProtocol::natpmp);
+    EXPECT_EQ(c.port_mapping_timeout, std::chrono::milliseconds(1500));
+    EXPECT_EQ(c.port_mapping_lease, std::chrono::milliseconds(10000));
+    EXPECT_EQ(c.to_json()["port_mapping_protocol"], "natpmp");
+    auto r = c.apply(nlohmann::json{{"port_mapping_protocol", "igd"}});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("port_mapping_protocol"), std::string::npos);
+    EXPECT_FALSE(c.apply(nlohmann::json{{"port_mapping_protocol", 2}}));
+}
