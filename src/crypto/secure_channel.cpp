@@ -39,8 +39,9 @@ Bytes SecureChannel::seal(ByteView plaintext) {
     return record;
 }
 
-std::size_t SecureChannel::seal_into(ByteView plaintext, std::span<std::uint8_t> out) {
-    std::size_t size = plaintext.size() + overhead;
+std::size_t SecureChannel::seal_into(std::initializer_list<ByteView> plaintext, std::span<std::uint8_t> out) {
+    std::size_t size = overhead;
+    for (auto part : plaintext) size += part.size();
     if (out.size() < size) throw std::length_error("SecureChannel::seal_into: output buffer too small");
     // The last counter is never used, so the nonce can never repeat under this key.
     if (next_send_ == std::numeric_limits<std::uint64_t>::max())

@@ -38,7 +38,9 @@ public:
     // Writes the record to the front of `out` and returns its size (plaintext.size() +
     // overhead). Throws std::length_error when out is smaller, and warpgate::Exception
     // (Errc::closed) once 2^64 - 1 records were sent.
-    std::size_t seal_into(ByteView plaintext, std::span<std::uint8_t> out);
+    std::size_t seal_into(ByteView plaintext, std::span<std::uint8_t> out) { return seal_into({plaintext}, out); }
+    // The same for a plaintext in parts, sealed from where they lie (Aead::seal).
+    std::size_t seal_into(std::initializer_list<ByteView> plaintext, std::span<std::uint8_t> out);
 
     // Errc::auth_failed (tampered, truncated, skipped records in stream mode), Errc::replayed
     // (a counter seen before or too old), Errc::closed (stream mode after an earlier failure).
