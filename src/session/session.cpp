@@ -50,24 +50,15 @@ void Session::set_keys(const crypto::Keys& keys) {
     channel_.emplace(keys, transport() == TCP ? crypto::ChannelMode::stream : crypto::ChannelMode::datagram);
 }
 
-Bytes Session::make_record(Kind kind, ByteView body) {
+RecordBuffer Session::make_record(Kind kind, ByteView body) {
     if (!channel_) return encode_plain(remote_id_, kind, body);
-    // type | receiver | counter | kind + body sealed in place | tag
-    constexpr auto plaintext_at = sealed_prefix + crypto::SecureChannel::header_size;
-    Bytes record(sealed_prefix + crypto::SecureChannel::overhead + 1 + body.size());
-    record[0] = static_cast<std::uint8_t>(RecordType::sealed);
-    put_id(record.data() + 1, remote_id_);
-    record[plaintext_at] = static_cast<std::uint8_t>(kind);
-    std::copy(body.begin(), body.end(), record.begin() + plaintext_at + 1);
-    auto out = std::span<std::uint8_t>(record).subspan(sealed_prefix);
-    channel_->seal_into(std::span<const std::uint8_t>(record.data() + plaintext_at, 1 + body.size()), out);
-    return record;
+    return encode_sealed(*channel_, remote_id_, kind, body);
 }
 
-asio::awaitable<void> Session::send_raw(ByteView record) {
+asio::awaitable<void> Session::send_raw(ByteView record, ByteView body) {
     auto path = path_;  // the session may move to another path meanwhile
     last_sent_ = Clock::now();
-    co_await path->send(record);
+    co_await path->send_parts(record, body);
 }
 
 asio::awaitable<void> Session::send_control(Kind kind, ByteView body) {
@@ -77,6 +68,12 @@ asio::awaitable<void> Session::send_control(Kind kind, ByteView body) {
 
 asio::awaitable<void> Session::send_message(ByteView message) {
     if (state_ != State::established) throw Exception(Errc::closed, "the link is not established");
+    if (!channel_) {
+        // A plain record's header and the message leave together, gathered: no copy.
+        auto header = plain_header(remote_id_, Kind::data);
+        co_await send_raw(header, message);
+        co_return;
+    }
     auto record = make_record(Kind::data, message);
     co_await send_raw(record);
 }

@@ -71,7 +71,8 @@ public:
     void set_remote(SessionId remote) noexcept { remote_id_ = remote; }
     void set_keys(const crypto::Keys& keys);
     asio::awaitable<void> send_control(Kind kind, ByteView body = {});
-    asio::awaitable<void> send_raw(ByteView record);
+    // `record`, or a record's head and body sent gathered (Path::send_parts).
+    asio::awaitable<void> send_raw(ByteView record, ByteView body = {});
     // Initiator: what the introduction has heard so far.
     struct Heard {
         std::optional<Reply> reply;
@@ -105,7 +106,7 @@ private:
     asio::awaitable<bool> on_inner(Kind kind, ByteView body);
     void hear(Kind kind);
     // Seals (or frames, for a plaintext session) kind + body into a record.
-    Bytes make_record(Kind kind, ByteView body);
+    RecordBuffer make_record(Kind kind, ByteView body);
     // A record the session cannot use: dropped on UDP (noise, replays, forgeries must not end
     // a link), fatal on a TCP stream (which only the peer can write to).
     bool reject(const std::string& why);
