@@ -188,20 +188,19 @@ asio::awaitable<void> TcpPath::read_records() {
 
 UdpPath::UdpPath(UdpSocketPtr socket, Endpoint remote)
     : Path(UDP, to_endpoint(socket->local_endpoint()), remote), socket_(std::move(socket)) {
-    // Synchronous sends never block (asio's async operations do not depend on this flag).
+    // send_now never blocks (asio's async operations do not depend on this flag).
     asio::error_code ec;
     socket_->non_blocking(true, ec);
 }
 
 asio::awaitable<void> UdpPath::send_parts(ByteView head, ByteView body) {
     std::array<ByteView, 2> parts{head, body};
-    asio::ip::udp::endpoint to(remote().ip, remote().port);
-    // A datagram the socket takes at once costs no round through the scheduler; only a full
-    // send buffer waits.
+    // Asynchronous although a datagram almost always leaves at once: the round through the
+    // scheduler lets this thread read too. A sender looping on synchronous sends would fill
+    // the peer's (or its own side's) receive buffer, on loopback its own, and lose the rest.
     asio::error_code ec;
-    socket_->send_to(buffers_of(parts), to, 0, ec);
-    if (ec == asio::error::would_block)
-        co_await socket_->async_send_to(buffers_of(parts), to, asio::redirect_error(asio::use_awaitable, ec));
+    co_await socket_->async_send_to(buffers_of(parts), asio::ip::udp::endpoint(remote().ip, remote().port),
+                                    asio::redirect_error(asio::use_awaitable, ec));
     // A datagram that cannot leave (an ICMP error from an earlier one, a local firewall's
     // EPERM, a full buffer) is a lost datagram: UDP sessions live with loss. Only a closed
     // socket ends the path.
