@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
         } else if (arg == "--only" && i + 1 < argc) {
             only = argv[++i];
         } else if (arg == "--quick") {
-            sizes = {.repetitions = 7, .stream_bytes = 64 << 20, .datagrams = 50000, .idle_links = 1000};
+            sizes = {.repetitions = 7, .stream_bytes = 256 << 20, .datagrams = 50000, .idle_links = 1000};
         } else {
             std::fprintf(stderr, "usage: %s [--json PATH] [--quick] [--only node|throughput|crypto|scale]\n", argv[0]);
             return 2;
