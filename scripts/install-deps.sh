@@ -7,7 +7,7 @@ PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   # libraries
-  libasio-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libasio-dev libssl-dev libsecp256k1-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libexpected-dev libmosquitto-dev libminiupnpc-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real servers used by the tests and the lab

@@ -34,17 +34,23 @@ void Aead::start(const AeadNonce& nonce, ByteView aad) {
     check_openssl(EVP_CipherUpdate(ctx_.get(), nullptr, &size, aad.data(), length_of(aad.size())), "AEAD aad");
 }
 
-void Aead::seal(const AeadNonce& nonce, ByteView aad, ByteView plaintext, std::span<std::uint8_t> out) {
-    if (out.size() != plaintext.size() + aead_tag_size) throw std::length_error("AEAD seal output size");
+void Aead::seal(const AeadNonce& nonce, ByteView aad, std::initializer_list<ByteView> plaintext,
+               std::span<std::uint8_t> out) {
+    std::size_t total = 0;
+    for (auto part : plaintext) total += part.size();
+    if (out.size() != total + aead_tag_size) throw std::length_error("AEAD seal output size");
     start(nonce, aad);
-    int size = 0;
-    if (!plaintext.empty())
-        check_openssl(EVP_CipherUpdate(ctx_.get(), out.data(), &size, plaintext.data(), length_of(plaintext.size())),
+    std::size_t at = 0;
+    for (auto part : plaintext) {
+        if (part.empty()) continue;
+        int size = 0;
+        check_openssl(EVP_CipherUpdate(ctx_.get(), out.data() + at, &size, part.data(), length_of(part.size())),
                       "AEAD encrypt");
+        at += static_cast<std::size_t>(size);
+    }
     int tail = 0;
-    check_openssl(EVP_CipherFinal_ex(ctx_.get(), out.data() + size, &tail), "AEAD encrypt final");
-    check_openssl(EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_GET_TAG, aead_tag_size,
-                                      out.data() + plaintext.size()),
+    check_openssl(EVP_CipherFinal_ex(ctx_.get(), out.data() + at, &tail), "AEAD encrypt final");
+    check_openssl(EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_GET_TAG, aead_tag_size, out.data() + total),
                   "AEAD tag");
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 
 #include <warpgate/bytes.hpp>
@@ -25,7 +26,13 @@ public:
     Aead(const AeadKey& key, Direction direction);
 
     // Writes ciphertext || tag; out.size() must be plaintext.size() + aead_tag_size.
-    void seal(const AeadNonce& nonce, ByteView aad, ByteView plaintext, std::span<std::uint8_t> out);
+    void seal(const AeadNonce& nonce, ByteView aad, ByteView plaintext, std::span<std::uint8_t> out) {
+        seal(nonce, aad, {plaintext}, out);
+    }
+    // The same for a plaintext given in parts (a record's kind byte and the caller's message),
+    // encrypted straight from where they lie: no copy into one buffer first.
+    void seal(const AeadNonce& nonce, ByteView aad, std::initializer_list<ByteView> plaintext,
+              std::span<std::uint8_t> out);
     // Reads ciphertext || tag and writes the plaintext (out.size() must be sealed.size() -
     // aead_tag_size). False when the tag does not match; out then holds no usable data.
     bool open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::span<std::uint8_t> out);

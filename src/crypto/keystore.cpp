@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "crypto/openssl.hpp"
+
 namespace warpgate::crypto {
 namespace {
 

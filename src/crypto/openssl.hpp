@@ -1,15 +1,12 @@
-// RAII handles for the OpenSSL 3 objects the crypto layer uses, and the one way it reports an
-// OpenSSL failure that no input can cause (allocation, a missing provider).
+// RAII handles for the OpenSSL 3 objects the crypto layer uses (HKDF, AEAD), and the one way
+// it reports an OpenSSL failure that no input can cause (allocation, a missing provider).
 #pragma once
 #include <memory>
 #include <string_view>
 
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
-#include <openssl/param_build.h>
 
 namespace warpgate::crypto {
 
@@ -19,18 +16,8 @@ struct OpensslDeleter {
     void operator()(T* p) const noexcept { Free(p); }
 };
 
-using PkeyPtr = std::unique_ptr<EVP_PKEY, OpensslDeleter<EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, OpensslDeleter<EVP_PKEY_CTX_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpensslDeleter<EVP_MD_CTX_free>>;
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, OpensslDeleter<EVP_CIPHER_CTX_free>>;
 using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, OpensslDeleter<EVP_KDF_CTX_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, OpensslDeleter<BN_clear_free>>;
-using BnCtxPtr = std::unique_ptr<BN_CTX, OpensslDeleter<BN_CTX_free>>;
-using EcGroupPtr = std::unique_ptr<EC_GROUP, OpensslDeleter<EC_GROUP_free>>;
-using EcPointPtr = std::unique_ptr<EC_POINT, OpensslDeleter<EC_POINT_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpensslDeleter<ECDSA_SIG_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, OpensslDeleter<OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, OpensslDeleter<OSSL_PARAM_free>>;
 
 // Throws std::runtime_error naming the failed step and the OpenSSL error queue. Only for
 // failures that no caller input can cause; bad input is reported through Result.

@@ -39,21 +39,22 @@ Bytes SecureChannel::seal(ByteView plaintext) {
     return record;
 }
 
-std::size_t SecureChannel::seal_into(ByteView plaintext, std::span<std::uint8_t> out) {
+std::size_t SecureChannel::seal_into(std::initializer_list<ByteView> plaintext, std::span<std::uint8_t> out) {
     // The in-band sequence ends where the out-of-band one begins, so no nonce repeats.
     if (out_of_band(next_send_)) throw Exception(Errc::closed, "secure link sent 2^63 records; reconnect to rekey");
     return seal_with(next_send_++, plaintext, out);
 }
 
-std::size_t SecureChannel::seal_out_of_band_into(ByteView plaintext, std::span<std::uint8_t> out) {
+std::size_t SecureChannel::seal_out_of_band_into(std::initializer_list<ByteView> plaintext, std::span<std::uint8_t> out) {
     // The last counter is never used, so the nonce can never repeat under this key.
     if (next_out_of_band_send_ == std::numeric_limits<std::uint64_t>::max())
         throw Exception(Errc::closed, "secure link sent 2^63-1 out-of-band records; reconnect to rekey");
     return seal_with(next_out_of_band_send_++, plaintext, out);
 }
 
-std::size_t SecureChannel::seal_with(std::uint64_t counter, ByteView plaintext, std::span<std::uint8_t> out) {
-    std::size_t size = plaintext.size() + overhead;
+std::size_t SecureChannel::seal_with(std::uint64_t counter, std::initializer_list<ByteView> plaintext, std::span<std::uint8_t> out) {
+    std::size_t size = overhead;
+    for (auto part : plaintext) size += part.size();
     if (out.size() < size) throw std::length_error("SecureChannel::seal_into: output buffer too small");
     store_counter(counter, out.data());
     ByteView header = out.first(header_size);

@@ -43,8 +43,10 @@ public:
     // Writes the record to the front of `out` and returns its size (plaintext.size() +
     // overhead). Throws std::length_error when out is smaller, and warpgate::Exception
     // (Errc::closed) once 2^63 records were sent.
-    std::size_t seal_into(ByteView plaintext, std::span<std::uint8_t> out);
-    std::size_t seal_out_of_band_into(ByteView plaintext, std::span<std::uint8_t> out);
+    std::size_t seal_into(ByteView plaintext, std::span<std::uint8_t> out) { return seal_into({plaintext}, out); }
+    // The same for a plaintext in parts, sealed from where they lie (Aead::seal).
+    std::size_t seal_into(std::initializer_list<ByteView> plaintext, std::span<std::uint8_t> out);
+    std::size_t seal_out_of_band_into(std::initializer_list<ByteView> plaintext, std::span<std::uint8_t> out);
     static bool out_of_band(std::uint64_t counter) noexcept { return counter >> 63 != 0; }
 
     // Errc::auth_failed (tampered, truncated, skipped records in stream mode), Errc::replayed
@@ -65,7 +67,7 @@ public:
 
 private:
     Result<void> admit(std::uint64_t counter) const;
-    std::size_t seal_with(std::uint64_t counter, ByteView plaintext, std::span<std::uint8_t> out);
+    std::size_t seal_with(std::uint64_t counter, std::initializer_list<ByteView> plaintext, std::span<std::uint8_t> out);
 
     ChannelMode mode_;
     Aead sealer_;

@@ -1,5 +1,6 @@
 #include "session/demux.hpp"
 
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -36,12 +37,31 @@ std::shared_ptr<Session> Demux::find(SessionId id) const {
 
 asio::awaitable<void> Demux::serve(UdpSocketPtr socket, bool accepts_links, std::function<void()> on_refused) {
     auto self = shared_from_this();
-    // One buffer per socket, large enough for any datagram (a truncated one would not open).
-    std::vector<std::uint8_t> buffer(65536);
+    // One buffer per socket, grown to the datagrams that arrive (FIONREAD gives the next one's
+    // size, so none is truncated): an idle link's socket holds 2 KiB, not the 64 KiB the
+    // largest datagram would need.
+    std::vector<std::uint8_t> buffer(2048);
     asio::ip::udp::endpoint sender;
+    asio::error_code mode;
+    socket->non_blocking(true, mode);  // queued datagrams are taken without a scheduler round
+    std::size_t in_a_row = 0;
     while (socket->is_open()) {
+        if (in_a_row == 64) {  // a long burst: other tasks get their turn first
+            in_a_row = 0;
+            co_await asio::post(socket->get_executor(), asio::use_awaitable);
+            if (!socket->is_open()) break;
+        }
         asio::error_code ec;
-        auto n = co_await socket->async_receive_from(asio::buffer(buffer), sender, asio::redirect_error(asio::use_awaitable, ec));
+        auto next = socket->available(ec);
+        if (!ec && next > buffer.size()) buffer.resize(std::min<std::size_t>(next, 65536));
+        auto n = socket->receive_from(asio::buffer(buffer), sender, 0, ec);
+        if (ec == asio::error::would_block) {
+            in_a_row = 0;
+            co_await socket->async_wait(asio::socket_base::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec == asio::error::operation_aborted || !socket->is_open()) break;
+            continue;
+        }
+        ++in_a_row;
         if (ec == asio::error::operation_aborted || !socket->is_open()) break;
         if (ec == asio::error::connection_refused && on_refused) {
             on_refused();

@@ -2,6 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -21,6 +22,13 @@ Endpoint to_endpoint(const asio::ip::udp::endpoint& e) { return {e.address(), e.
 constexpr std::size_t idle_buffer = 2048;
 constexpr std::size_t keep_buffer = 256 * 1024;
 
+template <std::size_t N>
+std::array<asio::const_buffer, N> buffers_of(const std::array<ByteView, N>& parts) {
+    std::array<asio::const_buffer, N> out;
+    for (std::size_t i = 0; i < N; ++i) out[i] = asio::buffer(parts[i].data(), parts[i].size());
+    return out;
+}
+
 }  // namespace
 
 std::string Path::describe() const {
@@ -33,8 +41,11 @@ void Path::read_datagrams(RecordSink, EndSink) {
 
 TcpPath::TcpPath(asio::ip::tcp::socket socket)
     : Path(TCP, to_endpoint(socket.local_endpoint()), to_endpoint(socket.remote_endpoint())), socket_(std::move(socket)),
-      write_lock_(socket_.get_executor(), 1) {
+      write_turn_(socket_.get_executor(), asio::steady_timer::time_point::max()) {
     socket_.set_option(asio::ip::tcp::no_delay(true));
+    // For the synchronous first try of every write (asio's own async operations do not depend
+    // on this flag).
+    socket_.non_blocking(true);
 }
 
 void TcpPath::start(RecordSink sink, EndSink on_end, std::size_t max_record) {
@@ -49,18 +60,51 @@ void TcpPath::set_sink(RecordSink sink, EndSink on_end) {
     on_end_ = std::move(on_end);
 }
 
-asio::awaitable<void> TcpPath::send(ByteView record) {
-    // Records from concurrent senders must not interleave: a one-slot channel is the lock.
-    co_await write_lock_.async_send(asio::error_code{}, true, asio::use_awaitable);
-    struct Unlock {
-        asio::experimental::channel<void(asio::error_code, bool)>& lock;
-        ~Unlock() { lock.try_receive([](asio::error_code, bool) {}); }
-    } unlock{write_lock_};
+asio::awaitable<void> TcpPath::wait_write_turn() {
+    while (writing_) {
+        ++write_waiters_;
+        asio::error_code ec;
+        co_await write_turn_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        --write_waiters_;
+        auto state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none) {
+            if (!writing_ && write_waiters_ > 0) write_turn_.cancel_one();  // the turn it may have been given
+            throw Exception(Errc::cancelled, "sending to " + remote().to_string() + " cancelled");
+        }
+    }
+    writing_ = true;
+}
+
+void TcpPath::end_write_turn() noexcept {
+    writing_ = false;
+    if (write_waiters_ > 0) write_turn_.cancel_one();
+}
+
+asio::awaitable<void> TcpPath::send_parts(ByteView head, ByteView body) {
+    co_await wait_write_turn();
+    struct EndTurn {
+        TcpPath& path;
+        ~EndTurn() { path.end_write_turn(); }
+    } end_turn{*this};
     if (!socket_.is_open()) throw Exception(Errc::closed, "the TCP path to " + remote().to_string() + " is closed");
-    auto length = encode_length(record.size());
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(length), asio::buffer(record.data(), record.size())};
+    auto length = encode_length(head.size() + body.size());
+    std::array<ByteView, 3> parts{ByteView(length), head, body};
+    // Most records fit in the socket buffer: written now, they cost no round through the
+    // scheduler. Only what does not fit waits for the socket.
     asio::error_code ec;
-    co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t sent = socket_.write_some(buffers_of(parts), ec);
+    if (ec == asio::error::would_block) {
+        ec = {};
+        sent = 0;
+    }
+    if (!ec && sent < length.size() + head.size() + body.size()) {
+        for (auto& part : parts) {
+            auto skip = std::min(sent, part.size());
+            part = part.subspan(skip);
+            sent -= skip;
+        }
+        co_await asio::async_write(socket_, buffers_of(parts), asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (ec) {
         // A record cut short leaves the stream unusable, whatever the cause.
         close();
@@ -70,13 +114,11 @@ asio::awaitable<void> TcpPath::send(ByteView record) {
 
 void TcpPath::send_now(ByteView record) noexcept {
     // Only when nothing else is being written: a close record must not cut into a record.
-    if (!write_lock_.try_send(asio::error_code{}, true)) return;
+    if (writing_) return;
     auto length = encode_length(record.size());
     std::array<asio::const_buffer, 2> buffers{asio::buffer(length), asio::buffer(record.data(), record.size())};
     asio::error_code ec;
-    socket_.non_blocking(true, ec);
     socket_.send(buffers, 0, ec);
-    write_lock_.try_receive([](asio::error_code, bool) {});
 }
 
 void TcpPath::close() noexcept {
@@ -96,9 +138,9 @@ asio::awaitable<bool> TcpPath::fill(Bytes& buffer, std::size_t& begin, std::size
         // Grow only when full of received bytes: a header announcing 16 MiB costs nothing
         // until the bytes arrive.
         if (end == buffer.size()) buffer.resize(std::min(begin + need, std::max(buffer.size() * 2, idle_buffer)));
+        auto into = asio::buffer(buffer.data() + end, buffer.size() - end);
         asio::error_code ec;
-        auto n = co_await socket_.async_read_some(asio::buffer(buffer.data() + end, buffer.size() - end),
-                                                  asio::redirect_error(asio::use_awaitable, ec));
+        auto n = co_await socket_.async_read_some(into, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !socket_.is_open()) {
             reason = {Errc::closed, "the TCP path was closed"};
             co_return false;
@@ -149,11 +191,19 @@ asio::awaitable<void> TcpPath::read_records() {
 }
 
 UdpPath::UdpPath(UdpSocketPtr socket, Endpoint remote)
-    : Path(UDP, to_endpoint(socket->local_endpoint()), remote), socket_(std::move(socket)) {}
-
-asio::awaitable<void> UdpPath::send(ByteView record) {
+    : Path(UDP, to_endpoint(socket->local_endpoint()), remote), socket_(std::move(socket)) {
+    // send_now never blocks (asio's async operations do not depend on this flag).
     asio::error_code ec;
-    co_await socket_->async_send_to(asio::buffer(record.data(), record.size()), asio::ip::udp::endpoint(remote().ip, remote().port),
+    socket_->non_blocking(true, ec);
+}
+
+asio::awaitable<void> UdpPath::send_parts(ByteView head, ByteView body) {
+    std::array<ByteView, 2> parts{head, body};
+    // Asynchronous although a datagram almost always leaves at once: the round through the
+    // scheduler lets this thread read too. A sender looping on synchronous sends would fill
+    // the peer's (or its own side's) receive buffer, on loopback its own, and lose the rest.
+    asio::error_code ec;
+    co_await socket_->async_send_to(buffers_of(parts), asio::ip::udp::endpoint(remote().ip, remote().port),
                                     asio::redirect_error(asio::use_awaitable, ec));
     // A datagram that cannot leave (an ICMP error from an earlier one, a local firewall's
     // EPERM, a full buffer) is a lost datagram: UDP sessions live with loss. Only a closed

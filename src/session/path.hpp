@@ -4,9 +4,9 @@
 // (session/demux.hpp). A session holds its current path and may swap it for another.
 #pragma once
 #include <asio/awaitable.hpp>
-#include <asio/experimental/channel.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,7 +25,10 @@ public:
     const Endpoint& remote() const noexcept { return remote_; }
     virtual bool is_open() const = 0;
     // Sends one record. Throws Exception (Errc::io, Errc::closed).
-    virtual asio::awaitable<void> send(ByteView record) = 0;
+    asio::awaitable<void> send(ByteView record) { return send_parts(record, {}); }
+    // Sends one record given as a head and a body, gathered from where they lie (a plain
+    // record's header and the application's message: no copy into one buffer). Throws as send().
+    virtual asio::awaitable<void> send_parts(ByteView head, ByteView body) = 0;
     // Best effort, never waits (a close record on the way out).
     virtual void send_now(ByteView record) noexcept = 0;
     virtual void close() noexcept = 0;
@@ -57,7 +60,7 @@ class TcpPath final : public Path, public std::enable_shared_from_this<TcpPath> 
 public:
     explicit TcpPath(asio::ip::tcp::socket socket);
     bool is_open() const override { return socket_.is_open(); }
-    asio::awaitable<void> send(ByteView record) override;
+    asio::awaitable<void> send_parts(ByteView head, ByteView body) override;
     void send_now(ByteView record) noexcept override;
     void close() noexcept override;
 
@@ -72,8 +75,16 @@ private:
     asio::awaitable<void> read_records();
     asio::awaitable<bool> fill(Bytes& buffer, std::size_t& begin, std::size_t& end, std::size_t need, Error& reason);
 
+    asio::awaitable<void> wait_write_turn();
+    void end_write_turn() noexcept;
+
     asio::ip::tcp::socket socket_;
-    asio::experimental::channel<void(asio::error_code, bool)> write_lock_;
+    // Records from concurrent senders must not interleave. The sender that finds the stream
+    // free writes at once, without a round through the scheduler; others wait on the timer
+    // (which never expires: the writer that finishes cancels one wait).
+    bool writing_ = false;
+    std::size_t write_waiters_ = 0;
+    asio::steady_timer write_turn_;
     RecordSink sink_;
     EndSink on_end_;
     std::size_t max_record_ = 0;
@@ -85,7 +96,7 @@ class UdpPath final : public Path {
 public:
     UdpPath(UdpSocketPtr socket, Endpoint remote);
     bool is_open() const override { return socket_->is_open(); }
-    asio::awaitable<void> send(ByteView record) override;
+    asio::awaitable<void> send_parts(ByteView head, ByteView body) override;
     void send_now(ByteView record) noexcept override;
     // Closes the socket only when this path owns it (a dialled socket), never the listen socket.
     void close() noexcept override;

@@ -87,12 +87,32 @@ Bytes encode_refuse(const Refuse& refuse) {
     return std::move(w).take();
 }
 
-Bytes encode_plain(SessionId receiver, Kind kind, ByteView body) {
-    Bytes out(sealed_prefix + 1 + body.size());
-    out[0] = static_cast<std::uint8_t>(RecordType::plain);
+std::array<std::uint8_t, plain_header_size> plain_header(SessionId receiver, Kind kind) noexcept {
+    std::array<std::uint8_t, plain_header_size> out{static_cast<std::uint8_t>(RecordType::plain)};
     put_id(out.data() + 1, receiver);
     out[sealed_prefix] = static_cast<std::uint8_t>(kind);
-    std::copy(body.begin(), body.end(), out.begin() + sealed_prefix + 1);
+    return out;
+}
+
+RecordBuffer encode_plain(SessionId receiver, Kind kind, ByteView body) {
+    RecordBuffer out(plain_header_size + body.size());
+    auto header = plain_header(receiver, kind);
+    std::copy(header.begin(), header.end(), out.data());
+    std::copy(body.begin(), body.end(), out.data() + plain_header_size);
+    return out;
+}
+
+RecordBuffer encode_sealed(crypto::SecureChannel& channel, SessionId receiver, Kind kind, ByteView body, bool out_of_band) {
+    // type | receiver | counter | ciphertext of (kind | body) | tag
+    RecordBuffer out(sealed_prefix + crypto::SecureChannel::overhead + 1 + body.size());
+    out.data()[0] = static_cast<std::uint8_t>(RecordType::sealed);
+    put_id(out.data() + 1, receiver);
+    const auto kind_byte = static_cast<std::uint8_t>(kind);
+    auto into = std::span(out.data(), out.size()).subspan(sealed_prefix);
+    if (out_of_band)
+        channel.seal_out_of_band_into({ByteView(&kind_byte, 1), body}, into);
+    else
+        channel.seal_into({ByteView(&kind_byte, 1), body}, into);
     return out;
 }
 

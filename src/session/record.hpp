@@ -22,11 +22,14 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <warpgate/bytes.hpp>
 #include <warpgate/error.hpp>
+
+#include "crypto/secure_channel.hpp"
 
 namespace warpgate::session {
 
@@ -81,11 +84,32 @@ struct Refuse {
     std::string reason;
 };
 
+// The bytes of a record on its way out, allocated without zero-filling: the encoder writes every
+// byte, and a 64 KiB message is not cleared first only to be overwritten.
+class RecordBuffer {
+public:
+    explicit RecordBuffer(std::size_t size) : bytes_(std::make_unique_for_overwrite<std::uint8_t[]>(size)), size_(size) {}
+    std::uint8_t* data() noexcept { return bytes_.get(); }
+    const std::uint8_t* data() const noexcept { return bytes_.get(); }
+    std::size_t size() const noexcept { return size_; }
+    operator ByteView() const noexcept { return {bytes_.get(), size_}; }
+    Bytes to_bytes() const { return Bytes(bytes_.get(), bytes_.get() + size_); }
+
+private:
+    std::unique_ptr<std::uint8_t[]> bytes_;
+    std::size_t size_;
+};
+
 Bytes encode_hello(const Hello& hello);
 Bytes encode_reply(const Reply& reply);
 Bytes encode_refuse(const Refuse& refuse);
-// A plain record of `kind` with `body`.
-Bytes encode_plain(SessionId receiver, Kind kind, ByteView body);
+// A plain record of `kind` with `body`, and the header alone (to send gathered with the body).
+inline constexpr std::size_t plain_header_size = sealed_prefix + 1;
+std::array<std::uint8_t, plain_header_size> plain_header(SessionId receiver, Kind kind) noexcept;
+RecordBuffer encode_plain(SessionId receiver, Kind kind, ByteView body);
+// A sealed record of `kind` with `body` under `channel`'s next counter (or next out-of-band
+// counter), encrypted from `body` straight into the record. Throws as SecureChannel::seal_into.
+RecordBuffer encode_sealed(crypto::SecureChannel& channel, SessionId receiver, Kind kind, ByteView body, bool out_of_band = false);
 
 // Errc::malformed with the field at fault; Errc::unsupported for another version.
 Result<Hello> decode_hello(ByteView record);

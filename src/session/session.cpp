@@ -68,31 +68,18 @@ void Session::set_keys(const crypto::Keys& keys) {
     channel_.emplace(keys, transport() == TCP ? crypto::ChannelMode::stream : crypto::ChannelMode::datagram);
 }
 
-Bytes Session::make_record(Kind kind, ByteView body, bool out_of_band) {
+RecordBuffer Session::make_record(Kind kind, ByteView body, bool out_of_band) {
     if (!channel_) return encode_plain(remote_id_, kind, body);
-    // type | receiver | counter | kind + body sealed in place | tag
-    constexpr auto plaintext_at = sealed_prefix + crypto::SecureChannel::header_size;
-    Bytes record(sealed_prefix + crypto::SecureChannel::overhead + 1 + body.size());
-    record[0] = static_cast<std::uint8_t>(RecordType::sealed);
-    put_id(record.data() + 1, remote_id_);
-    record[plaintext_at] = static_cast<std::uint8_t>(kind);
-    std::copy(body.begin(), body.end(), record.begin() + plaintext_at + 1);
-    auto out = std::span<std::uint8_t>(record).subspan(sealed_prefix);
-    auto plaintext = std::span<const std::uint8_t>(record.data() + plaintext_at, 1 + body.size());
-    if (out_of_band)
-        channel_->seal_out_of_band_into(plaintext, out);
-    else
-        channel_->seal_into(plaintext, out);
-    return record;
+    return encode_sealed(*channel_, remote_id_, kind, body, out_of_band);
 }
 
-asio::awaitable<void> Session::send_raw(ByteView record) {
+asio::awaitable<void> Session::send_raw(ByteView record, ByteView body) {
     auto path = path_;  // the session may move to another path meanwhile
     last_sent_ = Clock::now();
-    co_await path->send(record);
+    co_await path->send_parts(record, body);
 }
 
-asio::awaitable<void> Session::send_record(Bytes record) {
+asio::awaitable<void> Session::send_record(RecordBuffer record) {
     auto path = path_;
     last_sent_ = Clock::now();
     if (!channel_ || channel_->mode() != crypto::ChannelMode::stream) {
@@ -100,7 +87,7 @@ asio::awaitable<void> Session::send_record(Bytes record) {
         co_return;
     }
     // Kept (before any wait, so in counter order) until the peer acknowledges it.
-    auto kept = std::make_shared<const Bytes>(std::move(record));
+    auto kept = std::make_shared<const RecordBuffer>(std::move(record));
     keep_unacked(kept);
     try {
         co_await path->send(*kept);
@@ -127,13 +114,19 @@ asio::awaitable<void> Session::send_control(Kind kind, ByteView body) {
 asio::awaitable<void> Session::send_message(ByteView message) {
     if (state_ != State::established) throw Exception(Errc::closed, "the link is not established");
     co_await pass_gate();
+    if (!channel_) {
+        // A plain record's header and the message leave together, gathered: no copy.
+        auto header = plain_header(remote_id_, Kind::data);
+        co_await send_raw(header, message);
+        co_return;
+    }
     auto record = make_record(Kind::data, message);
     co_await send_record(std::move(record));
 }
 
-void Session::keep_unacked(const std::shared_ptr<const Bytes>& record) {
+void Session::keep_unacked(const std::shared_ptr<const RecordBuffer>& record) {
     std::uint64_t counter = 0;
-    for (std::size_t i = 0; i < crypto::SecureChannel::header_size; ++i) counter = counter << 8 | (*record)[sealed_prefix + i];
+    for (std::size_t i = 0; i < crypto::SecureChannel::header_size; ++i) counter = counter << 8 | record->data()[sealed_prefix + i];
     unacked_bytes_ += record->size();
     unacked_.push_back({counter, record});
     if (unacked_bytes_ > max_unacked_bytes)
@@ -475,14 +468,14 @@ asio::awaitable<bool> Session::on_join(std::span<std::uint8_t> record, const std
     if (!inner || inner->kind != Kind::join) co_return false;
     path->set_max_record(options_.max_message_size + 64);
     try {
-        co_await switch_stream(path, {}, counter_in(inner->body));
+        co_await switch_stream(path, std::nullopt, counter_in(inner->body));
     } catch (const Exception&) {
         co_return false;  // the link ended with the reason
     }
     co_return true;
 }
 
-asio::awaitable<void> Session::switch_stream(std::shared_ptr<TcpPath> path, Bytes first, std::uint64_t peer_next) {
+asio::awaitable<void> Session::switch_stream(std::shared_ptr<TcpPath> path, std::optional<RecordBuffer> first, std::uint64_t peer_next) {
     co_await pass_gate();  // one switch at a time
     forget_acked(peer_next);
     gate_.expires_at(Clock::time_point::max());
@@ -490,11 +483,11 @@ asio::awaitable<void> Session::switch_stream(std::shared_ptr<TcpPath> path, Byte
     auto left = std::exchange(path_, path);  // records sealed from now on go to the new stream...
     resuming_ = path.get();
     last_received_current_ = Clock::now();
-    std::vector<std::shared_ptr<const Bytes>> resend;  // ...after what the peer may lack
+    std::vector<std::shared_ptr<const RecordBuffer>> resend;  // ...after what the peer may lack
     for (auto& r : unacked_) resend.push_back(r.record);
     std::optional<Error> failed;
     try {
-        if (!first.empty()) co_await path->send(first);
+        if (first) co_await path->send(*first);
         for (auto& record : resend) co_await path->send(*record);
     } catch (const Exception& e) {
         failed = e.error();

@@ -100,7 +100,8 @@ public:
     void set_remote(SessionId remote) noexcept { remote_id_ = remote; }
     void set_keys(const crypto::Keys& keys);
     asio::awaitable<void> send_control(Kind kind, ByteView body = {});
-    asio::awaitable<void> send_raw(ByteView record);
+    // `record`, or a record's head and body sent gathered (Path::send_parts).
+    asio::awaitable<void> send_raw(ByteView record, ByteView body = {});
     // Initiator: what the introduction has heard so far.
     struct Heard {
         std::optional<Reply> reply;
@@ -143,19 +144,19 @@ private:
     void consider_move(const Arrival& arrival);
     PathPtr path_of(const Arrival& arrival);
     // Stream sessions: records the peer has not acknowledged, and acknowledging the peer's.
-    void keep_unacked(const std::shared_ptr<const Bytes>& record);
+    void keep_unacked(const std::shared_ptr<const RecordBuffer>& record);
     void forget_acked(std::uint64_t next);
     asio::awaitable<void> acknowledge();
     // Moves a stream session to `path` and resends what the peer lacks (from `peer_next`).
-    asio::awaitable<void> switch_stream(std::shared_ptr<TcpPath> path, Bytes first, std::uint64_t peer_next);
+    asio::awaitable<void> switch_stream(std::shared_ptr<TcpPath> path, std::optional<RecordBuffer> first, std::uint64_t peer_next);
     // Senders wait here while a stream switches paths, so records keep their counters' order.
     asio::awaitable<void> pass_gate();
     asio::awaitable<bool> on_inner(Kind kind, ByteView body);
     void hear(Kind kind);
     // Seals (or frames, for a plaintext session) kind + body into a record.
-    Bytes make_record(Kind kind, ByteView body, bool out_of_band = false);
+    RecordBuffer make_record(Kind kind, ByteView body, bool out_of_band = false);
     // Sends a sealed or plain record on the current path (a stream session keeps it).
-    asio::awaitable<void> send_record(Bytes record);
+    asio::awaitable<void> send_record(RecordBuffer record);
     // A record the session cannot use: dropped on UDP (noise, replays, forgeries must not end
     // a link), fatal on a TCP stream (which only the peer can write to).
     bool reject(const std::string& why);
@@ -178,7 +179,7 @@ private:
 
     struct Unacked {
         std::uint64_t counter;
-        std::shared_ptr<const Bytes> record;
+        std::shared_ptr<const RecordBuffer> record;
     };
     std::deque<Unacked> unacked_;       // stream mode, oldest first
     std::size_t unacked_bytes_ = 0;

@@ -22,8 +22,15 @@ TurnPath::TurnPath(std::shared_ptr<turn::Client> client, Endpoint peer)
 
 TurnPath::~TurnPath() { close(); }
 
-asio::awaitable<void> TurnPath::send(ByteView record) {
+asio::awaitable<void> TurnPath::send_parts(ByteView head, ByteView body) {
     if (!is_open()) throw Exception(Errc::closed, "the TURN path to " + remote().to_string() + " is closed");
+    if (body.empty()) {
+        co_await client_->send(remote(), head);
+        co_return;
+    }
+    // One datagram to the relay: the parts are joined (a relayed record is at most a datagram).
+    Bytes record(head.begin(), head.end());
+    record.insert(record.end(), body.begin(), body.end());
     co_await client_->send(remote(), record);
 }
 

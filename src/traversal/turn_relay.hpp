@@ -23,7 +23,7 @@ public:
     ~TurnPath() override;
 
     bool is_open() const override { return open_ && client_->is_open(); }
-    asio::awaitable<void> send(ByteView record) override;
+    asio::awaitable<void> send_parts(ByteView head, ByteView body) override;
     void send_now(ByteView record) noexcept override;
     // Stops delivery and deallocates in the background.
     void close() noexcept override;

@@ -57,7 +57,7 @@ long warm_baseline(Listener& listener) {
 }
 
 Bytes marked_plain_data(session::SessionId receiver) {
-    return session::encode_plain(receiver, session::Kind::data, as_bytes(std::string(marker)));
+    return session::encode_plain(receiver, session::Kind::data, as_bytes(std::string(marker))).to_bytes();
 }
 
 }  // namespace

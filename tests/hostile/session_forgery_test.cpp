@@ -112,9 +112,9 @@ TEST(HostileSession, ForgedAndReplayedUdpRecordsFromAnotherSourceAreIgnored) {
         auto forgeries_for = [](session::SessionId id) {
             std::vector<Bytes> out;
             out.push_back(forged(session::RecordType::sealed, id, Bytes(48, 0xA5)));
-            out.push_back(session::encode_plain(id, session::Kind::close, as_bytes(std::string("spoofed close"))));
-            out.push_back(session::encode_plain(id, session::Kind::ping, Bytes(8, 0x42)));
-            out.push_back(session::encode_plain(id, session::Kind::data, as_bytes(std::string("forged data"))));
+            out.push_back(session::encode_plain(id, session::Kind::close, as_bytes(std::string("spoofed close"))).to_bytes());
+            out.push_back(session::encode_plain(id, session::Kind::ping, Bytes(8, 0x42)).to_bytes());
+            out.push_back(session::encode_plain(id, session::Kind::data, as_bytes(std::string("forged data"))).to_bytes());
             out.push_back(session::encode_refuse(session::Refuse{id, "spoofed refusal"}));
             out.push_back(session::encode_reply(session::Reply{id, 7, false, Bytes()}));
             return out;
@@ -246,7 +246,7 @@ TEST(HostileSession, PlaintextInjectedIntoATcpIntroductionIsNeverDelivered) {
             auto t0 = std::chrono::steady_clock::now();
             test::SessionServer server(io);
             // The injected record names an id the proxy cannot know yet; 1 is as good as any.
-            auto record = session::encode_plain(1, session::Kind::data, as_bytes(std::string("injected by the proxy")));
+            auto record = session::encode_plain(1, session::Kind::data, as_bytes(std::string("injected by the proxy"))).to_bytes();
             auto framed_length = session::encode_length(record.size());
             Bytes framed(framed_length.begin(), framed_length.end());
             framed.insert(framed.end(), record.begin(), record.end());

@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include "crypto/identity.hpp"
 #include "support/crypto_vectors.hpp"
@@ -93,7 +97,9 @@ TEST(IdentityKey, VerifyRejectsMalformedInput) {
     uncompressed[0] = 0x04;
     Bytes off_curve(33, 0);  // no secp256k1 point has x = 0
     off_curve[0] = 0x02;
-    for (const Bytes& key : {Bytes{}, Bytes(32, 2), uncompressed, off_curve, Bytes(g.begin(), g.end() - 1)})
+    Bytes x_over_p(33, 0xff);  // x >= the field prime
+    x_over_p[0] = 0x02;
+    for (const Bytes& key : {Bytes{}, Bytes(32, 2), uncompressed, off_curve, x_over_p, Bytes(g.begin(), g.end() - 1)})
         EXPECT_FALSE(verify(key, message, signature)) << to_hex(key);
     Bytes r_zero = signature, s_zero = signature;
     std::fill(r_zero.begin(), r_zero.begin() + 32, 0);
@@ -105,6 +111,45 @@ TEST(IdentityKey, VerifyRejectsMalformedInput) {
 TEST(IdentityKey, VerifiesAnIndependentSignatureButNotItsHighSTwin) {
     EXPECT_TRUE(verify(from_hex(generator_even), to_bytes("warpgate"), from_hex(low_s_signature)));
     EXPECT_FALSE(verify(from_hex(generator_even), to_bytes("warpgate"), from_hex(high_s_signature)));
+}
+
+// OpenSSL's ECDSA verifier (what earlier builds of warpgate used) over a signature of ours:
+// libsecp256k1 signs the same ECDSA-SHA256 that every other implementation checks.
+bool openssl_verifies(ByteView public33, ByteView message, ByteView signature64) {
+    OSSL_PARAM_BLD* builder = OSSL_PARAM_BLD_new();
+    OSSL_PARAM_BLD_push_utf8_string(builder, OSSL_PKEY_PARAM_GROUP_NAME, "secp256k1", 0);
+    OSSL_PARAM_BLD_push_octet_string(builder, OSSL_PKEY_PARAM_PUB_KEY, public33.data(), public33.size());
+    OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(builder);
+    EVP_PKEY_CTX* import = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+    EVP_PKEY* pkey = nullptr;
+    EVP_PKEY_fromdata_init(import);
+    EVP_PKEY_fromdata(import, &pkey, EVP_PKEY_PUBLIC_KEY, params);
+    ECDSA_SIG* sig = ECDSA_SIG_new();
+    ECDSA_SIG_set0(sig, BN_bin2bn(signature64.data(), 32, nullptr), BN_bin2bn(signature64.data() + 32, 32, nullptr));
+    unsigned char* der = nullptr;
+    int der_size = i2d_ECDSA_SIG(sig, &der);
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    bool ok = pkey && EVP_DigestVerifyInit_ex(md, nullptr, "SHA256", nullptr, nullptr, pkey, nullptr) == 1 &&
+              EVP_DigestVerify(md, der, static_cast<std::size_t>(der_size), message.data(), message.size()) == 1;
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(sig);
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(import);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(builder);
+    return ok;
+}
+
+TEST(IdentityKey, SignaturesVerifyUnderOpenSsl) {
+    IdentityKey key = IdentityKey::generate();
+    for (int i = 0; i < 16; ++i) {
+        Bytes message = to_bytes("interop " + std::to_string(i));
+        Bytes signature = key.sign(message);
+        EXPECT_TRUE(openssl_verifies(key.public_key(), message, signature)) << i;
+        message[0] ^= 1;
+        EXPECT_FALSE(openssl_verifies(key.public_key(), message, signature)) << i;
+    }
 }
 
 TEST(NodeId, IsThePrefixOfTheSha256OfTheCompressedKey) {

@@ -1,0 +1,50 @@
+// The figures issue 20 asks bench/ for, each measured side by side with its baseline in the
+// same run, and the table they are printed and saved as (warpgate_summary --json PATH).
+#pragma once
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+#include <warpgate/node.hpp>
+
+namespace warpgate::bench {
+
+struct Figure {
+    std::string name;
+    std::string unit;
+    double value = 0;
+    std::optional<double> baseline;  // what the value is compared with, in the same unit
+    std::string baseline_name;
+    std::string target;              // "< 1 ms", ">= 0.9x" (a ratio target reads value / baseline)
+};
+
+struct Sizes {
+    int repetitions = 21;  // timed runs of each latency figure (median reported)
+    // Per throughput run, in 64 KiB messages: long enough that a fresh link's ramp-up (socket
+    // buffers growing, first allocations) does not decide the figure.
+    std::size_t stream_bytes = std::size_t(1) << 30;
+    std::size_t datagrams = 200000;  // per UDP throughput run, 1,200 bytes each
+    std::size_t idle_links = 10000;
+};
+
+// --- helpers shared by the figure files ---
+NodeOptions test_node(bool encrypted = true);
+double median(std::vector<double> samples);
+// Runs one coroutine on a fresh single-threaded io_context (one core) to completion.
+void run(const std::function<asio::awaitable<void>(asio::io_context&)>& coroutine);
+
+// --- figures, by file ---
+std::vector<Figure> node_figures(const Sizes& sizes);        // node_figures.cpp
+std::vector<Figure> throughput_figures(const Sizes& sizes);  // throughput_figures.cpp
+std::vector<Figure> crypto_figures(const Sizes& sizes);      // crypto_figures.cpp
+std::vector<Figure> scale_figures(const Sizes& sizes);       // scale_figures.cpp
+
+// --- output (summary_main.cpp) ---
+void print_table(const std::vector<Figure>& figures);
+std::string to_json(const std::vector<Figure>& figures);
+
+}  // namespace warpgate::bench
