@@ -33,7 +33,9 @@ std::array<std::uint8_t, N> read_array(net::ByteReader& r, std::string_view what
     return out;
 }
 
-bool valid_type(std::uint8_t t) { return t == std::uint8_t(SignalType::text) || t == std::uint8_t(SignalType::connect_back); }
+bool valid_type(std::uint8_t t) {
+    return t == std::uint8_t(SignalType::text) || t == std::uint8_t(SignalType::connect_back) || t == std::uint8_t(SignalType::udp_punch);
+}
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 
 #include "traversal/direct_connect.hpp"
 #include "traversal/reverse_connect.hpp"
+#include "traversal/udp_punch.hpp"
 
 namespace warpgate {
 
@@ -33,6 +34,7 @@ PluginRegistry PluginRegistry::builtin() {
     PluginRegistry r;
     r.add(std::make_shared<traversal::DirectConnect>());
     r.add(std::make_shared<traversal::ReverseConnect>());
+    r.add(std::make_shared<traversal::UdpPunch>());
     return r;
 }
 

@@ -1,0 +1,94 @@
+# shellcheck shell=bash
+# Sourced by the udp_punch lab tests (after testlib.sh and lab_test): a warpgate listener on
+# hb, `connect --transport udp --plugins udp_punch` from ha with an echo, per NAT pair.
+WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
+[ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
+MQTT=198.51.100.100:1883
+PUNCH_MODES=(none full-cone restricted port-restricted sequential symmetric)
+LISTENER=
+RUNS=0
+
+punch_work() { PUNCH_WORK=$(mktemp -d "$WG_LAB_RUN/udp_punch.XXXX"); }
+
+# start_listener: hb listens (UDP and TCP), echoing; its address in $PUNCH_WORK/callee.addr.
+start_listener() {
+  rm -f "$PUNCH_WORK/callee.addr"
+  "$LAB" exec hb -- env XDG_DATA_HOME="$PUNCH_WORK/b" "$WG" listen --test --stun "$STUN" --mqtt "$MQTT" --echo \
+    --addr-out "$PUNCH_WORK/callee.addr" >>"$PUNCH_WORK/listen.log" 2>&1 &
+  LISTENER=$!
+  local i
+  for ((i = 0; i < 200; i++)); do [ -s "$PUNCH_WORK/callee.addr" ] && return 0; sleep 0.1; done
+  echo "the listener wrote no address:"; tail -n 20 "$PUNCH_WORK/listen.log"
+  return 1
+}
+
+stop_listener() {
+  [ -n "$LISTENER" ] || return 0
+  kill -TERM "$LISTENER" 2>/dev/null || true
+  wait "$LISTENER" 2>/dev/null || true
+  LISTENER=
+}
+
+# punch_once LABEL: one connect from ha. 0 when udp_punch linked and the echo came back.
+# Sets PUNCH_OUT (its JSON), PUNCH_ERR (its log), PUNCH_MS (the whole command, start included).
+punch_once() {
+  RUNS=$((RUNS + 1))
+  local begin end
+  begin=$(date +%s%N)
+  PUNCH_OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$PUNCH_WORK/a" "$WG" connect "@$PUNCH_WORK/callee.addr" --test --stun "$STUN" \
+    --mqtt "$MQTT" --transport udp --plugins udp_punch --json --send "punched $1" --timeout 25 2>"$PUNCH_WORK/connect.$RUNS.err") || true
+  end=$(date +%s%N)
+  PUNCH_MS=$(((end - begin) / 1000000))
+  PUNCH_ERR=$(cat "$PUNCH_WORK/connect.$RUNS.err")
+  contains "$PUNCH_OUT" "\"reply\": \"punched $1\"" && contains "$PUNCH_OUT" '"plugin": "udp_punch"'
+}
+
+# declined MODE_A MODE_B: pairs udp_punch refuses up front (the relay's job).
+declined() {
+  case "$1:$2" in symmetric:symmetric | symmetric:sequential | sequential:symmetric) return 0 ;; esac
+  return 1
+}
+
+# punch_pair MODE_A MODE_B WHAT: one counted check; a declined pair must fail at once, saying why.
+punch_pair() {
+  local a=$1 b=$2 what=$3
+  if declined "$a" "$b"; then
+    if ! punch_once "$a-$b" && contains "$PUNCH_OUT$PUNCH_ERR" "relay"; then ok "$what $a x $b: declined up front ($PUNCH_MS ms)"
+    else bad "$what $a x $b: expected a decline naming the relay; got: $(echo "$PUNCH_OUT" | head -c 400)"; fi
+    return
+  fi
+  if punch_once "$a-$b"; then
+    ok "$what $a x $b: linked and echoed ($PUNCH_MS ms; $(grep -o 'udp_punch: [0-9]* records sent[^,]*, [^$]*' <<<"$PUNCH_ERR" | head -n 1))"
+  else
+    bad "$what $a x $b: no link ($PUNCH_MS ms)"
+    echo "$PUNCH_OUT" | head -n 30
+    grep -E "udp_punch|error" <<<"$PUNCH_ERR" | tail -n 10
+    tail -n 10 "$PUNCH_WORK/listen.log"
+  fi
+}
+
+# punch_matrix WHAT [PAIRS...]: every ordered pair of the lab's modes but symmetric x symmetric
+# (or the "a:b" pairs given), the listener restarted whenever hb's NAT changes.
+punch_matrix() {
+  local what=$1 a b pair
+  shift
+  local pairs=("$@")
+  if [ ${#pairs[@]} -eq 0 ]; then
+    for b in "${PUNCH_MODES[@]}"; do
+      for a in "${PUNCH_MODES[@]}"; do [ "$a:$b" = symmetric:symmetric ] || pairs+=("$a:$b"); done
+    done
+  fi
+  local current_b=
+  for pair in "${pairs[@]}"; do
+    a=${pair%%:*} b=${pair##*:}
+    if [ "$b" != "$current_b" ]; then
+      stop_listener
+      "$LAB" set-nat rb "$b"
+      start_listener || { bad "$what listener behind $b NAT starts"; continue; }
+      current_b=$b
+    fi
+    "$LAB" set-nat ra "$a"
+    punch_pair "$a" "$b" "$what"
+  done
+  stop_listener
+}
