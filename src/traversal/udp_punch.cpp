@@ -42,6 +42,7 @@ constexpr auto per_target_interval = 50ms;
 constexpr auto min_send_gap = 2ms;
 constexpr std::size_t max_reflexive = 16;  // peer-reflexive targets a punch adds (probes from new endpoints)
 constexpr auto signal_budget = 5s;  // for an answer or an instant to arrive
+constexpr auto linger_quiet = 500ms;  // the peer stopped probing: it locked (or gave up)
 
 // A value that arrives once (from a callback), awaited with a deadline.
 template <class T>
@@ -139,6 +140,16 @@ public:
         co_return confirmed_.value();
     }
 
+    // Keeps confirming the peer's probes until none came for `quiet` (the peer stops probing
+    // once it locked) or `end`.
+    asio::awaitable<void> linger(Clock::time_point end, Clock::duration quiet) {
+        for (;;) {
+            auto until = std::min(end, last_probe_ + quiet);
+            if (Clock::now() >= until) co_return;
+            co_await sleep_until(until);
+        }
+    }
+
     std::uint64_t sent() const { return sent_; }
 
 private:
@@ -156,6 +167,7 @@ private:
             confirmed_.put(from);
             return;
         }
+        last_probe_ = Clock::now();
         send(from, auth_.confirm(*punch));
         if (std::find(targets_.begin(), targets_.end(), from) != targets_.end() || reflexive_ >= max_reflexive) return;
         // Probed at once and in every round after (at the end, so that the order of first
@@ -174,6 +186,7 @@ private:
     std::unique_ptr<PluginContext::PunchTap> tap_;
     std::size_t reflexive_ = 0;
     std::uint64_t sent_ = 0;
+    Clock::time_point last_probe_ = Clock::now();
 };
 
 // The hard side of birthday probing: N sockets of their own, each aimed at the easy side's
@@ -320,8 +333,8 @@ Clock::time_point local_instant(PluginContext& ctx, std::uint64_t start_ms) {
 }
 
 // This side's part of the punch, from `begin` for `window`. The introducer gets the path to
-// introduce the link on; the other side gets null after `while_answering` returned (its
-// listen socket keeps confirming the peer's probes until then).
+// introduce the link on; the other side gets null after `while_answering` returned, or (when
+// empty) once the peer stopped probing: its listen socket keeps confirming until then.
 struct Part {
     PunchMode mode;
     Role role;
@@ -359,7 +372,11 @@ asio::awaitable<PathPtr> run_part(PluginContext& ctx, const PunchSecret& secret,
         auto path = co_await ctx.dial_from_listen_port(UDP, *locked);
         co_return path;
     }
-    co_await while_answering();
+    if (while_answering) {
+        co_await while_answering();
+    } else {
+        co_await prober->linger(end, linger_quiet);
+    }
     co_return nullptr;
 }
 
@@ -479,9 +496,7 @@ asio::awaitable<void> answer_offer(PluginContext& ctx, std::shared_ptr<UdpPunch:
     auto window = std::min<std::chrono::milliseconds>(instant.window, 12s);  // the peer's number, bounded by ours
     PunchSecret secret{offer.token, offer.key};
     Part part{offer.mode, Role::answerer, hard, hard};
-    auto end = begin + window;
-    auto keep_answering = [&]() -> asio::awaitable<void> { co_await sleep_until(end); };
-    auto path = co_await run_part(ctx, secret, part, offer.candidates, begin, window, *board, keep_answering);
+    auto path = co_await run_part(ctx, secret, part, offer.candidates, begin, window, *board, nullptr);
     if (path) co_await ctx.dial_back(std::move(path), offerer, offer.con_id);
 }
 
@@ -519,6 +534,15 @@ void UdpPunch::serve(PluginContext& ctx) {
         if (!offerer) return decline("malformed offerer address: " + offerer.error().to_string());
         // The address must be the signer's own: nobody makes us probe a third party.
         if (offerer->public_key != signal.sender) return decline("the offer names another node's address");
+        // Nor at anything the dial policy keeps us from (loopback, a LAN we are not on): the
+        // offerer's candidates are its own claims.
+        std::string refused;
+        std::erase_if(message->candidates, [&](const Endpoint& c) {
+            auto why = ctx.why_not_dial(c);
+            if (!why.empty()) refused += " " + c.to_string() + " (" + why + ")";
+            return !why.empty();
+        });
+        if (message->candidates.empty()) return decline("no candidate we may probe:" + refused);
         if (board->answering >= max_answering) return decline("busy: too many punches in progress");
         ++board->answering;
         ctx.spawn(answer_offer(ctx, board, std::move(*message), std::move(*offerer)), "udp_punch answer");

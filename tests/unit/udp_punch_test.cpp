@@ -88,7 +88,7 @@ TEST(PunchAuth, OnlyThePeerWithTheKeyIsHeard) {
     EXPECT_FALSE(offerer.open(probe, 0, peer)) << "our own probe reflected back";
 
     auto tampered = probe;
-    tampered[10] ^= 1;  // the nonce
+    tampered[12] ^= 1;  // the nonce
     EXPECT_FALSE(answerer.open(tampered, 0, stranger));
     PunchAuth other_key(PunchSecret{secret.token, PunchSecret::random().key}, Punch::Role::answerer);
     EXPECT_FALSE(other_key.open(probe, 0, stranger)) << "a stranger who saw the token has no key";
