@@ -112,6 +112,18 @@ public:
     // Callee side: introduces a path we dialled to a peer that asked for it (reverse connect)
     // and hands the link to whoever waits for `con_id` on our side, else to the inbound handler.
     virtual asio::awaitable<void> dial_back(PathPtr path, const NodeAddress& peer, ConnectionId con_id) = 0;
+    // Responder side of a path both ends opened at once (our end of a TCP simultaneous open):
+    // the peer introduces on it, so the node serves it as its listener serves an accepted
+    // connection (same limits; the link goes to whoever waits for its connection id, else to
+    // the inbound handler). TCP paths only; a UDP path on the listen socket needs nothing (its
+    // hello arrives through the listener's demultiplexer). Errc::unsupported otherwise.
+    virtual void accept_path(PathPtr path) = 0;
+    // The external endpoint of a NAT mapping made now, from a fresh socket (any port) of the
+    // family, against the configured STUN servers in order: what a NAT that allocates a port
+    // per flow hands out next is predicted from it (traversal/port_prediction.hpp). TCP is
+    // measured over TCP STUN, UDP over UDP. Errc::unreachable when STUN is off, no server of
+    // the family is configured or none answered within stun_timeout.
+    virtual asio::awaitable<Endpoint> fresh_mapping(Transport transport, Family family) = 0;
     // Why this node must not dial `target` for a peer's request ("loopback",
     // "private_not_ours", ...: traversal/dial_policy.hpp); empty when it may.
     virtual std::string why_not_dial(const Endpoint& target) const = 0;

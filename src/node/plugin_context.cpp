@@ -7,6 +7,7 @@
 #include <warpgate/node.hpp>
 
 #include "node/node_impl.hpp"
+#include "proto/stun_client.hpp"
 #include "session/path.hpp"
 #include "signal/signal_router.hpp"
 #include "traversal/dial_policy.hpp"
@@ -183,6 +184,45 @@ public:
             spdlog::info("no inbound handler for the link dialled back to {}: closed", pipe->remote_endpoint().to_string());
             pipe->close();
         }
+    }
+
+    void accept_path(PathPtr path) override {
+        auto& n = node();
+        if (auto tcp = std::dynamic_pointer_cast<session::TcpPath>(path)) {
+            if (!n.acceptor) throw Exception(Errc::closed, "the node accepts no connections");
+            n.acceptor->accept_tcp(std::move(tcp));
+            return;
+        }
+        auto udp = std::dynamic_pointer_cast<session::UdpPath>(path);
+        if (udp && !udp->owns_socket()) return;  // the listen socket's demultiplexer hears its hello
+        throw Exception(Errc::unsupported, "accept_path: only TCP paths and UDP paths on the listen socket are served");
+    }
+
+    asio::awaitable<Endpoint> fresh_mapping(Transport transport, Family family) override {
+        auto self = lock();
+        auto& conf = self->conf();
+        if (!conf.enable_stun_clients || conf.stun_servers.empty())
+            throw Exception(Errc::unreachable, "no fresh mapping: STUN is off or no STUN server is configured");
+        auto& entries = self->address.entries(family);
+        if (entries.empty()) throw Exception(Errc::unreachable, std::string("no fresh mapping: no ") + to_string(family) + " address");
+        // A NIC address of ours, any port: a new socket, so the NAT makes a new mapping.
+        Endpoint local{entries.front().nic_ip, 0};
+        stun::ClientOptions options;
+        options.udp = stun::RetransmitPolicy::within(conf.stun_timeout);
+        options.tcp_timeout = conf.stun_timeout;
+        std::string failures;
+        for (auto& server : conf.stun_servers) {
+            auto resolved = co_await stun::resolve_server(self->executor, server, family, conf.stun_timeout);
+            if (!resolved) {
+                failures += "; " + resolved.error().message;
+                continue;
+            }
+            auto result = co_await stun::binding(self->executor, transport, local, *resolved, options);
+            if (result) co_return result->response.mapped;
+            if (result.error().code == Errc::cancelled) throw Exception(result.error());
+            failures += "; " + server.to_string() + ": " + result.error().message;
+        }
+        throw Exception(Errc::unreachable, std::string("no fresh ") + to_string(transport) + " mapping" + failures);
     }
 
     std::string why_not_dial(const Endpoint& target) const override {

@@ -53,14 +53,23 @@ std::size_t Acceptor::count_from(const asio::ip::address& ip) const {
 
 void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
     asio::error_code ec;
-    auto remote = socket.remote_endpoint(ec);
+    socket.remote_endpoint(ec);
     if (ec || closed_) return;  // reset before we looked at it
-    auto ip = remote.address();
+    accept_tcp(std::make_shared<TcpPath>(std::move(socket)));
+}
+
+void Acceptor::accept_tcp(std::shared_ptr<TcpPath> path) {
+    if (closed_ || !path->is_open()) {
+        path->close();
+        return;
+    }
+    auto ip = path->remote().ip;
     auto from_ip = static_cast<std::size_t>(
         std::count_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.ip == ip; }));
     if (from_ip >= options_.max_pending_tcp_per_ip) {
         refusals_.refuse("too many pending connections from one address",
                          fmt::format("{} has {} connections without a hello: closed another", ip.to_string(), from_ip));
+        path->close();
         return;
     }
     if (pending_.size() >= options_.max_pending_tcp) {
@@ -71,11 +80,10 @@ void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
         refusals_.refuse("too many pending connections",
                          fmt::format("{} connections without a hello yet: closed the oldest from {}", pending_.size(),
                                      victim->ip.to_string()));
-        auto path = victim->path.lock();
+        auto crowded = victim->path.lock();
         pending_.erase(victim);
-        if (path) path->close();
+        if (crowded) crowded->close();
     }
-    auto path = std::make_shared<TcpPath>(std::move(socket));
     pending_.push_back({path, Clock::now() + options_.session.handshake_timeout, ip});
     std::weak_ptr<Acceptor> weak = shared_from_this();
     std::weak_ptr<TcpPath> weak_path = path;

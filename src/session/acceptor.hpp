@@ -51,6 +51,9 @@ public:
 
     // A new TCP connection from the listener.
     void accept_tcp(asio::ip::tcp::socket socket);
+    // A connected stream this node holds, served as if the listener had accepted it (our end
+    // of a TCP simultaneous open: the peer sends the hello). Same limits as accept_tcp.
+    void accept_tcp(std::shared_ptr<TcpPath> path);
 
     std::size_t half_open() const { return half_open_.size(); }
     std::size_t pending_tcp() const { return pending_.size(); }
