@@ -13,6 +13,8 @@
 #include "net/timeout.hpp"
 #include "session/path.hpp"
 #include "traversal/birthday.hpp"
+#include "traversal/port_prediction.hpp"
+#include "traversal/punch_schedule.hpp"
 #include "traversal/punch_probe.hpp"
 #include "traversal/udp_punch_message.hpp"
 #include "traversal/udp_punch_plan.hpp"
@@ -43,6 +45,7 @@ constexpr auto min_send_gap = 2ms;
 constexpr std::size_t max_reflexive = 16;  // peer-reflexive targets a punch adds (probes from new endpoints)
 constexpr auto signal_budget = 5s;  // for an answer or an instant to arrive
 constexpr auto linger_quiet = 500ms;  // the peer stopped probing: it locked (or gave up)
+constexpr std::size_t predicted_candidates = 16;  // a stepping NAT's next ports offered
 
 // A value that arrives once (from a callback), awaited with a deadline.
 template <class T>
@@ -292,11 +295,28 @@ const AddressEntry* entry_of(const NodeAddress& address, Family family) {
     return entries.empty() ? nullptr : &entries.front();
 }
 
-// What this side advertises: its listen socket's external endpoint; for the hard side of
-// birthday probing its address alone matters (the port is the listen port, never aimed at).
-std::vector<Endpoint> own_candidates(const AddressEntry& mine, bool hard) {
-    if (hard) return {Endpoint{mine.external_ip, mine.port}};
-    return {mine.external_endpoint()};
+// What this side advertises: its listen socket's external endpoint; for a NAT that steps its
+// ports per flow, the next ports after a mapping made just now (flows of other hosts behind
+// the same NAT may take some first, so several); for the hard side of birthday probing its
+// address alone matters (the port is the listen port, never aimed at).
+asio::awaitable<std::vector<Endpoint>> own_candidates(PluginContext& ctx, const AddressEntry& mine, Family family, bool hard) {
+    std::vector<Endpoint> out;
+    if (hard) {
+        out.push_back({mine.external_ip, mine.port});
+        co_return out;
+    }
+    if (needs_fresh_mapping(mine.nat)) {
+        try {
+            auto fresh = co_await ctx.fresh_mapping(UDP, family);
+            auto prediction = predict_ports(mine.nat, mine.port, nat::PortSample{0, fresh.port}, predicted_candidates);
+            for (auto port : prediction.ports) out.push_back({fresh.ip, port});
+        } catch (const Exception& e) {
+            if (e.errc() == Errc::cancelled) throw;
+            spdlog::info("udp_punch: no port prediction ({}): offering the listen socket's mapping", e.error().to_string());
+        }
+    }
+    if (out.empty()) out.push_back(mine.external_endpoint());
+    co_return out;
 }
 
 // The easy side's targets in birthday probing: random ports of the hard side's address.
@@ -329,7 +349,7 @@ constexpr Clock::duration easy_delay = birthday::socket_pace * birthday::sockets
 // The local steady instant of a wall-clock instant on the node's corrected clock.
 Clock::time_point local_instant(PluginContext& ctx, std::uint64_t start_ms) {
     auto wall = std::chrono::system_clock::time_point(std::chrono::milliseconds(start_ms));
-    return Clock::now() + std::chrono::duration_cast<Clock::duration>(wall - ctx.clock().now);
+    return Clock::now() + time_until(wall, ctx.clock());
 }
 
 // This side's part of the punch, from `begin` for `window`. The introducer gets the path to
@@ -436,7 +456,7 @@ asio::awaitable<Reached> UdpPunch::attempt(PluginContext& ctx, const NodeAddress
     offer.key = secret.key;
     offer.con_id = attempt.con_id;
     offer.mode = mode;
-    offer.candidates = own_candidates(*mine, mode == PunchMode::offerer_hard);
+    offer.candidates = co_await own_candidates(ctx, *mine, attempt.family, mode == PunchMode::offerer_hard);
     offer.offerer_address = ctx.own_address_bytes();
     auto sent = Clock::now();
     auto offer_bytes = encode_punch_message(offer);
@@ -444,22 +464,22 @@ asio::awaitable<Reached> UdpPunch::attempt(PluginContext& ctx, const NodeAddress
     auto answer = co_await mailbox.receive("answer");
     auto rtt = Clock::now() - sent;
 
-    // The instant: the answerer hears it half a round trip from now; both clocks may be off by
-    // their uncertainty.
-    auto clock = ctx.clock();
-    auto lead = std::max<Clock::duration>(rtt, 50ms) + 2 * clock.uncertainty + 100ms;
+    // The instant (punch_schedule.hpp): a round trip plus both clocks' uncertainties ahead.
+    ScheduleBudget budget;
+    budget.window = window_for(mode, rtt);
+    auto schedule = schedule_punch(ctx.clock(), PeerClock{answer.clock_uncertainty, answer.clock_synced}, rtt, budget);
+    if (!schedule) throw Exception(schedule.error().code, "udp_punch: " + schedule.error().message);
     PunchMessage instant;
     instant.type = PunchMessage::Type::instant;
     instant.token = secret.token;
-    instant.start_ms = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>((clock.now + lead).time_since_epoch()).count());
-    instant.window = window_for(mode, rtt);
-    auto begin = Clock::now() + lead;
+    instant.start_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(schedule->start.time_since_epoch()).count());
+    instant.window = std::chrono::duration_cast<std::chrono::milliseconds>(schedule->window);
+    auto begin = Clock::now() + schedule->lead;
     auto instant_bytes = encode_punch_message(instant);
     co_await ctx.signal(peer, instant_bytes);
-    spdlog::info("udp_punch: offer answered in {} ms; mode {}, {} candidates of the peer, probing {} ms from +{} ms",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(rtt).count(), static_cast<int>(mode), answer.candidates.size(),
-                 instant.window.count(), std::chrono::duration_cast<std::chrono::milliseconds>(lead).count());
+    spdlog::info("udp_punch: offer answered in {} ms; mode {}, {} candidates of ours, {} of the peer; probing {}",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(rtt).count(), static_cast<int>(mode), offer.candidates.size(),
+                 answer.candidates.size(), schedule->describe());
 
     Part part{mode, Role::offerer, mode == PunchMode::offerer_hard, mode != PunchMode::answerer_hard};
     // Not the introducer (the answerer is the hard side): its winning socket introduces the
@@ -487,13 +507,16 @@ asio::awaitable<void> answer_offer(PluginContext& ctx, std::shared_ptr<UdpPunch:
     PunchMessage answer;
     answer.type = PunchMessage::Type::answer;
     answer.token = offer.token;
-    answer.candidates = own_candidates(*mine, hard);
+    answer.candidates = co_await own_candidates(ctx, *mine, family, hard);
+    auto clock = ctx.clock();
+    answer.clock_uncertainty = std::chrono::duration_cast<std::chrono::microseconds>(clock.uncertainty);
+    answer.clock_synced = clock.synced;
     auto answer_bytes = encode_punch_message(answer);
     co_await ctx.signal(offerer, answer_bytes);
     ++board->counters.answered;
     auto instant = co_await mailbox.receive("instant");
     auto begin = local_instant(ctx, instant.start_ms);
-    auto window = std::min<std::chrono::milliseconds>(instant.window, 12s);  // the peer's number, bounded by ours
+    auto window = std::min<std::chrono::milliseconds>(instant.window, 15s);  // the peer's number, bounded by ours
     PunchSecret secret{offer.token, offer.key};
     Part part{offer.mode, Role::answerer, hard, hard};
     auto path = co_await run_part(ctx, secret, part, offer.candidates, begin, window, *board, nullptr);

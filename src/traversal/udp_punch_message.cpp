@@ -1,5 +1,7 @@
 #include "traversal/udp_punch_message.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <fmt/format.h>
 
 #include "net/byte_reader.hpp"
@@ -72,6 +74,8 @@ Bytes encode_punch_message(const PunchMessage& m) {
         write_candidates(w, m.candidates);
         w.bytes(m.offerer_address);
     } else if (m.type == Type::answer) {
+        w.u32(static_cast<std::uint32_t>(std::min<std::int64_t>(m.clock_uncertainty.count(), UINT32_MAX)));
+        w.u8(m.clock_synced ? 1 : 0);
         write_candidates(w, m.candidates);
     } else if (m.type == Type::instant) {
         w.u32(static_cast<std::uint32_t>(m.start_ms >> 32));
@@ -112,6 +116,11 @@ Result<PunchMessage> decode_punch_message(ByteView payload) {
         if (r.ok() && address.empty()) r.reject(r.offset(), "no offerer address");
         m.offerer_address.assign(address.begin(), address.end());
     } else if (r.ok() && m.type == Type::answer) {
+        m.clock_uncertainty = std::chrono::microseconds(r.u32("clock uncertainty"));
+        auto offset = r.offset();
+        auto synced = r.u8("clock synced");
+        if (r.ok() && synced > 1) r.reject(offset, fmt::format("clock synced {}", synced));
+        m.clock_synced = synced == 1;
         m.candidates = read_candidates(r);
     } else if (r.ok() && m.type == Type::instant) {
         std::uint64_t high = r.u32("start");

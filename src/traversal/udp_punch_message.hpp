@@ -3,7 +3,7 @@
 //
 //   version(1) = 1 | type(1) | punch token(8) | body
 //   offer   (1)  key(32) | connection id(16) | mode(1) | candidates | offerer's node address
-//   answer  (2)  candidates
+//   answer  (2)  clock uncertainty(u32 µs) | clock synced(1: 0 or 1) | candidates
 //   instant (3)  start(u64: ms since the Unix epoch, the offerer's corrected clock) | window(u32 ms)
 //   decline (4)  reason (1 to 200 bytes of text)
 //   candidates:  count(1, 1-32) then per candidate: family(1: 4 or 6) | ip(4 or 16) | port(2)
@@ -38,6 +38,9 @@ struct PunchMessage {
     Bytes offerer_address;  // NodeAddress binary form
     // offer, answer
     std::vector<Endpoint> candidates;
+    // answer: the answerer's clock, for the start instant (punch_schedule.hpp)
+    std::chrono::microseconds clock_uncertainty{0};
+    bool clock_synced = false;
     // instant
     std::uint64_t start_ms = 0;
     std::chrono::milliseconds window{0};

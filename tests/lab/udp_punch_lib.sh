@@ -29,17 +29,20 @@ stop_listener() {
   LISTENER=
 }
 
-# punch_once LABEL: one connect from ha. 0 when udp_punch linked and the echo came back.
-# Sets PUNCH_OUT (its JSON), PUNCH_ERR (its log), PUNCH_MS (the whole command, start included).
+# punch_once LABEL: one connect from ha (-v: its log names the records sent). 0 when udp_punch
+# linked and the echo came back. Sets PUNCH_OUT (its JSON), PUNCH_ERR (its log), PUNCH_MS (from
+# connect() to the first echoed message: the winning attempt's start and duration plus the
+# echo's round trip, node start-up left out), PUNCH_WALL_MS (the whole command).
 punch_once() {
   RUNS=$((RUNS + 1))
   local begin end
   begin=$(date +%s%N)
   PUNCH_OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$PUNCH_WORK/a" "$WG" connect "@$PUNCH_WORK/callee.addr" --test --stun "$STUN" \
-    --mqtt "$MQTT" --transport udp --plugins udp_punch --json --send "punched $1" --timeout 25 2>"$PUNCH_WORK/connect.$RUNS.err") || true
+    --mqtt "$MQTT" --transport udp --plugins udp_punch --json -v --send "punched $1" --timeout 25 2>"$PUNCH_WORK/connect.$RUNS.err") || true
   end=$(date +%s%N)
-  PUNCH_MS=$(((end - begin) / 1000000))
-  PUNCH_ERR=$(cat "$PUNCH_WORK/connect.$RUNS.err")
+  PUNCH_WALL_MS=$(((end - begin) / 1000000))
+  PUNCH_ERR=$(grep -E "udp_punch|error" "$PUNCH_WORK/connect.$RUNS.err" || true)
+  PUNCH_MS=$(jq -r '[.phases[].attempts[] | select(.won)][0] as $w | ($w.started_ms + $w.ms + .reply_ms) | round' <<<"$PUNCH_OUT" 2>/dev/null || echo "-")
   contains "$PUNCH_OUT" "\"reply\": \"punched $1\"" && contains "$PUNCH_OUT" '"plugin": "udp_punch"'
 }
 
@@ -53,16 +56,16 @@ declined() {
 punch_pair() {
   local a=$1 b=$2 what=$3
   if declined "$a" "$b"; then
-    if ! punch_once "$a-$b" && contains "$PUNCH_OUT$PUNCH_ERR" "relay"; then ok "$what $a x $b: declined up front ($PUNCH_MS ms)"
+    if ! punch_once "$a-$b" && contains "$PUNCH_OUT$PUNCH_ERR" "relay"; then ok "$what $a x $b: declined up front ($PUNCH_WALL_MS ms in all)"
     else bad "$what $a x $b: expected a decline naming the relay; got: $(echo "$PUNCH_OUT" | head -c 400)"; fi
     return
   fi
   if punch_once "$a-$b"; then
-    ok "$what $a x $b: linked and echoed ($PUNCH_MS ms; $(grep -o 'udp_punch: [0-9]* records sent[^,]*, [^$]*' <<<"$PUNCH_ERR" | head -n 1))"
+    ok "$what $a x $b: echo after $PUNCH_MS ms ($(grep -oE '[0-9]+ (records sent from the listen socket|sockets, [0-9]+ records sent)' <<<"$PUNCH_ERR" | head -n 1))"
   else
-    bad "$what $a x $b: no link ($PUNCH_MS ms)"
+    bad "$what $a x $b: no link ($PUNCH_WALL_MS ms in all)"
     echo "$PUNCH_OUT" | head -n 30
-    grep -E "udp_punch|error" <<<"$PUNCH_ERR" | tail -n 10
+    tail -n 10 <<<"$PUNCH_ERR"
     tail -n 10 "$PUNCH_WORK/listen.log"
   fi
 }

@@ -122,6 +122,17 @@ TEST(PunchMessage, EveryTypeRoundTrips) {
     EXPECT_EQ(back->candidates, offer.candidates);
     EXPECT_EQ(back->offerer_address, offer.offerer_address);
 
+    PunchMessage answer;
+    answer.type = PunchMessage::Type::answer;
+    answer.clock_uncertainty = 1234us;
+    answer.clock_synced = true;
+    answer.candidates = {peer};
+    back = decode_punch_message(encode_punch_message(answer));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->clock_uncertainty, answer.clock_uncertainty);
+    EXPECT_TRUE(back->clock_synced);
+    EXPECT_EQ(back->candidates, answer.candidates);
+
     PunchMessage instant;
     instant.type = PunchMessage::Type::instant;
     instant.start_ms = 1'764'590'400'123;
@@ -151,16 +162,18 @@ TEST(PunchMessage, RejectsMalformations) {
     auto type = good;
     type[1] = 5;
     auto none = good;
-    none[10] = 0;  // candidate count
+    auto synced = good;
+    synced[14] = 2;
+    none[15] = 0;  // candidate count
     auto family = good;
-    family[11] = 5;
+    family[16] = 5;
     auto port0 = good;
-    port0[16] = port0[17] = 0;
+    port0[21] = port0[22] = 0;
     auto trailing = good;
     trailing.push_back(0);
     auto cut = good;
     cut.pop_back();
-    for (auto* bad : {&type, &none, &family, &port0, &trailing, &cut}) EXPECT_EQ(decode_punch_message(*bad).error().code, Errc::malformed);
+    for (auto* bad : {&type, &synced, &none, &family, &port0, &trailing, &cut}) EXPECT_EQ(decode_punch_message(*bad).error().code, Errc::malformed);
     answer.candidates.assign(PunchMessage::max_candidates + 1, peer);
     EXPECT_THROW(encode_punch_message(answer), Exception);
 }
