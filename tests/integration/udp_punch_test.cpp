@@ -11,6 +11,7 @@
 
 #include "node/node_impl.hpp"
 #include "traversal/udp_punch.hpp"
+#include "support/gate_helpers.hpp"
 #include "support/mosquitto.hpp"
 #include "support/node_fixture.hpp"
 #include "support/run_async.hpp"
@@ -40,32 +41,6 @@ LinkOptions only_udp_punch() {
 
 const traversal::UdpPunchCounters& counters_of(Gate& gate) {
     return std::static_pointer_cast<traversal::UdpPunch>(gate.node().plugins().find("udp_punch"))->counters();
-}
-
-asio::awaitable<void> echo_links(Gate& gate) {
-    gate.on_link([ex = gate.node().get_executor()](Link incoming) {
-        asio::co_spawn(ex, [link = std::make_shared<Link>(std::move(incoming))]() -> asio::awaitable<void> {
-            try {
-                for (;;) {
-                    auto m = co_await link->recv(10s);
-                    co_await link->send(m);
-                }
-            } catch (const Exception&) {
-            }
-        }, asio::detached);
-    });
-    co_return;
-}
-
-asio::awaitable<bool> eventually(std::function<bool()> condition, std::chrono::milliseconds within) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    auto deadline = std::chrono::steady_clock::now() + within;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() >= deadline) co_return false;
-        timer.expires_after(50ms);
-        co_await timer.async_wait(asio::use_awaitable);
-    }
-    co_return true;
 }
 
 }  // namespace
