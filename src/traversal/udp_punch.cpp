@@ -144,8 +144,10 @@ public:
     }
 
     // Keeps confirming the peer's probes until none came for `quiet` (the peer stops probing
-    // once it locked) or `end`.
+    // once it locked) or `end`; at least `quiet` from now: the probe that the peer's lock
+    // waits for may be the next datagram.
     asio::awaitable<void> linger(Clock::time_point end, Clock::duration quiet) {
+        last_probe_ = std::max(last_probe_, Clock::now());
         for (;;) {
             auto until = std::min(end, last_probe_ + quiet);
             if (Clock::now() >= until) co_return;

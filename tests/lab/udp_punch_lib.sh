@@ -29,7 +29,10 @@ stop_listener() {
   LISTENER=
 }
 
-# punch_once LABEL: one connect from ha (-v: its log names the records sent). 0 when udp_punch
+# punch_once LABEL: one connect from ha (-v: its log names the records sent), from a fresh
+# listen port each time: the listener's NAT keeps its mapping towards an endpoint it already
+# punched to (a conntrack entry lives 120 s), and a sequential NAT's port for it is then an old
+# one that no prediction names. 0 when udp_punch
 # linked and the echo came back. Sets PUNCH_OUT (its JSON), PUNCH_ERR (its log), PUNCH_MS (from
 # connect() to the first echoed message: the winning attempt's start and duration plus the
 # echo's round trip, node start-up left out), PUNCH_WALL_MS (the whole command).
@@ -37,8 +40,8 @@ punch_once() {
   RUNS=$((RUNS + 1))
   local begin end
   begin=$(date +%s%N)
-  PUNCH_OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$PUNCH_WORK/a" "$WG" connect "@$PUNCH_WORK/callee.addr" --test --stun "$STUN" \
-    --mqtt "$MQTT" --transport udp --plugins udp_punch --json -v --send "punched $1" --timeout 25 2>"$PUNCH_WORK/connect.$RUNS.err") || true
+  PUNCH_OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$PUNCH_WORK/a" "$WG" connect "@$PUNCH_WORK/callee.addr" --test --port 0 \
+    --stun "$STUN" --mqtt "$MQTT" --transport udp --plugins udp_punch --json -v --send "punched $1" --timeout 25 2>"$PUNCH_WORK/connect.$RUNS.err") || true
   end=$(date +%s%N)
   PUNCH_WALL_MS=$(((end - begin) / 1000000))
   PUNCH_ERR=$(grep -E "udp_punch|error" "$PUNCH_WORK/connect.$RUNS.err" || true)
