@@ -130,11 +130,14 @@ public:
     }
 
     // Probes the targets in order, round after round, from `begin` until a confirmation
-    // arrives (its sender: the locked endpoint) or `end` (nullopt). Answering goes on while
-    // the prober lives.
-    asio::awaitable<std::optional<Endpoint>> run(Clock::time_point begin, Clock::time_point end) {
+    // arrives (its sender: the locked endpoint) or `end` (nullopt); with `quiet` set, also once
+    // the peer's probes, heard before, stopped for that long (it locked first). Answering goes
+    // on while the prober lives.
+    asio::awaitable<std::optional<Endpoint>> run(Clock::time_point begin, Clock::time_point end,
+                                                 std::optional<Clock::duration> quiet = std::nullopt) {
         co_await sleep_until(begin);
-        for (std::size_t i = 0; !confirmed_.value() && Clock::now() < end; ++i) {
+        auto went_quiet = [&] { return quiet && heard_ && Clock::now() >= last_probe_ + *quiet; };
+        for (std::size_t i = 0; !confirmed_.value() && Clock::now() < end && !went_quiet(); ++i) {
             auto& target = targets_[i % targets_.size()];
             send(target, auth_.probe(0, target));
             auto next = co_await confirmed_.wait_until(std::min(end, Clock::now() + gap_));
@@ -156,6 +159,7 @@ public:
     }
 
     std::uint64_t sent() const { return sent_; }
+    bool heard() const { return heard_; }
 
 private:
     void send(const Endpoint& to, const Bytes& record) {
@@ -173,6 +177,7 @@ private:
             return;
         }
         last_probe_ = Clock::now();
+        heard_ = true;
         send(from, auth_.confirm(*punch));
         if (std::find(targets_.begin(), targets_.end(), from) != targets_.end() || reflexive_ >= max_reflexive) return;
         // Probed at once and in every round after (at the end, so that the order of first
@@ -192,6 +197,7 @@ private:
     std::size_t reflexive_ = 0;
     std::uint64_t sent_ = 0;
     Clock::time_point last_probe_ = Clock::now();
+    bool heard_ = false;  // a valid probe of the peer's arrived
 };
 
 // The hard side of birthday probing: N sockets of their own, each aimed at the easy side's
@@ -384,12 +390,17 @@ asio::awaitable<PathPtr> run_part(PluginContext& ctx, const PunchSecret& secret,
     auto gap = sweep ? Clock::duration(birthday::probe_pace) : plain_gap(targets.size());
     auto prober = std::make_shared<ListenProber>(ctx, secret, part.role, std::move(targets), gap, board.counters);
     prober->start();
-    auto locked = co_await prober->run(begin + (sweep ? easy_delay : Clock::duration(0)), end);
+    // The introducer waits for its own confirmation; the other side is done as well once the
+    // peer, heard before, stopped probing (it locked on our confirmation first).
+    std::optional<Clock::duration> quiet;
+    if (!part.introducer) quiet = linger_quiet;
+    auto locked = co_await prober->run(begin + (sweep ? easy_delay : Clock::duration(0)), end, quiet);
     spdlog::info("udp_punch: {} records sent from the listen socket, {} after {} ms", prober->sent(),
-                 locked ? "confirmed by " + locked->to_string() : std::string("no confirmation"),
+                 locked ? "confirmed by " + locked->to_string() : std::string(prober->heard() ? "the peer went quiet" : "no confirmation"),
                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
-    if (!locked) throw Exception(Errc::timeout, fmt::format("udp_punch: no confirmed probe within {} ms", window.count()));
-    ++board.counters.locked;
+    if (!locked && !(quiet && prober->heard()))
+        throw Exception(Errc::timeout, fmt::format("udp_punch: no confirmed probe within {} ms", window.count()));
+    if (locked) ++board.counters.locked;
     if (part.introducer) {
         auto path = co_await ctx.dial_from_listen_port(UDP, *locked);
         co_return path;
