@@ -11,9 +11,11 @@ RUNS=0
 punch_work() { PUNCH_WORK=$(mktemp -d "$WG_LAB_RUN/udp_punch.XXXX"); }
 
 # start_listener: hb listens (UDP and TCP), echoing; its address in $PUNCH_WORK/callee.addr.
+# LISTEN_ARGS: more options (--port 0: a fresh port, so no mapping of an earlier run helps).
+LISTEN_ARGS=()
 start_listener() {
   rm -f "$PUNCH_WORK/callee.addr"
-  "$LAB" exec hb -- env XDG_DATA_HOME="$PUNCH_WORK/b" "$WG" listen --test --stun "$STUN" --mqtt "$MQTT" --echo \
+  "$LAB" exec hb -- env XDG_DATA_HOME="$PUNCH_WORK/b" "$WG" listen --test "${LISTEN_ARGS[@]}" --stun "$STUN" --mqtt "$MQTT" --echo \
     --addr-out "$PUNCH_WORK/callee.addr" >>"$PUNCH_WORK/listen.log" 2>&1 &
   LISTENER=$!
   local i
