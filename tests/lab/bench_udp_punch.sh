@@ -11,7 +11,7 @@ lab_test bench_udp_punch
 RUNS_PER_PAIR=${RUNS:-5}
 read -r -a MODES <<<"${MODES:-${PUNCH_MODES[*]}}"
 # shellcheck disable=SC2086 # UP is a list of options
-"$LAB" up $UP >/dev/null
+"$LAB" up ${UP:-} >/dev/null
 punch_work
 median() { sort -n | awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 printf '%-16s %-16s %14s %6s\n' "ha (connects)" "hb (listens)" "echo after ms" "ok"

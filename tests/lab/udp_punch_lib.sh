@@ -6,7 +6,7 @@ WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}
 MQTT=198.51.100.100:1883
 PUNCH_MODES=(none full-cone restricted port-restricted sequential symmetric)
 LISTENER=
-RUNS=0
+PUNCH_COUNT=0
 
 punch_work() { PUNCH_WORK=$(mktemp -d "$WG_LAB_RUN/udp_punch.XXXX"); }
 
@@ -39,16 +39,16 @@ stop_listener() {
 # connect() to the first echoed message: the winning attempt's start and duration plus the
 # echo's round trip, node start-up left out), PUNCH_WALL_MS (the whole command).
 punch_once() {
-  RUNS=$((RUNS + 1))
+  PUNCH_COUNT=$((PUNCH_COUNT + 1))
   local begin end echo=(--json --send "punched $1")
   # Under loss one echo may be lost after the link is up: PUNCH_REPEAT messages then, 300 ms apart.
   [ "${PUNCH_REPEAT:-1}" -gt 1 ] && echo=(--send "punched $1" --repeat "$PUNCH_REPEAT" --interval 300)
   begin=$(date +%s%N)
   PUNCH_OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$PUNCH_WORK/a" "$WG" connect "@$PUNCH_WORK/callee.addr" --test --port 0 \
-    --stun "$STUN" --mqtt "$MQTT" --transport udp --plugins udp_punch -v "${echo[@]}" --timeout 25 2>"$PUNCH_WORK/connect.$RUNS.err") || true
+    --stun "$STUN" --mqtt "$MQTT" --transport udp --plugins udp_punch -v "${echo[@]}" --timeout 25 2>"$PUNCH_WORK/connect.$PUNCH_COUNT.err") || true
   end=$(date +%s%N)
   PUNCH_WALL_MS=$(((end - begin) / 1000000))
-  PUNCH_ERR=$(grep -E "udp_punch|error" "$PUNCH_WORK/connect.$RUNS.err" || true)
+  PUNCH_ERR=$(grep -E "udp_punch|error" "$PUNCH_WORK/connect.$PUNCH_COUNT.err" || true)
   if [ "${PUNCH_REPEAT:-1}" -gt 1 ]; then
     PUNCH_MS=$(grep -oE 'spray phase: [0-9.]+ ms' <<<"$PUNCH_OUT" | grep -oE '[0-9.]+' | head -n 1)
     contains "$PUNCH_OUT" "connected by udp_punch" && contains "$PUNCH_OUT" "reply: punched $1"
