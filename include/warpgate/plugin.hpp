@@ -118,6 +118,17 @@ public:
     // the inbound handler). TCP paths only; a UDP path on the listen socket needs nothing (its
     // hello arrives through the listener's demultiplexer). Errc::unsupported otherwise.
     virtual void accept_path(PathPtr path) = 0;
+    // Initiator side of a simultaneous open: until the handle is destroyed, a TCP connection
+    // the node's listener accepts from exactly `remote` goes to `sink` (as a raw path, which
+    // the node then introduces like a dialled one) instead of waiting there for a hello. The
+    // peer's SYN lands on our listener when it arrives before our own connect exists, or
+    // while an old connection's TIME_WAIT holds the 4-tuple (our connect then fails with
+    // Errc::address_in_use).
+    class InboundClaim {
+    public:
+        virtual ~InboundClaim() = default;
+    };
+    virtual std::unique_ptr<InboundClaim> claim_inbound(Endpoint remote, std::function<void(PathPtr)> sink) = 0;
     // The external endpoint of a NAT mapping made now, from a fresh socket (any port) of the
     // family, against the configured STUN servers in order: what a NAT that allocates a port
     // per flow hands out next is predicted from it (traversal/port_prediction.hpp). TCP is

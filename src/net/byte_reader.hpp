@@ -5,6 +5,8 @@
 // straight through and checks ok() once; its own format checks (enum ranges, reserved bits)
 // go through reject() so every error reads "<format>: <what> (at byte N)".
 #pragma once
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -30,6 +32,14 @@ public:
     std::int32_t zigzag32(std::string_view what);
     // The next n bytes; empty when fewer remain.
     ByteView bytes(std::size_t n, std::string_view what);
+    // The next N bytes as an array (zeros when fewer remain).
+    template <std::size_t N>
+    std::array<std::uint8_t, N> array(std::string_view what) {
+        std::array<std::uint8_t, N> out{};
+        auto view = bytes(N, what);
+        std::copy(view.begin(), view.end(), out.begin());
+        return out;
+    }
 
     // Records a format violation found by the codec in the field starting at `offset`.
     // Only the first failure is kept: later calls are no-ops.

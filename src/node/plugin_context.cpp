@@ -93,6 +93,25 @@ private:
     std::vector<session::UdpSocketPtr> sockets_;
 };
 
+// A claim on the listener's connections from one remote endpoint (Acceptor::claim_tcp).
+class NodeInboundClaim final : public PluginContext::InboundClaim {
+public:
+    NodeInboundClaim(NodeImpl& node, Endpoint remote, std::function<void(PathPtr)> sink)
+        : acceptor_(node.acceptor), remote_(remote) {
+        if (auto acceptor = acceptor_.lock())
+            acceptor->claim_tcp(remote_, [sink = std::move(sink)](std::shared_ptr<session::TcpPath> path) { sink(std::move(path)); });
+    }
+    ~NodeInboundClaim() override {
+        if (auto acceptor = acceptor_.lock()) acceptor->release_tcp(remote_);
+    }
+    NodeInboundClaim(const NodeInboundClaim&) = delete;
+    NodeInboundClaim& operator=(const NodeInboundClaim&) = delete;
+
+private:
+    std::weak_ptr<session::Acceptor> acceptor_;
+    Endpoint remote_;
+};
+
 // Where this node is and listens: the dial policy's view of it.
 traversal::DialScope dial_scope(const NodeImpl& node) {
     traversal::DialScope scope;
@@ -196,6 +215,10 @@ public:
         auto udp = std::dynamic_pointer_cast<session::UdpPath>(path);
         if (udp && !udp->owns_socket()) return;  // the listen socket's demultiplexer hears its hello
         throw Exception(Errc::unsupported, "accept_path: only TCP paths and UDP paths on the listen socket are served");
+    }
+
+    std::unique_ptr<InboundClaim> claim_inbound(Endpoint remote, std::function<void(PathPtr)> sink) override {
+        return std::make_unique<NodeInboundClaim>(node(), remote, std::move(sink));
     }
 
     asio::awaitable<Endpoint> fresh_mapping(Transport transport, Family family) override {

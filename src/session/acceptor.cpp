@@ -45,6 +45,7 @@ void Acceptor::close() {
     for (auto& p : pending)
         if (auto path = p.path.lock()) path->close();
     on_established_ = nullptr;
+    claims_.clear();
 }
 
 std::size_t Acceptor::count_from(const asio::ip::address& ip) const {
@@ -53,9 +54,25 @@ std::size_t Acceptor::count_from(const asio::ip::address& ip) const {
 
 void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
     asio::error_code ec;
-    socket.remote_endpoint(ec);
+    auto remote = socket.remote_endpoint(ec);
     if (ec || closed_) return;  // reset before we looked at it
+    Endpoint from{remote.address(), remote.port()};
+    for (auto& [claimed, to] : claims_) {
+        if (claimed != from) continue;
+        auto claimer = to;  // it may release (and so destroy) its claim from inside
+        claimer(std::make_shared<TcpPath>(std::move(socket)));
+        return;
+    }
     accept_tcp(std::make_shared<TcpPath>(std::move(socket)));
+}
+
+void Acceptor::claim_tcp(const Endpoint& remote, TcpClaim to) {
+    release_tcp(remote);
+    claims_.emplace_back(remote, std::move(to));
+}
+
+void Acceptor::release_tcp(const Endpoint& remote) {
+    std::erase_if(claims_, [&](const auto& c) { return c.first == remote; });
 }
 
 void Acceptor::accept_tcp(std::shared_ptr<TcpPath> path) {

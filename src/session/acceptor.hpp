@@ -55,6 +55,13 @@ public:
     // of a TCP simultaneous open: the peer sends the hello). Same limits as accept_tcp.
     void accept_tcp(std::shared_ptr<TcpPath> path);
 
+    // Until release_tcp(remote), a connection the listener accepts from exactly `remote` goes
+    // to `to` instead of waiting for a hello: the peer's half of a simultaneous open that
+    // reached our listener first, which this node introduces on itself.
+    using TcpClaim = std::function<void(std::shared_ptr<TcpPath>)>;
+    void claim_tcp(const Endpoint& remote, TcpClaim to);
+    void release_tcp(const Endpoint& remote);
+
     std::size_t half_open() const { return half_open_.size(); }
     std::size_t pending_tcp() const { return pending_.size(); }
     const net::RefusalLog& refusals() const { return refusals_; }
@@ -91,6 +98,7 @@ private:
     Established on_established_;
     std::deque<HalfOpen> half_open_;  // oldest first
     std::deque<Pending> pending_;
+    std::vector<std::pair<Endpoint, TcpClaim>> claims_;
     asio::steady_timer sweep_timer_;
     net::RefusalLog refusals_{"listener"};
     bool closed_ = false;

@@ -178,6 +178,10 @@ asio::awaitable<std::shared_ptr<TcpPath>> connect_socket(asio::ip::tcp::socket s
     if (ec == asio::error::connection_refused)
         throw Exception(Errc::refused, "connection refused by " + remote.to_string() + " (nothing listening)");
     if (ec == asio::error::operation_aborted) throw Exception(Errc::cancelled, "connecting to " + remote.to_string() + " cancelled");
+    // From a reused local port: a connection with this 4-tuple exists already (the peer's
+    // SYN reached our listener first).
+    if (ec == std::errc::address_not_available)
+        throw Exception(Errc::address_in_use, "connecting to " + remote.to_string() + ": that connection exists already");
     if (ec) throw Exception(Errc::unreachable, "connecting to " + remote.to_string() + ": " + ec.message());
     co_return std::make_shared<TcpPath>(std::move(socket));
 }

@@ -25,16 +25,9 @@ std::uint64_t read_u64(net::ByteReader& r, std::string_view what) {
     return high << 32 | r.u32(what);
 }
 
-template <std::size_t N>
-std::array<std::uint8_t, N> read_array(net::ByteReader& r, std::string_view what) {
-    std::array<std::uint8_t, N> out{};
-    auto view = r.bytes(N, what);
-    std::copy(view.begin(), view.end(), out.begin());
-    return out;
-}
-
 bool valid_type(std::uint8_t t) {
-    return t == std::uint8_t(SignalType::text) || t == std::uint8_t(SignalType::connect_back) || t == std::uint8_t(SignalType::udp_punch);
+    return t == std::uint8_t(SignalType::text) || t == std::uint8_t(SignalType::connect_back) || t == std::uint8_t(SignalType::tcp_punch) ||
+           t == std::uint8_t(SignalType::udp_punch);
 }
 
 }  // namespace
@@ -77,7 +70,7 @@ Result<SignalMessage> decode_envelope(ByteView envelope) {
     auto recipient = r.bytes(crypto::node_id_size, "recipient node id");
     m.recipient = as_chars(recipient);
     m.timestamp_ms = read_u64(r, "timestamp");
-    m.nonce = read_array<16>(r, "nonce");
+    m.nonce = r.array<16>("nonce");
     auto payload_size = r.varint32("payload length");
     auto payload = r.bytes(payload_size, "payload");
     m.payload.assign(payload.begin(), payload.end());
@@ -140,7 +133,7 @@ Result<std::optional<Bytes>> Reassembler::add(ByteView chunk, std::chrono::stead
     auto version = r.u8("version");
     if (r.ok() && version != chunk_version)
         r.reject(0, fmt::format("version {} (this build reads {})", version, chunk_version), Errc::unsupported);
-    auto id = read_array<8>(r, "message id");
+    auto id = r.array<8>("message id");
     auto index = r.u16("index");
     auto count = r.u16("count");
     if (r.ok() && (count == 0 || count > max_chunks)) r.reject(11, fmt::format("count {} not in 1..{}", count, max_chunks));

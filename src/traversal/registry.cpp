@@ -3,6 +3,7 @@
 
 #include "traversal/direct_connect.hpp"
 #include "traversal/reverse_connect.hpp"
+#include "traversal/tcp_punch.hpp"
 #include "traversal/udp_punch.hpp"
 
 namespace warpgate {
@@ -34,6 +35,7 @@ PluginRegistry PluginRegistry::builtin() {
     PluginRegistry r;
     r.add(std::make_shared<traversal::DirectConnect>());
     r.add(std::make_shared<traversal::ReverseConnect>());
+    r.add(std::make_shared<traversal::TcpPunch>());
     r.add(std::make_shared<traversal::UdpPunch>());
     return r;
 }

@@ -8,13 +8,10 @@
 #include "net/byte_writer.hpp"
 #include "crypto/identity.hpp"
 #include "traversal/direct_connect.hpp"
+#include "traversal/signal_reach.hpp"
 
 namespace warpgate::traversal {
 namespace {
-
-bool has_mqtt_hint(const NodeAddress& peer) {
-    return std::any_of(peer.hints.begin(), peer.hints.end(), [](const ServerHint& h) { return h.kind == ServerKind::mqtt; });
-}
 
 // Dials the caller the way direct_connect would, trying each of its addresses the dial policy
 // allows in turn. `slot` holds this dial-back's place under the concurrency cap until it ends.
@@ -79,14 +76,8 @@ Result<ConnectBack> decode_connect_back(ByteView payload) {
 }
 
 std::vector<Attempt> ReverseConnect::plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) {
-    if (!ctx.has_signaling()) {
-        why_not = "signaling is off";
-        return {};
-    }
-    if (!has_mqtt_hint(peer)) {
-        why_not = "the peer's address names no MQTT broker";
-        return {};
-    }
+    why_not = why_cannot_signal(ctx, peer);
+    if (!why_not.empty()) return {};
     std::vector<Attempt> attempts;
     auto& ours = ctx.own_address();
     for (auto family : ctx.supported()) {
