@@ -162,13 +162,9 @@ Result<Punch> decode_punch(ByteView record) {
     auto role = r.u8("role");
     if (r.ok() && role > 1) r.reject(2, fmt::format("unknown punch role {}", role));
     out.role = static_cast<Punch::Role>(role);
-    auto copy = [&r](auto& field, const char* what) {
-        auto bytes = r.bytes(field.size(), what);
-        if (r.ok()) std::copy(bytes.begin(), bytes.end(), field.begin());
-    };
-    copy(out.token, "punch token");
-    copy(out.nonce, "nonce");
-    copy(out.tag, "tag");
+    out.token = r.array<8>("punch token");
+    out.nonce = r.array<8>("nonce");
+    out.tag = r.array<16>("tag");
     r.expect_end();
     if (!r.ok()) return tl::unexpected(r.error());
     return out;

@@ -15,6 +15,7 @@
 #include "traversal/birthday.hpp"
 #include "traversal/port_prediction.hpp"
 #include "traversal/punch_schedule.hpp"
+#include "traversal/signal_reach.hpp"
 #include "traversal/punch_probe.hpp"
 #include "traversal/udp_punch_message.hpp"
 #include "traversal/udp_punch_plan.hpp"
@@ -29,7 +30,7 @@ using namespace std::chrono_literals;
 struct UdpPunch::Board {
     struct Waiter {
         Bytes peer_key;  // only this sender's messages count
-        std::function<void(PunchMessage)> deliver;
+        std::function<void(UdpPunchMessage)> deliver;
     };
     std::map<session::PunchToken, Waiter> waiting;
     std::size_t answering = 0;
@@ -89,9 +90,9 @@ asio::awaitable<void> sleep_until(Clock::time_point when) {
 class Mailbox {
 public:
     Mailbox(std::shared_ptr<UdpPunch::Board> board, const session::PunchToken& token, Bytes peer_key, asio::any_io_executor ex)
-        : board_(std::move(board)), token_(token), arrival_(std::make_shared<Arrival<PunchMessage>>(ex)) {
-        std::weak_ptr<Arrival<PunchMessage>> weak = arrival_;
-        board_->waiting[token] = {std::move(peer_key), [weak](PunchMessage m) {
+        : board_(std::move(board)), token_(token), arrival_(std::make_shared<Arrival<UdpPunchMessage>>(ex)) {
+        std::weak_ptr<Arrival<UdpPunchMessage>> weak = arrival_;
+        board_->waiting[token] = {std::move(peer_key), [weak](UdpPunchMessage m) {
                                       if (auto a = weak.lock()) a->put(std::move(m));
                                   }};
     }
@@ -99,17 +100,17 @@ public:
     Mailbox(const Mailbox&) = delete;
     Mailbox& operator=(const Mailbox&) = delete;
     // The reply, or Errc::timeout; a decline throws Errc::refused with the peer's reason.
-    asio::awaitable<PunchMessage> receive(const char* what) {
+    asio::awaitable<UdpPunchMessage> receive(const char* what) {
         auto m = co_await arrival_->wait_until(Clock::now() + signal_budget);
         if (!m) throw Exception(Errc::timeout, fmt::format("udp_punch: no {} from the peer within {} ms", what, signal_budget / 1ms));
-        if (m->type == PunchMessage::Type::decline) throw Exception(Errc::refused, "the peer declined the UDP punch: " + m->reason);
+        if (m->type == UdpPunchMessage::Type::decline) throw Exception(Errc::refused, "the peer declined the UDP punch: " + m->reason);
         co_return *m;
     }
 
 private:
     std::shared_ptr<UdpPunch::Board> board_;
     session::PunchToken token_;
-    std::shared_ptr<Arrival<PunchMessage>> arrival_;
+    std::shared_ptr<Arrival<UdpPunchMessage>> arrival_;
 };
 
 // Probes from the listen socket and answers what arrives there: both sides of a plain punch,
@@ -424,14 +425,8 @@ std::vector<Attempt> UdpPunch::plan(PluginContext& ctx, const NodeAddress& peer,
         why_not = "UDP only";
         return {};
     }
-    if (!ctx.has_signaling()) {
-        why_not = "signaling is off";
-        return {};
-    }
-    if (std::none_of(peer.hints.begin(), peer.hints.end(), [](const ServerHint& h) { return h.kind == ServerKind::mqtt; })) {
-        why_not = "the peer's address names no MQTT broker";
-        return {};
-    }
+    why_not = why_cannot_signal(ctx, peer);
+    if (!why_not.empty()) return {};
     std::vector<Attempt> attempts;
     for (auto family : ctx.supported()) {
         auto mine = entry_of(ctx.own_address(), family);
@@ -463,8 +458,8 @@ asio::awaitable<Reached> UdpPunch::attempt(PluginContext& ctx, const NodeAddress
     std::unique_ptr<PluginContext::Expectation> expectation;
     if (mode == PunchMode::answerer_hard) expectation = ctx.expect(attempt.con_id);
 
-    PunchMessage offer;
-    offer.type = PunchMessage::Type::offer;
+    UdpPunchMessage offer;
+    offer.type = UdpPunchMessage::Type::offer;
     offer.token = secret.token;
     offer.key = secret.key;
     offer.con_id = attempt.con_id;
@@ -482,8 +477,8 @@ asio::awaitable<Reached> UdpPunch::attempt(PluginContext& ctx, const NodeAddress
     budget.window = window_for(mode, rtt);
     auto schedule = schedule_punch(ctx.clock(), PeerClock{answer.clock_uncertainty, answer.clock_synced}, rtt, budget);
     if (!schedule) throw Exception(schedule.error().code, "udp_punch: " + schedule.error().message);
-    PunchMessage instant;
-    instant.type = PunchMessage::Type::instant;
+    UdpPunchMessage instant;
+    instant.type = UdpPunchMessage::Type::instant;
     instant.token = secret.token;
     instant.start_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(schedule->start.time_since_epoch()).count());
     instant.window = std::chrono::duration_cast<std::chrono::milliseconds>(schedule->window);
@@ -507,7 +502,7 @@ namespace {
 
 // The answerer's side of one offer: answer with our candidates, wait for the instant, punch;
 // the hard side of birthday probing introduces the link on its winning socket (dial_back).
-asio::awaitable<void> answer_offer(PluginContext& ctx, std::shared_ptr<UdpPunch::Board> board, PunchMessage offer, NodeAddress offerer) {
+asio::awaitable<void> answer_offer(PluginContext& ctx, std::shared_ptr<UdpPunch::Board> board, UdpPunchMessage offer, NodeAddress offerer) {
     struct Busy {
         UdpPunch::Board& board;
         ~Busy() { --board.answering; }
@@ -517,8 +512,8 @@ asio::awaitable<void> answer_offer(PluginContext& ctx, std::shared_ptr<UdpPunch:
     if (!mine) throw Exception(Errc::unreachable, "udp_punch: no listen address of the offer's family");
     bool hard = offer.mode == PunchMode::answerer_hard;
     Mailbox mailbox(board, offer.token, offerer.public_key, ctx.executor());
-    PunchMessage answer;
-    answer.type = PunchMessage::Type::answer;
+    UdpPunchMessage answer;
+    answer.type = UdpPunchMessage::Type::answer;
     answer.token = offer.token;
     answer.candidates = co_await own_candidates(ctx, *mine, family, hard);
     auto clock = ctx.clock();
@@ -548,7 +543,7 @@ void UdpPunch::serve(PluginContext& ctx) {
             spdlog::info("udp_punch: malformed message from {}: {}", who, message.error().to_string());
             return;
         }
-        if (message->type != PunchMessage::Type::offer) {
+        if (message->type != UdpPunchMessage::Type::offer) {
             auto it = board->waiting.find(message->token);
             if (it != board->waiting.end() && it->second.peer_key == signal.sender) it->second.deliver(std::move(*message));
             return;
@@ -558,8 +553,8 @@ void UdpPunch::serve(PluginContext& ctx) {
             spdlog::info("udp_punch: declined an offer from {}: {}", who, reason);
             auto offerer = parse_address(message->offerer_address);
             if (!offerer || offerer->public_key != signal.sender) return;  // nobody to tell
-            PunchMessage no;
-            no.type = PunchMessage::Type::decline;
+            UdpPunchMessage no;
+            no.type = UdpPunchMessage::Type::decline;
             no.token = message->token;
             no.reason = std::move(reason);
             ctx.spawn([](PluginContext& c, NodeAddress to, Bytes payload) -> asio::awaitable<void> {

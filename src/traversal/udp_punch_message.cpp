@@ -13,8 +13,8 @@ namespace {
 constexpr std::size_t max_reason = 200;
 
 void write_candidates(net::ByteWriter& w, const std::vector<Endpoint>& candidates) {
-    if (candidates.empty() || candidates.size() > PunchMessage::max_candidates)
-        throw Exception(Errc::config, fmt::format("udp_punch: {} candidates (1 to {})", candidates.size(), PunchMessage::max_candidates));
+    if (candidates.empty() || candidates.size() > UdpPunchMessage::max_candidates)
+        throw Exception(Errc::config, fmt::format("udp_punch: {} candidates (1 to {})", candidates.size(), UdpPunchMessage::max_candidates));
     w.u8(static_cast<std::uint8_t>(candidates.size()));
     for (auto& c : candidates) {
         if (c.ip.is_v6()) {
@@ -32,8 +32,8 @@ std::vector<Endpoint> read_candidates(net::ByteReader& r) {
     std::vector<Endpoint> out;
     auto offset = r.offset();
     auto count = r.u8("candidate count");
-    if (r.ok() && (count == 0 || count > PunchMessage::max_candidates))
-        r.reject(offset, fmt::format("{} candidates (1 to {})", count, PunchMessage::max_candidates));
+    if (r.ok() && (count == 0 || count > UdpPunchMessage::max_candidates))
+        r.reject(offset, fmt::format("{} candidates (1 to {})", count, UdpPunchMessage::max_candidates));
     for (std::size_t i = 0; r.ok() && i < count; ++i) {
         offset = r.offset();
         auto family = r.u8("candidate family");
@@ -61,12 +61,12 @@ std::vector<Endpoint> read_candidates(net::ByteReader& r) {
 
 }  // namespace
 
-Bytes encode_punch_message(const PunchMessage& m) {
+Bytes encode_punch_message(const UdpPunchMessage& m) {
     net::ByteWriter w;
-    w.u8(PunchMessage::version);
+    w.u8(UdpPunchMessage::version);
     w.u8(static_cast<std::uint8_t>(m.type));
     w.bytes(m.token);
-    using Type = PunchMessage::Type;
+    using Type = UdpPunchMessage::Type;
     if (m.type == Type::offer) {
         w.bytes(m.key);
         w.bytes(m.con_id);
@@ -89,24 +89,20 @@ Bytes encode_punch_message(const PunchMessage& m) {
     return std::move(w).take();
 }
 
-Result<PunchMessage> decode_punch_message(ByteView payload) {
+Result<UdpPunchMessage> decode_punch_message(ByteView payload) {
     net::ByteReader r(payload, "udp_punch message");
-    PunchMessage m;
+    UdpPunchMessage m;
     auto version = r.u8("version");
-    if (r.ok() && version != PunchMessage::version)
-        r.reject(0, fmt::format("version {} (this build reads {})", version, PunchMessage::version), Errc::unsupported);
+    if (r.ok() && version != UdpPunchMessage::version)
+        r.reject(0, fmt::format("version {} (this build reads {})", version, UdpPunchMessage::version), Errc::unsupported);
     auto type = r.u8("type");
     if (r.ok() && (type < 1 || type > 4)) r.reject(1, fmt::format("unknown type {}", type));
-    m.type = static_cast<PunchMessage::Type>(type);
-    auto copy = [&r](auto& field, const char* what) {
-        auto bytes = r.bytes(field.size(), what);
-        if (r.ok()) std::copy(bytes.begin(), bytes.end(), field.begin());
-    };
-    copy(m.token, "punch token");
-    using Type = PunchMessage::Type;
+    m.type = static_cast<UdpPunchMessage::Type>(type);
+    m.token = r.array<8>("punch token");
+    using Type = UdpPunchMessage::Type;
     if (r.ok() && m.type == Type::offer) {
-        copy(m.key, "key");
-        copy(m.con_id, "connection id");
+        m.key = r.array<crypto::aead_key_size>("key");
+        m.con_id = r.array<16>("connection id");
         auto offset = r.offset();
         auto mode = r.u8("mode");
         if (r.ok() && (mode < 1 || mode > 3)) r.reject(offset, fmt::format("unknown mode {}", mode));

@@ -25,7 +25,7 @@ namespace warpgate::traversal {
 
 enum class PunchMode : std::uint8_t { plain = 1, offerer_hard = 2, answerer_hard = 3 };
 
-struct PunchMessage {
+struct UdpPunchMessage {
     static constexpr std::uint8_t version = 1;
     static constexpr std::size_t max_candidates = 32;
     enum class Type : std::uint8_t { offer = 1, answer = 2, instant = 3, decline = 4 };
@@ -49,7 +49,7 @@ struct PunchMessage {
 };
 
 // encode requires 1 to 32 candidates for an offer or an answer and a reason for a decline.
-Bytes encode_punch_message(const PunchMessage& m);
-Result<PunchMessage> decode_punch_message(ByteView payload);
+Bytes encode_punch_message(const UdpPunchMessage& m);
+Result<UdpPunchMessage> decode_punch_message(ByteView payload);
 
 }  // namespace warpgate::traversal

@@ -12,7 +12,7 @@ using namespace warpgate::traversal;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     ByteView input(data, size);
     auto message = decode_punch_message(input);
-    if (!message || message->type == PunchMessage::Type::decline) return 0;
+    if (!message || message->type == UdpPunchMessage::Type::decline) return 0;
     if (encode_punch_message(*message) != Bytes(input.begin(), input.end())) std::abort();
     return 0;
 }

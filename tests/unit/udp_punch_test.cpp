@@ -104,9 +104,9 @@ TEST(PunchAuth, OnlyThePeerWithTheKeyIsHeard) {
     EXPECT_FALSE(fresh.open(unasked, 0, peer)) << "a confirmation of no probe we sent";
 }
 
-TEST(PunchMessage, EveryTypeRoundTrips) {
-    PunchMessage offer;
-    offer.type = PunchMessage::Type::offer;
+TEST(UdpPunchMessage, EveryTypeRoundTrips) {
+    UdpPunchMessage offer;
+    offer.type = UdpPunchMessage::Type::offer;
     offer.token.fill(7);
     offer.key.fill(9);
     offer.con_id.fill(3);
@@ -122,8 +122,8 @@ TEST(PunchMessage, EveryTypeRoundTrips) {
     EXPECT_EQ(back->candidates, offer.candidates);
     EXPECT_EQ(back->offerer_address, offer.offerer_address);
 
-    PunchMessage answer;
-    answer.type = PunchMessage::Type::answer;
+    UdpPunchMessage answer;
+    answer.type = UdpPunchMessage::Type::answer;
     answer.clock_uncertainty = 1234us;
     answer.clock_synced = true;
     answer.candidates = {peer};
@@ -133,8 +133,8 @@ TEST(PunchMessage, EveryTypeRoundTrips) {
     EXPECT_TRUE(back->clock_synced);
     EXPECT_EQ(back->candidates, answer.candidates);
 
-    PunchMessage instant;
-    instant.type = PunchMessage::Type::instant;
+    UdpPunchMessage instant;
+    instant.type = UdpPunchMessage::Type::instant;
     instant.start_ms = 1'764'590'400'123;
     instant.window = 4321ms;
     back = decode_punch_message(encode_punch_message(instant));
@@ -142,17 +142,17 @@ TEST(PunchMessage, EveryTypeRoundTrips) {
     EXPECT_EQ(back->start_ms, instant.start_ms);
     EXPECT_EQ(back->window, instant.window);
 
-    PunchMessage decline;
-    decline.type = PunchMessage::Type::decline;
+    UdpPunchMessage decline;
+    decline.type = UdpPunchMessage::Type::decline;
     decline.reason = "busy\n";
     back = decode_punch_message(encode_punch_message(decline));
     ASSERT_TRUE(back);
     EXPECT_EQ(back->reason, "busy?") << "printable ASCII only";
 }
 
-TEST(PunchMessage, RejectsMalformations) {
-    PunchMessage answer;
-    answer.type = PunchMessage::Type::answer;
+TEST(UdpPunchMessage, RejectsMalformations) {
+    UdpPunchMessage answer;
+    answer.type = UdpPunchMessage::Type::answer;
     answer.candidates = {peer};
     auto good = encode_punch_message(answer);
     ASSERT_TRUE(decode_punch_message(good));
@@ -174,7 +174,7 @@ TEST(PunchMessage, RejectsMalformations) {
     auto cut = good;
     cut.pop_back();
     for (auto* bad : {&type, &synced, &none, &family, &port0, &trailing, &cut}) EXPECT_EQ(decode_punch_message(*bad).error().code, Errc::malformed);
-    answer.candidates.assign(PunchMessage::max_candidates + 1, peer);
+    answer.candidates.assign(UdpPunchMessage::max_candidates + 1, peer);
     EXPECT_THROW(encode_punch_message(answer), Exception);
 }
 
