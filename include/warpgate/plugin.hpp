@@ -97,6 +97,18 @@ public:
         virtual asio::awaitable<PipePtr> wait(std::chrono::milliseconds timeout) = 0;
     };
     virtual std::unique_ptr<Expectation> expect(ConnectionId con_id) = 0;
+
+    // UDP hole punching on the listen sockets: punch records (session record 0xD6) naming
+    // `token` that arrive there go to `on_record` while the returned tap lives; the
+    // demultiplexer drops those of other tokens. The tap sends from the listen socket of the
+    // target's family (best effort, never waits; false when there is none).
+    using PunchToken = std::array<std::uint8_t, 8>;
+    class PunchTap {
+    public:
+        virtual ~PunchTap() = default;
+        virtual bool send(const Endpoint& to, ByteView datagram) = 0;
+    };
+    virtual std::unique_ptr<PunchTap> tap_punch(PunchToken token, std::function<void(ByteView record, const Endpoint& from)> on_record) = 0;
     // Callee side: introduces a path we dialled to a peer that asked for it (reverse connect)
     // and hands the link to whoever waits for `con_id` on our side, else to the inbound handler.
     virtual asio::awaitable<void> dial_back(PathPtr path, const NodeAddress& peer, ConnectionId con_id) = 0;

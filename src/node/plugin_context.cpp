@@ -61,6 +61,38 @@ private:
     asio::steady_timer arrived_;
 };
 
+// A hole punch's view of the listen sockets: its token's records, and sending from them.
+class NodePunchTap final : public PluginContext::PunchTap {
+public:
+    NodePunchTap(NodeImpl& node, const PluginContext::PunchToken& token, std::function<void(ByteView, const Endpoint&)> on_record)
+        : node_(node.weak_from_this()), token_(token) {
+        for (auto& server : node.udp_servers) sockets_.push_back(server->socket());
+        node.demux->add_punch(token, [on_record = std::move(on_record)](ByteView record, const session::UdpSocketPtr&, const Endpoint& from) {
+            on_record(record, from);
+        });
+    }
+    ~NodePunchTap() override {
+        if (auto node = node_.lock()) node->demux->remove_punch(token_);
+    }
+    NodePunchTap(const NodePunchTap&) = delete;
+    NodePunchTap& operator=(const NodePunchTap&) = delete;
+
+    bool send(const Endpoint& to, ByteView datagram) override {
+        for (auto& socket : sockets_) {
+            asio::error_code ec;
+            if (!socket->is_open() || socket->local_endpoint(ec).address().is_v6() != to.ip.is_v6()) continue;
+            socket->send_to(asio::buffer(datagram.data(), datagram.size()), asio::ip::udp::endpoint(to.ip, to.port), 0, ec);
+            return true;
+        }
+        return false;
+    }
+
+private:
+    std::weak_ptr<NodeImpl> node_;
+    PluginContext::PunchToken token_;
+    std::vector<session::UdpSocketPtr> sockets_;
+};
+
 // A claim on the listener's connections from one remote endpoint (Acceptor::claim_tcp).
 class NodeInboundClaim final : public PluginContext::InboundClaim {
 public:
@@ -159,6 +191,10 @@ public:
     }
 
     std::unique_ptr<Expectation> expect(ConnectionId con_id) override { return std::make_unique<NodeExpectation>(node(), con_id); }
+
+    std::unique_ptr<PunchTap> tap_punch(PunchToken token, std::function<void(ByteView, const Endpoint&)> on_record) override {
+        return std::make_unique<NodePunchTap>(node(), token, std::move(on_record));
+    }
 
     asio::awaitable<void> dial_back(PathPtr path, const NodeAddress& peer, ConnectionId con_id) override {
         auto self = lock();

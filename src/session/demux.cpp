@@ -84,6 +84,17 @@ asio::awaitable<void> Demux::serve(UdpSocketPtr socket, bool accepts_links, std:
             else ++stats_.hello_elsewhere;
             continue;
         }
+        if (first == static_cast<std::uint8_t>(RecordType::punch)) {
+            auto token = punch_token_of(datagram);
+            auto punch = token ? punches_.find(*token) : punches_.end();
+            if (punch == punches_.end()) {
+                ++stats_.unknown_punch;
+                continue;
+            }
+            auto handler = punch->second;  // the handler may remove itself
+            handler(datagram, socket, from);
+            continue;
+        }
         auto id = receiver_of(datagram);
         auto session = id ? find(*id) : nullptr;
         if (!session) {

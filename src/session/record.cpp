@@ -43,7 +43,7 @@ SessionId read_id(net::ByteReader& r, const char* what) {
 
 }  // namespace
 
-bool is_record(std::uint8_t first_byte) noexcept { return first_byte >= 0xD1 && first_byte <= 0xD5; }
+bool is_record(std::uint8_t first_byte) noexcept { return first_byte >= 0xD1 && first_byte <= 0xD6; }
 
 void put_id(std::uint8_t* out, SessionId id) noexcept {
     out[0] = static_cast<std::uint8_t>(id >> 24);
@@ -161,10 +161,47 @@ Result<Refuse> decode_refuse(ByteView record) {
     return out;
 }
 
+Bytes encode_punch(const Punch& punch) {
+    net::ByteWriter w;
+    w.u8(static_cast<std::uint8_t>(RecordType::punch));
+    w.u8(static_cast<std::uint8_t>(punch.kind));
+    w.u8(static_cast<std::uint8_t>(punch.role));
+    w.bytes(punch.token);
+    w.bytes(punch.nonce);
+    w.bytes(punch.tag);
+    return std::move(w).take();
+}
+
+Result<Punch> decode_punch(ByteView record) {
+    net::ByteReader r(record, "punch record");
+    Punch out;
+    expect_type(r, RecordType::punch);
+    auto kind = r.u8("kind");
+    if (r.ok() && kind != 1 && kind != 2) r.reject(1, fmt::format("unknown punch kind {}", kind));
+    out.kind = static_cast<Punch::Kind>(kind);
+    auto role = r.u8("role");
+    if (r.ok() && role > 1) r.reject(2, fmt::format("unknown punch role {}", role));
+    out.role = static_cast<Punch::Role>(role);
+    out.token = r.array<8>("punch token");
+    out.nonce = r.array<8>("nonce");
+    out.tag = r.array<16>("tag");
+    r.expect_end();
+    if (!r.ok()) return tl::unexpected(r.error());
+    return out;
+}
+
+std::optional<PunchToken> punch_token_of(ByteView record) {
+    if (record.size() != punch_size || record[0] != static_cast<std::uint8_t>(RecordType::punch)) return std::nullopt;
+    PunchToken token;
+    std::copy_n(record.begin() + 3, token.size(), token.begin());
+    return token;
+}
+
 std::optional<SessionId> receiver_of(ByteView record) {
     if (record.size() < sealed_prefix) return std::nullopt;
     auto type = record[0];
-    if (!is_record(type) || type == static_cast<std::uint8_t>(RecordType::hello)) return std::nullopt;
+    if (!is_record(type) || type == static_cast<std::uint8_t>(RecordType::hello) || type == static_cast<std::uint8_t>(RecordType::punch))
+        return std::nullopt;
     auto id = get_id(record.data() + 1);
     if (id == 0) return std::nullopt;
     return id;

@@ -1,7 +1,7 @@
 // Session records: the one wire format of a link on every path (a TCP stream, a UDP 4-tuple,
 // later a TURN channel). docs/link-handshake.md has the full specification and test vectors.
 //
-// The first byte says what a record is. It lies in 0xD1-0xD5, a range RFC 7983 leaves to
+// The first byte says what a record is. It lies in 0xD1-0xD6, a range RFC 7983 leaves to
 // nobody (STUN 0-3, ZRTP 16-19, DTLS 20-63, TURN ChannelData 64-79, QUIC 64-127 by RFC 9443,
 // RTP/RTCP 128-191), so one UDP socket serves STUN, TURN and warpgate at once.
 //
@@ -10,12 +10,15 @@
 //   sealed   D3 | receiver id (4) | counter (8) | ciphertext of (kind | body) | tag (16)
 //   plain    D4 | receiver id (4) | kind | body                  (encrypt_links=false only)
 //   refuse   D5 | receiver id (4) | reason (1-200 bytes of text)
+//   punch    D6 | kind | role | punch token (8) | nonce (8) | tag (16)      (hole punching)
 //
 // flags bit 0: secure (a handshake message follows). Every record after the hello names the
 // session it belongs to by the receiver's id, so a datagram from a new address is matched by
 // id and must then authenticate; never by address alone. Inside sealed and plain records the
 // kind byte tells application data from the session's own control messages, which are
-// therefore authenticated like data.
+// therefore authenticated like data. Punch records come before any session: they name the
+// punch attempt by its token (agreed over sealed signaling) and carry a tag made with that
+// attempt's key (traversal/punch_probe.hpp); the demultiplexer routes them by token.
 //
 // On TCP each record is preceded by its length (u32, big endian); on UDP a datagram is one
 // record.
@@ -33,7 +36,7 @@
 
 namespace warpgate::session {
 
-enum class RecordType : std::uint8_t { hello = 0xD1, reply = 0xD2, sealed = 0xD3, plain = 0xD4, refuse = 0xD5 };
+enum class RecordType : std::uint8_t { hello = 0xD1, reply = 0xD2, sealed = 0xD3, plain = 0xD4, refuse = 0xD5, punch = 0xD6 };
 
 // What a sealed or plain record carries.
 enum class Kind : std::uint8_t {
@@ -64,6 +67,22 @@ inline constexpr std::size_t max_introduction_record = 1024;
 inline constexpr std::size_t tcp_length_size = 4;
 
 bool is_record(std::uint8_t first_byte) noexcept;
+
+// A hole punching probe, or the confirmation answering one (same nonce). `role` says which
+// side sent it, so a probe reflected back at its sender is not taken for the peer's.
+using PunchToken = std::array<std::uint8_t, 8>;
+inline constexpr std::size_t punch_size = 35;
+inline constexpr std::size_t punch_auth_size = 19;  // the bytes the tag covers: type to nonce
+struct Punch {
+    enum class Kind : std::uint8_t { probe = 1, confirm = 2 };
+    enum class Role : std::uint8_t { offerer = 0, answerer = 1 };
+    Kind kind = Kind::probe;
+    Role role = Role::offerer;
+    PunchToken token{};
+    std::array<std::uint8_t, 8> nonce{};
+    std::array<std::uint8_t, 16> tag{};
+    friend bool operator==(const Punch&, const Punch&) = default;
+};
 
 struct Hello {
     SessionId sender = 0;
@@ -110,13 +129,19 @@ RecordBuffer encode_plain(SessionId receiver, Kind kind, ByteView body);
 // A sealed record of `kind` with `body` under `channel`'s next counter (or next out-of-band
 // counter), encrypted from `body` straight into the record. Throws as SecureChannel::seal_into.
 RecordBuffer encode_sealed(crypto::SecureChannel& channel, SessionId receiver, Kind kind, ByteView body, bool out_of_band = false);
+Bytes encode_punch(const Punch& punch);
 
 // Errc::malformed with the field at fault; Errc::unsupported for another version.
 Result<Hello> decode_hello(ByteView record);
 Result<Reply> decode_reply(ByteView record);
 Result<Refuse> decode_refuse(ByteView record);
+Result<Punch> decode_punch(ByteView record);
+// The token of a punch record of the right size (what the demultiplexer routes by); nullopt
+// for anything else.
+std::optional<PunchToken> punch_token_of(ByteView record);
 
-// The receiver id of a reply, sealed, plain or refuse record; nullopt for a hello or junk.
+// The receiver id of a reply, sealed, plain or refuse record; nullopt for a hello, a punch
+// record or junk.
 std::optional<SessionId> receiver_of(ByteView record);
 
 // The kind byte and body of a plain record, or of a sealed record's plaintext.

@@ -36,11 +36,15 @@ std::optional<std::string> barrier(const NatInfo& nat, Transport transport) {
 }
 
 bool random_symmetric(const NatInfo& nat) { return nat.type == NatType::symmetric && nat.delta_type == DeltaType::random; }
-bool filters_by_port(const NatInfo& nat) { return nat.type == NatType::port_restricted || nat.type == NatType::symmetric; }
 
-std::string punch_barrier(const NatInfo& ours, const NatInfo& theirs, Transport transport) {
+// UDP spraying (birthday probing, traversal/birthday.hpp) meets a port-restricted cone too:
+// only two port-dependent mappings leave it nothing to aim at.
+std::string punch_barrier(const NatInfo& ours, const NatInfo& theirs, Transport transport, Phase phase) {
     if (transport == UDP && ours.type == NatType::blocked) return "our network blocks UDP (no STUN reply): no punch gets out";
     if (transport == UDP && theirs.type == NatType::blocked) return "the peer's network blocks UDP (no STUN reply): no punch gets in";
+    auto filters_by_port = [&](const NatInfo& nat) {
+        return nat.type == NatType::symmetric || (nat.type == NatType::port_restricted && !(phase == Phase::spray && transport == UDP));
+    };
     if (random_symmetric(ours) && filters_by_port(theirs))
         return fmt::format("our symmetric NAT picks random ports and the peer's {} NAT filters by port: no port to predict",
                            to_string(theirs.type));
@@ -68,7 +72,7 @@ std::string skip_reason(const NodeAddress& ours, const NodeAddress& peer, Transp
         auto* mine = entry_for(ours, a);
         auto* theirs = entry_for(peer, a);
         if (!mine || !theirs) return {};
-        return punch_barrier(mine->nat, theirs->nat, transport);
+        return punch_barrier(mine->nat, theirs->nat, transport, phase);
     }
     return {};  // a relay reaches everyone who can reach the relay
 }

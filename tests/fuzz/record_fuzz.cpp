@@ -17,6 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto reply = decode_reply(input)) {
         if (encode_reply(*reply) != Bytes(input.begin(), input.end())) std::abort();
     }
+    if (auto punch = decode_punch(input)) {
+        if (encode_punch(*punch) != Bytes(input.begin(), input.end())) std::abort();
+        if (punch_token_of(input) != punch->token) std::abort();
+    }
     (void)decode_refuse(input);
     (void)receiver_of(input);
     if (size >= sealed_prefix) (void)decode_inner(input.subspan(sealed_prefix));

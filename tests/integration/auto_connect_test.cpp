@@ -6,6 +6,7 @@
 #include <warpgate/gate.hpp>
 #include <warpgate/node.hpp>
 
+#include "support/gate_helpers.hpp"
 #include "support/node_fixture.hpp"
 #include "support/run_async.hpp"
 #include "traversal/direct_connect.hpp"
@@ -19,21 +20,6 @@ Bytes pattern(std::size_t n, int seed) {
     Bytes b(n);
     for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(i * 7 + seed);
     return b;
-}
-
-asio::awaitable<void> echo_inbound(Gate& gate) {
-    gate.on_link([ex = gate.node().get_executor()](Link incoming) {
-        asio::co_spawn(ex, [link = std::make_shared<Link>(std::move(incoming))]() -> asio::awaitable<void> {
-            try {
-                for (;;) {
-                    auto m = co_await link->recv(std::chrono::seconds(10));
-                    co_await link->send(m);
-                }
-            } catch (const Exception&) {
-            }
-        }, asio::detached);
-    });
-    co_return;
 }
 
 struct Case {
@@ -54,7 +40,7 @@ TEST_P(AutoConnect, TwoGatesTalkThroughDirectConnect) {
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
         auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
         EXPECT_NE(alpha.node().node_id(), bravo.node().node_id());
-        co_await echo_inbound(bravo);
+        co_await echo_links(bravo);
         auto link = co_await alpha.connect(bravo.address_text(), {.transport = transport, .timeout = std::chrono::seconds(5), .plugins = {}});
         EXPECT_EQ(link.plugin(), "direct_connect");
         EXPECT_EQ(link.transport(), transport);

@@ -13,6 +13,7 @@
 #include "node/node_impl.hpp"
 #include "signal/signal_router.hpp"
 #include "traversal/reverse_connect.hpp"
+#include "support/gate_helpers.hpp"
 #include "support/mosquitto.hpp"
 #include "support/node_fixture.hpp"
 #include "support/run_async.hpp"
@@ -58,17 +59,6 @@ asio::awaitable<void> send_connect_back(Gate& requester, Gate& callee, Bytes cal
     co_await signaling->send(callee.node().node_address().public_key, brokers, signal::SignalType::connect_back, payload);
 }
 
-asio::awaitable<bool> eventually(std::function<bool()> condition, std::chrono::milliseconds within) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    auto deadline = std::chrono::steady_clock::now() + within;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() >= deadline) co_return false;
-        timer.expires_after(20ms);
-        co_await timer.async_wait(asio::use_awaitable);
-    }
-    co_return true;
-}
-
 // Connections the listening socket accepts until `quiet` passes without one (each kept open).
 asio::awaitable<std::size_t> count_connections(asio::ip::tcp::acceptor& acceptor, std::chrono::milliseconds quiet) {
     std::vector<asio::ip::tcp::socket> accepted;
@@ -110,21 +100,6 @@ ConnectOptions only_reverse_within(std::chrono::milliseconds timeout) {
     o.timeout = timeout;
     o.plugins = {"reverse_connect"};
     return o;
-}
-
-asio::awaitable<void> echo_links(Gate& gate) {
-    gate.on_link([ex = gate.node().get_executor()](Link incoming) {
-        asio::co_spawn(ex, [link = std::make_shared<Link>(std::move(incoming))]() -> asio::awaitable<void> {
-            try {
-                for (;;) {
-                    auto m = co_await link->recv(10s);
-                    co_await link->send(m);
-                }
-            } catch (const Exception&) {
-            }
-        }, asio::detached);
-    });
-    co_return;
 }
 
 }  // namespace

@@ -152,6 +152,20 @@ TEST(RacePlan, ExactReasonsForCommonNats) {
               "the peer's symmetric NAT picks random ports and our port restricted NAT filters by port: no port to predict");
 }
 
+TEST(RacePlan, UdpSprayMeetsAPortRestrictedConeAgainstRandomPorts) {
+    // Birthday probing (udp_punch) beats this pair over UDP; two port-dependent mappings stay out.
+    auto ours = node("10.0.0.2", "198.51.100.1", 4000, {NatType::port_restricted, DeltaType::equal, 0});
+    auto random = node("10.9.0.2", "203.0.113.5", 5000, {NatType::symmetric, DeltaType::random, 0});
+    auto sequential = node("10.9.0.2", "203.0.113.5", 5000, {NatType::symmetric, DeltaType::independent, 1});
+    auto spray = [](Transport t) {
+        return std::vector<Proposal>{{"spray", Phase::spray, {attempt("spray", t, Route::external, *Endpoint::parse("203.0.113.5:5000"))}}};
+    };
+    EXPECT_FALSE(find(plan_race(ours, random, UDP, spray(UDP), {}), "spray").skipped());
+    EXPECT_FALSE(find(plan_race(random, ours, UDP, spray(UDP), {}), "spray").skipped());
+    EXPECT_TRUE(find(plan_race(ours, random, TCP, spray(TCP), {}), "spray").skipped());
+    EXPECT_TRUE(find(plan_race(sequential, random, UDP, spray(UDP), {}), "spray").skipped());
+}
+
 TEST(RacePlan, LanAndLoopbackDialsIgnoreTheNat) {
     // Behind one NAT, the peer's NIC address is reachable whatever the NAT does to outsiders.
     NatInfo symmetric{NatType::symmetric, DeltaType::random, 0};
