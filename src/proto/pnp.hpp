@@ -12,7 +12,7 @@
 //   | version | request id   | reply key       | op | owner key    | timestamp ms | lifetime |
 //   |   (1)   |    (16)      |   (32)          |(1) | (33, compr.) | (8, unix)    | s (2)    |
 //   +---------+--------------+-----------------+----+--------------+--------------+----------+
-//   | name len (1) | name (1..63) | value len (2) | value (0..1024) | signature (64)          |
+//   | name len (1) | name (1..63) | value len (2) | value (0..2048) | signature (64)          |
 //   +--------------+--------------+---------------+-----------------+-------------------------+
 //   signature = ECDSA-SHA256 (crypto::IdentityKey::sign) over
 //               "warpgate-pnp-v1" || server public key (33) || every plaintext byte before it
@@ -45,13 +45,13 @@ namespace warpgate::pnp {
 
 inline constexpr std::uint8_t version = 1;
 inline constexpr std::size_t max_name_size = 63;     // one DNS label
-inline constexpr std::size_t max_value_size = 1024;  // a node address with every interface fits
+inline constexpr std::size_t max_value_size = 2048;  // a node address's text with several interfaces
 inline constexpr std::uint16_t max_lifetime_s = 300; // a request is accepted at most this long
 inline constexpr std::size_t max_detail_size = 255;
 inline constexpr std::size_t request_id_size = 16;
 inline constexpr std::size_t reply_header_size = 1 + request_id_size + crypto::aead_nonce_size;
 // Every request and reply fits in one UDP datagram and one TCP frame of this size.
-inline constexpr std::size_t max_message_size = 2048;
+inline constexpr std::size_t max_message_size = 4096;
 inline constexpr std::size_t frame_header_size = 2;
 
 using RequestId = std::array<std::uint8_t, request_id_size>;
