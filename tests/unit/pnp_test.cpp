@@ -1,6 +1,8 @@
 // PNP codec (src/proto/pnp.hpp): the vectors of docs/pnp.md, round trips, and every refusal
 // of the strict decoders.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <warpgate/config.hpp>
 
 #include "crypto/identity.hpp"
 #include "proto/pnp.hpp"
@@ -237,6 +239,25 @@ TEST(PnpNames, NormaliseAndTld) {
     auto wrong = strip_tld("alice.com", ".p2p");
     ASSERT_FALSE(wrong);
     EXPECT_EQ(wrong.error().code, Errc::config);
+}
+
+TEST(PnpConfig, NicknameServersAreHostPortAndKey) {
+    auto key = std::string(owner_key().public_key().size() * 2, '0');
+    auto text = "127.0.0.1:5300=" + to_hex(owner_key().public_key());
+    auto server = NicknameServer::parse(text);
+    ASSERT_TRUE(server) << server.error().message;
+    EXPECT_EQ(server->server.port, 5300);
+    EXPECT_EQ(server->public_key, owner_key().public_key());
+    EXPECT_EQ(server->to_string(), text);
+    EXPECT_FALSE(NicknameServer::parse("127.0.0.1:5300"));                   // no key
+    EXPECT_FALSE(NicknameServer::parse("127.0.0.1:5300=" + key));            // not a compressed point prefix
+    EXPECT_FALSE(NicknameServer::parse("127.0.0.1:5300=02abcd"));            // too short
+    auto conf = NodeConfig::test();
+    ASSERT_TRUE(conf.apply(nlohmann::json{{"nickname_servers", {text}}, {"nickname", "alice"}}));
+    EXPECT_EQ(conf.nickname_servers.at(0), *server);
+    EXPECT_EQ(conf.nickname, "alice");
+    EXPECT_EQ(conf.to_json()["nickname_servers"][0], text);
+    EXPECT_FALSE(conf.apply(nlohmann::json{{"nickname_servers", {"127.0.0.1:5300"}}}));
 }
 
 }  // namespace
