@@ -18,16 +18,6 @@ constexpr std::string_view reply_aad = "warpgate-pnp-reply-v1";
 constexpr std::size_t route_size = 1 + request_id_size + crypto::aead_key_size;
 constexpr std::size_t max_status = static_cast<std::size_t>(Status::server_error);
 
-void write_u64(net::ByteWriter& w, std::uint64_t v) {
-    w.u32(static_cast<std::uint32_t>(v >> 32));
-    w.u32(static_cast<std::uint32_t>(v));
-}
-
-std::uint64_t read_u64(net::ByteReader& r, std::string_view what) {
-    std::uint64_t high = r.u32(what);
-    return high << 32 | r.u32(what);
-}
-
 template <std::size_t N>
 void read_array(net::ByteReader& r, std::array<std::uint8_t, N>& out, std::string_view what) {
     auto view = r.bytes(N, what);
@@ -94,7 +84,7 @@ Bytes encode_request(const Request& q, ByteView server_pub, const crypto::Identi
     w.bytes(q.reply_key);
     w.u8(static_cast<std::uint8_t>(q.op));
     w.bytes(q.owner);
-    write_u64(w, q.timestamp_ms);
+    w.u64(q.timestamp_ms);
     w.u16(q.lifetime_s);
     w.u8(static_cast<std::uint8_t>(q.name.size()));
     w.bytes(as_bytes(q.name));
@@ -122,7 +112,7 @@ Result<Request> decode_request(ByteView plaintext, ByteView server_pub) {
     q.op = static_cast<Op>(op);
     auto owner = r.bytes(crypto::public_key_size, "owner key");
     q.owner.assign(owner.begin(), owner.end());
-    q.timestamp_ms = read_u64(r, "timestamp");
+    q.timestamp_ms = r.u64("timestamp");
     auto lifetime_offset = r.offset();
     q.lifetime_s = r.u16("lifetime");
     if (r.ok() && (q.lifetime_s == 0 || q.lifetime_s > max_lifetime_s))
@@ -168,7 +158,7 @@ Result<Bytes> open_request(const crypto::IdentityKey& server, ByteView sealed) {
 Bytes seal_reply(const Reply& reply, const crypto::AeadKey& reply_key, const crypto::AeadNonce& nonce) {
     net::ByteWriter body;
     body.u8(static_cast<std::uint8_t>(reply.status));
-    write_u64(body, reply.expires_ms);
+    body.u64(reply.expires_ms);
     body.u8(static_cast<std::uint8_t>(reply.owner.size()));
     body.bytes(reply.owner);
     body.u16(static_cast<std::uint16_t>(reply.value.size()));
@@ -215,7 +205,7 @@ Result<Reply> open_reply(ByteView sealed, const crypto::AeadKey& reply_key) {
     auto status = r.u8("status");
     if (r.ok() && status > max_status) r.reject(0, fmt::format("unknown status {}", status));
     reply.status = static_cast<Status>(status);
-    reply.expires_ms = read_u64(r, "expiry");
+    reply.expires_ms = r.u64("expiry");
     auto owner_offset = r.offset();
     auto owner_size = r.u8("owner length");
     if (r.ok() && owner_size != 0 && owner_size != crypto::public_key_size)
