@@ -8,6 +8,7 @@
 #include <asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "name_store.hpp"
@@ -47,6 +48,8 @@ int run(const pnpd::PnpdConfig& config) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    // Logs to stderr (journald under systemd); stdout carries only --print-public-key's answer.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("warpgate-pnpd"));
     CLI::App app{"warpgate-pnpd: the PNP nickname server (docs/pnp.md)"};
     std::string config_file;
     bool print_key = false;
