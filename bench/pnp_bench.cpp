@@ -75,7 +75,7 @@ void run_ops(benchmark::State& state, bool do_register, bool tcp) {
     static int run = 0;
     auto prefix = "b" + std::to_string(++run) + "-";
     auto list = servers();
-    auto key = crypto::IdentityKey::generate();
+    static const auto key = crypto::IdentityKey::generate();  // one owner: every run may refresh "looked-up"
     pnp::ClientOptions options;
     options.tcp = tcp;
     asio::io_context io;
@@ -83,7 +83,8 @@ void run_ops(benchmark::State& state, bool do_register, bool tcp) {
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
         pnp::Client client(io.get_executor(), list, key, options);
         auto seeded = co_await client.register_name("looked-up", as_bytes("wg1bench"));
-        if (!seeded || seeded->status != pnp::Status::ok) failure = "seed registration failed";
+        if (!seeded || seeded->status != pnp::Status::ok)
+            failure = "seed registration: " + (seeded ? std::string(pnp::status_name(seeded->status)) + " " + seeded->detail : seeded.error().message);
         int i = 0;
         for (auto _ : state) {
             if (!failure.empty()) break;
