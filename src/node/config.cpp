@@ -119,17 +119,22 @@ Result<void> from_json_value(std::string_view key, const json& j, std::filesyste
     out = j.get<std::string>();
     return {};
 }
-Result<void> from_json_value(std::string_view key, const json& j, std::vector<HostPort>& out) {
-    if (!j.is_array()) return type_error(key, "an array of \"host:port\" strings");
-    std::vector<HostPort> parsed;
+// An array of strings, each parsed by `parse` (a Result-returning function).
+template <class T, class Parse>
+Result<void> string_list(std::string_view key, const json& j, std::vector<T>& out, const char* shape, Parse parse) {
+    if (!j.is_array()) return type_error(key, shape);
+    std::vector<T> parsed;
     for (auto& item : j) {
-        if (!item.is_string()) return type_error(key, "an array of \"host:port\" strings");
-        auto hp = HostPort::parse(item.get<std::string>());
-        if (!hp) return fail(Errc::config, "config field '" + std::string(key) + "': " + hp.error().message);
-        parsed.push_back(*hp);
+        if (!item.is_string()) return type_error(key, shape);
+        auto value = parse(item.get<std::string>());
+        if (!value) return fail(Errc::config, "config field '" + std::string(key) + "': " + value.error().message);
+        parsed.push_back(std::move(*value));
     }
     out = std::move(parsed);
     return {};
+}
+Result<void> from_json_value(std::string_view key, const json& j, std::vector<HostPort>& out) {
+    return string_list(key, j, out, "an array of \"host:port\" strings", [](const std::string& t) { return HostPort::parse(t); });
 }
 Result<void> from_json_value(std::string_view key, const json& j, std::string& out) {
     if (!j.is_string()) return type_error(key, "a string");
@@ -137,17 +142,8 @@ Result<void> from_json_value(std::string_view key, const json& j, std::string& o
     return {};
 }
 Result<void> from_json_value(std::string_view key, const json& j, std::vector<NicknameServer>& out) {
-    const char* shape = "an array of \"host:port=public key hex\" strings";
-    if (!j.is_array()) return type_error(key, shape);
-    std::vector<NicknameServer> parsed;
-    for (auto& item : j) {
-        if (!item.is_string()) return type_error(key, shape);
-        auto server = NicknameServer::parse(item.get<std::string>());
-        if (!server) return fail(Errc::config, "config field '" + std::string(key) + "': " + server.error().message);
-        parsed.push_back(std::move(*server));
-    }
-    out = std::move(parsed);
-    return {};
+    return string_list(key, j, out, "an array of \"host:port=public key hex\" strings",
+                       [](const std::string& t) { return NicknameServer::parse(t); });
 }
 Result<void> from_json_value(std::string_view key, const json& j, std::vector<TurnServer>& out) {
     const char* shape = "an array of {\"server\": \"host:port\", \"user\", \"password\", \"realm\"}";
