@@ -301,6 +301,17 @@ TEST(PnpServer, KillNineDuringBurstLosesNothingAcknowledged) {
     std::printf("kill -9 after %zu acknowledged registrations: %zu found after restart\n", acknowledged.size(), found);
 }
 
+TEST(PnpServer, SigtermStopsCleanlyAndKeepsNames) {
+    Pnpd server;
+    Owner alice;
+    ASSERT_EQ(status_of(alice.put(server, "alice", "wg1alice")), Status::ok);
+    ASSERT_TRUE(server.terminate(std::chrono::milliseconds(3000))) << server.log();
+    EXPECT_NE(server.log().find("signal 15: stopping"), std::string::npos) << server.log();
+    EXPECT_NE(server.log().find("stopped: 1 requests, 1 replies"), std::string::npos) << server.log();
+    server.start();
+    EXPECT_EQ(as_chars(alice.get(server, "alice")->value), "wg1alice");
+}
+
 TEST(PnpServer, TwoInstancesShareOnePostgresDatabase) {
     if (auto reason = Postgres::unavailable()) GTEST_SKIP() << *reason;
     Postgres db;

@@ -51,6 +51,15 @@ void Pnpd::kill9() {
     for (int i = 0; i < 200 && process_->running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
+bool Pnpd::terminate(std::chrono::milliseconds wait) {
+    ::kill(process_->pid(), SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    while (process_->running())
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        else std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return true;
+}
+
 NicknameServer Pnpd::server() const { return NicknameServer{HostPort{"127.0.0.1", port_}, key_.public_key()}; }
 
 std::optional<std::string> Postgres::unavailable() {

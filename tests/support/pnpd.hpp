@@ -26,6 +26,8 @@ public:
     std::string log() const { return process_->log(); }
     // SIGKILL, nothing else: what a crash leaves behind is what the next start finds.
     void kill9();
+    // SIGTERM; true when the server exited by itself within `wait`.
+    bool terminate(std::chrono::milliseconds wait);
     // Starts again on the same config, key and store.
     void start();
 
