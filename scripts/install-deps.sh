@@ -8,10 +8,10 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   # libraries
   libasio-dev libssl-dev libsecp256k1-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libexpected-dev libmosquitto-dev libminiupnpc-dev libsqlite3-dev
+  libexpected-dev libmosquitto-dev libminiupnpc-dev libsqlite3-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real servers used by the tests and the lab
-  mosquitto coturn chrony miniupnpd-nftables stun-client stun-server
+  mosquitto coturn chrony miniupnpd-nftables stun-client stun-server postgresql
   # their clients, which the lab's self-checks use
   mosquitto-clients miniupnpc natpmpc socat ethtool
   # lab plumbing
@@ -34,6 +34,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Debian starts some servers as system services on install; the tests start their own.
-for svc in mosquitto coturn chrony miniupnpd; do
+for svc in mosquitto coturn chrony miniupnpd postgresql; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done

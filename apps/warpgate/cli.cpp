@@ -22,6 +22,8 @@ void NodeFlags::add_to(CLI::App& cmd) {
     cmd.add_option("--mqtt", mqtt, "MQTT broker HOST:PORT (repeatable); turns signaling on even with --test");
     cmd.add_option("--ntp", ntp, "NTP server HOST[:PORT] (repeatable, default port 123); turns the clock sync on even with --test");
     add_port_mapping_flags(cmd, port_mapping);
+    cmd.add_option("--pnp", pnp, "Nickname server HOST:PORT=PUBKEY (repeatable; docs/pnp.md); turns nicknames on even with --test");
+    cmd.add_option("--nickname", nickname, "The nickname the node registers at start (default: its node id)");
     cmd.add_flag("-v,--verbose", verbose, "Print start phases and debug logs on stderr");
 }
 
@@ -98,6 +100,12 @@ NodeOptions NodeFlags::node_options() const {
         options.conf.init_clock_skew = true;
     }
     apply_port_mapping(port_mapping, options.conf);
+    if (!pnp.empty()) {
+        options.conf.nickname_servers.clear();
+        for (auto& text : pnp) options.conf.nickname_servers.push_back(value_or_throw(NicknameServer::parse(text)));
+        options.conf.enable_nickname = true;
+    }
+    if (!nickname.empty()) options.conf.nickname = nickname;
     if (verbose) spdlog::set_level(spdlog::level::debug);
     return options;
 }

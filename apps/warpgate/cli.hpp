@@ -22,6 +22,8 @@ struct NodeFlags {
     std::vector<std::string> mqtt;
     std::vector<std::string> ntp;
     std::string port_mapping;  // --upnp, --pcp, --natpmp, --port-mapping P: protocol name
+    std::vector<std::string> pnp;  // HOST:PORT=PUBKEY
+    std::string nickname;
     bool verbose = false;
 
     void add_to(CLI::App& cmd);
@@ -44,6 +46,10 @@ int run(std::function<asio::awaitable<int>(asio::io_context&)> body);
 // Progress lines to stderr when verbose.
 std::function<void(std::string_view)> progress_printer(bool verbose);
 
+// The address text a nickname ("alice" or "alice.p2p") resolves to on conf's nickname servers.
+asio::awaitable<std::string> resolve_nickname(asio::io_context& io, const NodeConfig& conf, std::string_view name);
+
+void add_nickname_command(CLI::App& app, std::function<int()>& action);
 void add_addr_command(CLI::App& app, std::function<int()>& action);
 void add_listen_command(CLI::App& app, std::function<int()>& action);
 void add_connect_command(CLI::App& app, std::function<int()>& action);

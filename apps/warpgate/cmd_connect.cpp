@@ -139,10 +139,13 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
         action = [args] {
             return run([args](asio::io_context& io) -> asio::awaitable<int> {
                 auto text = read_target(args->target);
-                if (!text.starts_with("wg1"))
-                    throw Exception(Errc::unsupported, "'" + text + "' is not an address (wg1...): nicknames need the nickname service, not in this build yet");
+                auto node_options = args->flags.node_options();
+                if (!text.starts_with("wg1")) {
+                    auto resolved = co_await resolve_nickname(io, node_options.conf, text);
+                    text = std::move(resolved);
+                }
                 auto peer = value_or_throw(parse_address_text(text));
-                Node node(io.get_executor(), args->flags.node_options());
+                Node node(io.get_executor(), std::move(node_options));
                 co_await node.start({progress_printer(args->flags.verbose)});
                 ConnectOptions options{*parse_transport(args->transport),
                                        std::chrono::milliseconds(static_cast<long>(args->timeout * 1000)), args->plugins};

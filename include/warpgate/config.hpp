@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 #include <nlohmann/json_fwd.hpp>
+#include <warpgate/bytes.hpp>
 #include <warpgate/endpoint.hpp>
 #include <warpgate/error.hpp>
 #include <warpgate/port_mapping.hpp>
@@ -20,6 +21,17 @@ struct TurnServer {
     std::string password;
     std::string realm;
     friend bool operator==(const TurnServer&, const TurnServer&) = default;
+};
+
+// A PNP nickname server (docs/pnp.md): where it listens and the public key requests are sealed
+// to, written "HOST:PORT=PUBKEY" (PUBKEY: the 33-byte compressed key in hex, as
+// `warpgate-pnpd --print-public-key` prints it).
+struct NicknameServer {
+    HostPort server;
+    Bytes public_key;
+    std::string to_string() const;
+    static Result<NicknameServer> parse(std::string_view text);
+    friend bool operator==(const NicknameServer&, const NicknameServer&) = default;
 };
 
 struct NodeConfig {
@@ -39,7 +51,8 @@ struct NodeConfig {
     std::vector<HostPort> mqtt_servers;
     std::vector<TurnServer> turn_servers;
     std::vector<HostPort> ntp_servers;
-    std::vector<HostPort> nickname_servers;
+    std::vector<NicknameServer> nickname_servers;
+    std::string nickname;  // registered at start (enable_nickname); empty: the node id
 
     // --- timeouts (every network wait has one) ---
     std::chrono::milliseconds connect_timeout{3000};   // one connection attempt

@@ -33,6 +33,13 @@ std::uint32_t ByteReader::u32(std::string_view what) {
     return std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3];
 }
 
+std::uint64_t ByteReader::u64(std::string_view what) {
+    auto b = take(8, what);
+    std::uint64_t v = 0;
+    for (auto byte : b) v = v << 8 | byte;
+    return v;
+}
+
 std::uint32_t ByteReader::varint32(std::string_view what) {
     const auto start = pos_;
     std::uint32_t value = 0;

@@ -25,6 +25,7 @@ public:
     std::uint8_t u8(std::string_view what);
     std::uint16_t u16(std::string_view what);
     std::uint32_t u32(std::string_view what);
+    std::uint64_t u64(std::string_view what);
     // Unsigned LEB128 of at most 32 bits; only the shortest form is accepted, so that an
     // encoding is canonical (one value, one byte string).
     std::uint32_t varint32(std::string_view what);

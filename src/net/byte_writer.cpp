@@ -7,6 +7,11 @@ void ByteWriter::u16(std::uint16_t v) {
     u8(static_cast<std::uint8_t>(v));
 }
 
+void ByteWriter::u64(std::uint64_t v) {
+    u32(static_cast<std::uint32_t>(v >> 32));
+    u32(static_cast<std::uint32_t>(v));
+}
+
 void ByteWriter::u32(std::uint32_t v) {
     u16(static_cast<std::uint16_t>(v >> 16));
     u16(static_cast<std::uint16_t>(v));

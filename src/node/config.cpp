@@ -33,6 +33,7 @@ void visit_fields(Config& c, Visitor&& v) {
     v("turn_servers", c.turn_servers);
     v("ntp_servers", c.ntp_servers);
     v("nickname_servers", c.nickname_servers);
+    v("nickname", c.nickname);
     v("connect_timeout_ms", c.connect_timeout);
     v("stun_timeout_ms", c.stun_timeout);
     v("signal_timeout_ms", c.signal_timeout);
@@ -69,6 +70,12 @@ json to_json_value(PortMappingProtocol v) { return to_string(v); }
 json to_json_value(const std::vector<HostPort>& v) {
     json out = json::array();
     for (auto& h : v) out.push_back(h.to_string());
+    return out;
+}
+json to_json_value(const std::string& v) { return v; }
+json to_json_value(const std::vector<NicknameServer>& v) {
+    json out = json::array();
+    for (auto& n : v) out.push_back(n.to_string());
     return out;
 }
 json to_json_value(const std::vector<TurnServer>& v) {
@@ -124,17 +131,31 @@ Result<void> from_json_value(std::string_view key, const json& j, std::filesyste
     out = j.get<std::string>();
     return {};
 }
-Result<void> from_json_value(std::string_view key, const json& j, std::vector<HostPort>& out) {
-    if (!j.is_array()) return type_error(key, "an array of \"host:port\" strings");
-    std::vector<HostPort> parsed;
+// An array of strings, each parsed by `parse` (a Result-returning function).
+template <class T, class Parse>
+Result<void> string_list(std::string_view key, const json& j, std::vector<T>& out, const char* shape, Parse parse) {
+    if (!j.is_array()) return type_error(key, shape);
+    std::vector<T> parsed;
     for (auto& item : j) {
-        if (!item.is_string()) return type_error(key, "an array of \"host:port\" strings");
-        auto hp = HostPort::parse(item.get<std::string>());
-        if (!hp) return fail(Errc::config, "config field '" + std::string(key) + "': " + hp.error().message);
-        parsed.push_back(*hp);
+        if (!item.is_string()) return type_error(key, shape);
+        auto value = parse(item.get<std::string>());
+        if (!value) return fail(Errc::config, "config field '" + std::string(key) + "': " + value.error().message);
+        parsed.push_back(std::move(*value));
     }
     out = std::move(parsed);
     return {};
+}
+Result<void> from_json_value(std::string_view key, const json& j, std::vector<HostPort>& out) {
+    return string_list(key, j, out, "an array of \"host:port\" strings", [](const std::string& t) { return HostPort::parse(t); });
+}
+Result<void> from_json_value(std::string_view key, const json& j, std::string& out) {
+    if (!j.is_string()) return type_error(key, "a string");
+    out = j.get<std::string>();
+    return {};
+}
+Result<void> from_json_value(std::string_view key, const json& j, std::vector<NicknameServer>& out) {
+    return string_list(key, j, out, "an array of \"host:port=public key hex\" strings",
+                       [](const std::string& t) { return NicknameServer::parse(t); });
 }
 Result<void> from_json_value(std::string_view key, const json& j, std::vector<TurnServer>& out) {
     const char* shape = "an array of {\"server\": \"host:port\", \"user\", \"password\", \"realm\"}";
@@ -152,6 +173,20 @@ Result<void> from_json_value(std::string_view key, const json& j, std::vector<Tu
 }
 
 }  // namespace
+
+std::string NicknameServer::to_string() const { return server.to_string() + "=" + to_hex(public_key); }
+
+Result<NicknameServer> NicknameServer::parse(std::string_view text) {
+    auto eq = text.rfind('=');
+    if (eq == std::string_view::npos)
+        return fail(Errc::config, "nickname server '" + std::string(text) + "' is not HOST:PORT=PUBKEY (the server's public key, in hex)");
+    auto hp = HostPort::parse(text.substr(0, eq), 5300);
+    if (!hp) return tl::unexpected(hp.error());
+    auto key = from_hex(text.substr(eq + 1));
+    if (key.size() != 33 || (key[0] != 2 && key[0] != 3))
+        return fail(Errc::config, "nickname server '" + std::string(text) + "': the public key is not 66 hex digits of a compressed key");
+    return NicknameServer{*hp, std::move(key)};
+}
 
 NodeConfig NodeConfig::production() {
     NodeConfig c;

@@ -8,6 +8,7 @@
 
 #include "crypto/keystore.hpp"
 #include "node/node_impl.hpp"
+#include "proto/pnp_client.hpp"
 #include "signal/signal_router.hpp"
 
 namespace warpgate {
@@ -275,6 +276,26 @@ asio::awaitable<void> maintenance(std::weak_ptr<NodeImpl> weak) {
     }
 }
 
+// Phase 9: registers the node's nickname (conf.nickname, else its node id) with its address
+// on the configured PNP servers. A refusal (the name is another key's) or silent servers are
+// reported, not fatal: the node works without a name.
+asio::awaitable<std::string> setup_nickname_service(NodeImpl& n) {
+    if (!n.conf().enable_nickname) co_return "disabled";
+    if (n.conf().nickname_servers.empty())
+        co_return "skipped: no nickname server configured (run warpgate-pnpd, see docs/pnp.md, and name it in "
+                  "nickname_servers as HOST:PORT=PUBKEY)";
+    pnp::Client client(n.executor, n.conf().nickname_servers, *n.identity);
+    auto name = n.conf().nickname.empty() ? n.node_id : n.conf().nickname;
+    auto text = to_text(n.address);
+    auto reply = co_await client.register_name(name, as_bytes(text));
+    if (!reply || reply->status != pnp::Status::ok) {
+        auto reason = reply ? pnp::refusal_error(*reply, "", name).message : reply.error().message;
+        spdlog::warn("nickname '{}' not registered: {}", name, reason);
+        co_return "failed: " + reason;
+    }
+    co_return fmt::format("registered {}{} on {} server(s)", name, client.tld(), n.conf().nickname_servers.size());
+}
+
 }  // namespace
 
 asio::awaitable<void> Node::start(StartOptions options) {
@@ -311,9 +332,7 @@ asio::awaitable<void> Node::start(StartOptions options) {
                                return "pipe table pruning every 60 s";
                            }));
         co_await run.phase("build_node_address", sync(build_node_address));
-        co_await run.phase("setup_nickname_service", sync([](NodeImpl& n) -> std::string {
-                               return n.conf().enable_nickname ? "skipped: nicknames are not in this build yet" : "disabled";
-                           }));
+        co_await run.phase("setup_nickname_service", async(setup_nickname_service));
         co_await run.phase("setup_traversal_plugins", sync([](NodeImpl& n) -> std::string {
                                std::string names;
                                for (auto& p : n.plugins.all()) {

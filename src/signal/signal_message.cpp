@@ -15,16 +15,6 @@ constexpr std::string_view seal_aad = "warpgate-signal-v1";
 
 ByteView aad() { return as_bytes(seal_aad); }
 
-void write_u64(net::ByteWriter& w, std::uint64_t v) {
-    w.u32(static_cast<std::uint32_t>(v >> 32));
-    w.u32(static_cast<std::uint32_t>(v));
-}
-
-std::uint64_t read_u64(net::ByteReader& r, std::string_view what) {
-    std::uint64_t high = r.u32(what);
-    return high << 32 | r.u32(what);
-}
-
 bool valid_type(std::uint8_t t) {
     return t == std::uint8_t(SignalType::text) || t == std::uint8_t(SignalType::connect_back) || t == std::uint8_t(SignalType::tcp_punch) ||
            t == std::uint8_t(SignalType::udp_punch);
@@ -43,7 +33,7 @@ Bytes encode_envelope(const SignalMessage& m, const crypto::IdentityKey& signer)
     w.u8(static_cast<std::uint8_t>(m.type));
     w.bytes(m.sender);
     w.bytes(as_bytes(m.recipient));
-    write_u64(w, m.timestamp_ms);
+    w.u64(m.timestamp_ms);
     w.bytes(m.nonce);
     w.varint32(static_cast<std::uint32_t>(m.payload.size()));
     w.bytes(m.payload);
@@ -69,7 +59,7 @@ Result<SignalMessage> decode_envelope(ByteView envelope) {
     m.sender.assign(sender.begin(), sender.end());
     auto recipient = r.bytes(crypto::node_id_size, "recipient node id");
     m.recipient = as_chars(recipient);
-    m.timestamp_ms = read_u64(r, "timestamp");
+    m.timestamp_ms = r.u64("timestamp");
     m.nonce = r.array<16>("nonce");
     auto payload_size = r.varint32("payload length");
     auto payload = r.bytes(payload_size, "payload");
