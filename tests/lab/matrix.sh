@@ -9,7 +9,8 @@
 #   matrix.sh [--runs N] [--modes "none full-cone ..."] [--strategies "auto tcp_punch ..."]
 #             [--transports "tcp udp"] [--conditions "plain delay loss cgnat"]
 #             [--results FILE] [--report FILE.md] [--svg FILE.svg]
-#             [--baseline FILE.json]   exit 1 when a cell the baseline says linked did not
+#             [--baseline FILE.json]        exit 1 when a cell the baseline says linked did not
+#             [--write-baseline FILE.json]  record which cells linked
 #
 # Defaults: 5 runs, all six lab modes, auto + every plugin, both transports, the plain
 # condition. `cgnat` puts a carrier-grade NAT in front of side a (lab.sh --cgnat-a), `delay`
@@ -33,6 +34,7 @@ RESULTS=$ROOT/build/traversal-matrix.jsonl
 REPORT=""
 SVG=""
 BASELINE=""
+WRITE_BASELINE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) RUNS=$2; shift 2 ;;
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --report) REPORT=$2; shift 2 ;;
     --svg) SVG=$2; shift 2 ;;
     --baseline) BASELINE=$2; shift 2 ;;
+    --write-baseline) WRITE_BASELINE=$2; shift 2 ;;
     *) echo "matrix: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -145,4 +148,5 @@ report_args=("$RESULTS")
 [ -z "$REPORT" ] || report_args+=(--report "$REPORT")
 [ -z "$SVG" ] || report_args+=(--svg "$SVG")
 [ -z "$BASELINE" ] || report_args+=(--baseline "$BASELINE")
+[ -z "$WRITE_BASELINE" ] || report_args+=(--write-baseline "$WRITE_BASELINE")
 python3 "$HERE/matrix_report.py" "${report_args[@]}"
