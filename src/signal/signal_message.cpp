@@ -26,7 +26,8 @@ std::uint64_t read_u64(net::ByteReader& r, std::string_view what) {
 }
 
 bool valid_type(std::uint8_t t) {
-    return t == std::uint8_t(SignalType::text) || t == std::uint8_t(SignalType::connect_back) || t == std::uint8_t(SignalType::tcp_punch);
+    return t == std::uint8_t(SignalType::text) || t == std::uint8_t(SignalType::connect_back) || t == std::uint8_t(SignalType::tcp_punch) ||
+           t == std::uint8_t(SignalType::turn);
 }
 
 }  // namespace

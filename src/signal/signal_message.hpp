@@ -39,6 +39,7 @@ enum class SignalType : std::uint8_t {
     text = 1,            // free-form bytes (diagnostics and tests)
     connect_back = 2,    // reverse_connect: "dial me", see traversal/reverse_connect.hpp
     tcp_punch = 3,       // tcp_punch: offer, answer, go, decline; see traversal/tcp_punch.hpp
+    turn = 5,            // turn: offer, answer, decline; see traversal/turn_plugin.hpp (4: udp_punch)
 };
 
 struct SignalMessage {

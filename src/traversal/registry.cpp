@@ -4,6 +4,7 @@
 #include "traversal/direct_connect.hpp"
 #include "traversal/reverse_connect.hpp"
 #include "traversal/tcp_punch.hpp"
+#include "traversal/turn_plugin.hpp"
 
 namespace warpgate {
 
@@ -35,6 +36,7 @@ PluginRegistry PluginRegistry::builtin() {
     r.add(std::make_shared<traversal::DirectConnect>());
     r.add(std::make_shared<traversal::ReverseConnect>());
     r.add(std::make_shared<traversal::TcpPunch>());
+    r.add(std::make_shared<traversal::TurnPlugin>());
     return r;
 }
 
