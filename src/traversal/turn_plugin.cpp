@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <map>
@@ -217,6 +218,9 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> tab
         co_return;
     }
     ctx.accept_path(path);  // read from now on: the hello goes to the acceptor
+    // Who holds the path now: this wait and the path's own reader. A session that takes it
+    // (the acceptor makes one for the hello) holds it too, and closes it when it ends.
+    auto unclaimed = path.use_count();
     TurnMessage answer;
     answer.kind = TurnKind::answer;
     answer.con_id = offer.con_id;
@@ -224,10 +228,8 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> tab
     auto bytes = encode_turn(answer);
     co_await ctx.signal(*caller, bytes);
     spdlog::debug("turn: answered {} with relayed {} after {:.1f} ms", who, answer.relayed.to_string(), ms_since(begin));
-    // A session that took the path holds it from now on; one that never came leaves ours
-    // the last reference, and the allocation goes with it.
     co_await sleep_for(options.hello_timeout);
-    if (path.use_count() == 1 && path->is_open()) {
+    if (path.use_count() <= unclaimed && path->is_open()) {
         spdlog::info("turn: no link from {} over relayed {} within {}: deallocated", who, answer.relayed.to_string(),
                      net::describe(options.hello_timeout));
         path->close();

@@ -17,6 +17,8 @@
 #include "support/node_fixture.hpp"
 #include "support/run_async.hpp"
 #include "support/turn_server.hpp"
+#include "traversal/turn_plugin.hpp"
+#include "traversal/turn_signal.hpp"
 
 using namespace warpgate;
 using namespace std::chrono_literals;
@@ -230,5 +232,46 @@ TEST(TurnPlugin, RelayedLinkMovesToADirectUdpPathWithoutLossOrRepeats) {
         ours->close();
         co_await alpha->close();
         co_await bravo->close();
+    });
+}
+
+// An offer nobody follows with a hello: the callee answers, then deallocates once
+// hello_timeout has passed.
+TEST(TurnPlugin, CalleeAllocationWithoutAHelloIsDeallocated) {
+    test::Mosquitto broker;
+    test::TurnServer coturn;
+    test::TempDir dir_a, dir_b;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto alpha_options = test::loopback_node(dir_a);
+        alpha_options.conf = relaying_conf(broker, coturn);
+        auto bravo_options = test::loopback_node(dir_b);
+        bravo_options.conf = relaying_conf(broker, coturn);
+        auto alpha = co_await Node::open(io.get_executor(), alpha_options);
+        Node bravo(io.get_executor(), bravo_options);
+        traversal::TurnPluginOptions short_wait;
+        short_wait.hello_timeout = 500ms;
+        bravo.plugins().add(std::make_shared<traversal::TurnPlugin>(short_wait));
+        co_await bravo.start();
+
+        turn::ClientOptions client;
+        client.server = coturn.endpoint();
+        client.username = coturn.options().user;
+        client.password = coturn.options().password;
+        auto ours = co_await turn::Client::allocate(io.get_executor(), client);
+        traversal::TurnMessage offer;
+        offer.kind = traversal::TurnKind::offer;
+        offer.con_id[0] = 7;
+        offer.relayed = ours->relayed();
+        offer.caller_address = alpha->address();
+        auto bytes = traversal::encode_turn(offer);
+        auto begin = Clock::now();
+        co_await turn_context(*alpha).signal(bravo.node_address(), bytes);
+        EXPECT_TRUE(co_await eventually([&] { return count(coturn.log(), "lifetime=0") >= 1; }, 5s))
+            << "the callee's allocation outlived its hello timeout";
+        auto gone = std::chrono::duration<double, std::milli>(Clock::now() - begin).count();
+        EXPECT_GT(gone, 500.0) << "deallocated before the hello timeout";
+        co_await ours->close();
+        co_await alpha->close();
+        co_await bravo.close();
     });
 }
