@@ -13,6 +13,7 @@
 #include "net/resolve.hpp"
 #include "net/timeout.hpp"
 #include "proto/turn_client.hpp"
+#include "traversal/offer_admission.hpp"
 #include "traversal/signal_reach.hpp"
 #include "traversal/turn_relay.hpp"
 #include "traversal/turn_signal.hpp"
@@ -25,7 +26,7 @@ using SteadyClock = std::chrono::steady_clock;
 class TurnTable {
 public:
     explicit TurnTable(const TurnPluginOptions& options)
-        : offers_(options.offers_per_key, options.offers_total, net::RateClock::now()), max_allocations_(options.max_allocations) {}
+        : admission_(options.offers_per_key, options.offers_total, options.max_allocations, "TURN allocations held") {}
 
     // Held while the callee allocates for one offer: it counts towards max_allocations.
     class Allocating {
@@ -45,12 +46,7 @@ public:
             auto client = weak.lock();
             return !client || !client->is_open();
         });
-        auto held = allocating_ + allocations_.size();
-        if (held >= max_allocations_) return fmt::format("busy: {} TURN allocations held", held);
-        auto verdict = offers_.admit(sender, net::RateClock::now());
-        if (verdict == net::KeyedRateLimit<Bytes>::Verdict::key_limited) return "too many offers from this node: rate limited";
-        if (verdict == net::KeyedRateLimit<Bytes>::Verdict::total_limited) return "too many offers: rate limited";
-        return {};
+        return admission_.admit(sender, allocating_ + allocations_.size());
     }
     // A callee allocation, counted until it closes.
     void track(const std::shared_ptr<turn::Client>& client) { allocations_.push_back(client); }
@@ -86,8 +82,7 @@ public:
 
 private:
     std::map<ConnectionId, Mailbox*> boxes_;
-    net::KeyedRateLimit<Bytes> offers_;
-    std::size_t max_allocations_;
+    OfferAdmission admission_;
     std::size_t allocating_ = 0;
     std::vector<std::weak_ptr<turn::Client>> allocations_;
 };

@@ -44,6 +44,12 @@ NodeConfig relaying_conf(const test::Mosquitto& broker, const test::TurnServer& 
     return conf;
 }
 
+NodeOptions relaying_node(const test::TempDir& dir, const test::Mosquitto& broker, const test::TurnServer& coturn) {
+    auto options = test::loopback_node(dir);
+    options.conf = relaying_conf(broker, coturn);
+    return options;
+}
+
 GateOptions relaying_gate(const test::TempDir& dir, const test::Mosquitto& broker, const test::TurnServer& coturn) {
     auto options = test::loopback_gate(dir);
     options.conf = relaying_conf(broker, coturn);
@@ -123,10 +129,8 @@ TEST(TurnPlugin, DeclinesTcpNoServersAndNoSignalingUpFront) {
     test::TurnServer coturn;
     test::TempDir dir_a, dir_b, dir_c;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto relaying_options = test::loopback_node(dir_a);
-        relaying_options.conf = relaying_conf(broker, coturn);
-        auto no_servers_options = test::loopback_node(dir_b);
-        no_servers_options.conf = relaying_conf(broker, coturn);
+        auto relaying_options = relaying_node(dir_a, broker, coturn);
+        auto no_servers_options = relaying_node(dir_b, broker, coturn);
         no_servers_options.conf.turn_servers.clear();
         auto no_signaling_options = test::loopback_node(dir_c);
         no_signaling_options.conf.turn_servers = {relay_of(coturn)};
@@ -169,10 +173,8 @@ TEST(TurnPlugin, RelayedLinkMovesToADirectUdpPathWithoutLossOrRepeats) {
     test::TurnServer coturn;
     test::TempDir dir_a, dir_b;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto alpha_options = test::loopback_node(dir_a);
-        alpha_options.conf = relaying_conf(broker, coturn);
-        auto bravo_options = test::loopback_node(dir_b);
-        bravo_options.conf = relaying_conf(broker, coturn);
+        auto alpha_options = relaying_node(dir_a, broker, coturn);
+        auto bravo_options = relaying_node(dir_b, broker, coturn);
         auto alpha = co_await Node::open(io.get_executor(), alpha_options);
         auto bravo = co_await Node::open(io.get_executor(), bravo_options);
         std::shared_ptr<session::Session> theirs;
@@ -242,10 +244,8 @@ TEST(TurnPlugin, CalleeAllocationWithoutAHelloIsDeallocated) {
     test::TurnServer coturn;
     test::TempDir dir_a, dir_b;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto alpha_options = test::loopback_node(dir_a);
-        alpha_options.conf = relaying_conf(broker, coturn);
-        auto bravo_options = test::loopback_node(dir_b);
-        bravo_options.conf = relaying_conf(broker, coturn);
+        auto alpha_options = relaying_node(dir_a, broker, coturn);
+        auto bravo_options = relaying_node(dir_b, broker, coturn);
         auto alpha = co_await Node::open(io.get_executor(), alpha_options);
         Node bravo(io.get_executor(), bravo_options);
         traversal::TurnPluginOptions short_wait;
