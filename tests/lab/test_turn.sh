@@ -67,15 +67,19 @@ check "auto_connect: direct_connect could not win here ($(direct_verdict))" cont
 # What the relay and the broker see: ciphertext only. The capture must hold the relayed
 # traffic itself (coturn's port and its relay ports), or it proves nothing.
 secret="plaintext-canary-$RANDOM$RANDOM"
-"$LAB" exec wan -- tcpdump -i any -n -U -s 0 -w "$work/wan.pcap" >"$work/tcpdump.log" 2>&1 &
+# (tcpdump ends by itself: a signal to `lab.sh exec` would not reach it inside the namespace.)
+"$LAB" exec wan -- timeout -s INT 8 tcpdump -i any -n -U -s 0 -w "$work/wan.pcap" >"$work/tcpdump.log" 2>&1 &
 TCPDUMP=$!
-for ((i = 0; i < 50; i++)); do grep -q "listening on" "$work/tcpdump.log" && break; sleep 0.1; done
+for ((i = 0; i < 50; i++)); do grep -qs "listening on" "$work/tcpdump.log" && break; sleep 0.1; done
 relayed_case "captured link" "$secret" --plugins turn
-sleep 0.5
-kill -INT "$TCPDUMP" 2>/dev/null || true
 wait "$TCPDUMP" 2>/dev/null || true
 relay_packets=$(tcpdump -n -r "$work/wan.pcap" 'udp and (port 3478 or portrange 49152-49999)' 2>/dev/null | wc -l)
-check "the capture holds the relayed traffic ($relay_packets packets to coturn and its relay ports)" test "$relay_packets" -gt 10
+if [ "$relay_packets" -gt 10 ]; then
+  ok "the capture holds the relayed traffic ($relay_packets packets to coturn and its relay ports)"
+else
+  bad "the capture holds the relayed traffic ($relay_packets packets)"
+  cat "$work/tcpdump.log"; ls -l "$work/wan.pcap"; tcpdump -n -r "$work/wan.pcap" 2>&1 | head -n 5
+fi
 plain=$(grep -c -a -- "$secret" "$work/wan.pcap" || true)
 check "the capture holds no plaintext of the message ($plain hits)" test "$plain" -eq 0
 check "the message itself did travel (the echo came back)" contains "$OUT" "\"reply\": \"$secret\""
