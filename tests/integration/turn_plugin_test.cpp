@@ -12,6 +12,7 @@
 #include <warpgate/node.hpp>
 
 #include "node/node_impl.hpp"
+#include "proto/turn_client.hpp"
 #include "session/session.hpp"
 #include "support/mosquitto.hpp"
 #include "support/node_fixture.hpp"
@@ -36,23 +37,23 @@ warpgate::TurnServer relay_of(const test::TurnServer& coturn) {
     return t;
 }
 
-NodeConfig relaying_conf(const test::Mosquitto& broker, const test::TurnServer& coturn) {
-    auto conf = NodeConfig::test();
+// Signaling through `broker` and relaying through `coturn`, over the test preset (whose keys
+// live in the test's own folder).
+void add_relaying(NodeConfig& conf, const test::Mosquitto& broker, const test::TurnServer& coturn) {
     conf.mqtt_servers = {broker.host_port()};
     conf.sig_pipe_no = 1;
     conf.turn_servers = {relay_of(coturn)};
-    return conf;
 }
 
 NodeOptions relaying_node(const test::TempDir& dir, const test::Mosquitto& broker, const test::TurnServer& coturn) {
     auto options = test::loopback_node(dir);
-    options.conf = relaying_conf(broker, coturn);
+    add_relaying(options.conf, broker, coturn);
     return options;
 }
 
 GateOptions relaying_gate(const test::TempDir& dir, const test::Mosquitto& broker, const test::TurnServer& coturn) {
     auto options = test::loopback_gate(dir);
-    options.conf = relaying_conf(broker, coturn);
+    add_relaying(options.conf, broker, coturn);
     return options;
 }
 
@@ -142,8 +143,8 @@ TEST(TurnPlugin, DeclinesTcpNoServersAndNoSignalingUpFront) {
         EXPECT_TRUE(turn_plugin(*relaying).plan(turn_context(*relaying), peer, TCP, why).empty());
         EXPECT_EQ(why, "turn relays datagrams: a relayed link is a UDP link");
         auto planned = turn_plugin(*relaying).plan(turn_context(*relaying), peer, UDP, why);
-        ASSERT_EQ(planned.size(), 1u);
-        EXPECT_EQ(planned.front().describe(), "turn UDP IPv4 external " + coturn.endpoint().to_string());
+        EXPECT_EQ(planned.size(), 1u);
+        if (!planned.empty()) EXPECT_EQ(planned.front().describe(), "turn UDP IPv4 external " + coturn.endpoint().to_string());
         EXPECT_TRUE(turn_plugin(*no_servers).plan(turn_context(*no_servers), relaying->node_address(), UDP, why).empty());
         EXPECT_EQ(why, "no TURN server is configured (turn_servers)");
         EXPECT_TRUE(turn_plugin(*no_signaling).plan(turn_context(*no_signaling), peer, UDP, why).empty());
@@ -189,7 +190,8 @@ TEST(TurnPlugin, RelayedLinkMovesToADirectUdpPathWithoutLossOrRepeats) {
         ConnectOptions options{.transport = UDP, .timeout = 10s, .plugins = {"turn"}, .upgrade_timeout = 500ms};
         auto result = co_await auto_connect(*alpha, bravo->node_address(), options);
         auto ours = std::dynamic_pointer_cast<session::Session>(result.pipe);
-        ASSERT_TRUE(ours);
+        EXPECT_TRUE(ours);
+        if (!ours) co_return;
         EXPECT_EQ(result.plugin, "turn");
         EXPECT_TRUE(ours->relayed());
         EXPECT_TRUE(co_await eventually([&] { return theirs != nullptr; }));
