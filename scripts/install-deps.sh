@@ -13,7 +13,7 @@ PACKAGES=(
   # real servers used by the tests and the lab
   mosquitto coturn chrony miniupnpd-nftables stun-client stun-server postgresql
   # their clients, which the lab's self-checks use
-  mosquitto-clients miniupnpc natpmpc socat ethtool
+  mosquitto-clients miniupnpc natpmpc socat ethtool tcpdump
   # lab plumbing
   iproute2 iptables nftables conntrack ipset procps psmisc
 )

@@ -21,6 +21,13 @@ void NodeFlags::add_to(CLI::App& cmd) {
     cmd.add_option("--stun", stun, "STUN server HOST:PORT (repeatable); turns STUN on even with --test");
     cmd.add_option("--mqtt", mqtt, "MQTT broker HOST:PORT (repeatable); turns signaling on even with --test");
     cmd.add_option("--ntp", ntp, "NTP server HOST[:PORT] (repeatable, default port 123); turns the clock sync on even with --test");
+    cmd.add_option("--turn", turn, "TURN server HOST:PORT (repeatable, tried in order; default port 3478); enables the turn plugin even with --test");
+    cmd.add_option("--turn-user", turn_user, "TURN username (long-term credentials)");
+    cmd.add_option("--turn-pass", turn_pass, "TURN password");
+    cmd.add_option("--turn-transport", turn_transport, "How to reach the TURN servers: udp, tcp or tls (a network that blocks UDP)")
+        ->check(CLI::IsMember({"udp", "tcp", "tls"}));
+    cmd.add_option("--turn-ca", turn_ca, "TLS: verify the TURN server against this CA file (PEM) instead of the system's roots")
+        ->check(CLI::ExistingFile);
     add_port_mapping_flags(cmd, port_mapping);
     cmd.add_option("--pnp", pnp, "Nickname server HOST:PORT=PUBKEY (repeatable; docs/pnp.md); turns nicknames on even with --test");
     cmd.add_option("--nickname", nickname, "The nickname the node registers at start (default: its node id)");
@@ -98,6 +105,12 @@ NodeOptions NodeFlags::node_options() const {
     if (!ntp.empty()) {
         options.conf.ntp_servers = parse_servers(ntp, 123, "--ntp");
         options.conf.init_clock_skew = true;
+    }
+    if (!turn.empty()) {
+        options.conf.turn_servers.clear();
+        auto transport = value_or_throw(parse_turn_transport(turn_transport));
+        for (auto& server : parse_servers(turn, 3478, "--turn"))
+            options.conf.turn_servers.push_back({server, turn_user, turn_pass, {}, transport, turn_ca});
     }
     apply_port_mapping(port_mapping, options.conf);
     if (!pnp.empty()) {

@@ -21,6 +21,12 @@ struct NodeFlags {
     std::vector<std::string> stun;
     std::vector<std::string> mqtt;
     std::vector<std::string> ntp;
+    // --turn HOST:PORT (repeatable, tried in order), all with the same credentials and transport.
+    std::vector<std::string> turn;
+    std::string turn_user;
+    std::string turn_pass;
+    std::string turn_transport = "udp";
+    std::string turn_ca;
     std::string port_mapping;  // --upnp, --pcp, --natpmp, --port-mapping P: protocol name
     std::vector<std::string> pnp;  // HOST:PORT=PUBKEY
     std::string nickname;

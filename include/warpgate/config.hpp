@@ -15,11 +15,18 @@
 
 namespace warpgate {
 
+// How a node reaches a TURN server (RFC 8656 §3.1): TCP or TLS when a network blocks UDP.
+enum class TurnTransport : std::uint8_t { udp, tcp, tls };
+const char* to_string(TurnTransport t) noexcept;  // "udp", "tcp", "tls"
+Result<TurnTransport> parse_turn_transport(std::string_view text);
+
 struct TurnServer {
     HostPort server;
     std::string user;
     std::string password;
     std::string realm;
+    TurnTransport transport = TurnTransport::udp;
+    std::string ca_file;  // TLS: the CA (PEM) to verify the server against; empty: the system's roots
     friend bool operator==(const TurnServer&, const TurnServer&) = default;
 };
 

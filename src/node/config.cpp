@@ -81,7 +81,8 @@ json to_json_value(const std::vector<NicknameServer>& v) {
 json to_json_value(const std::vector<TurnServer>& v) {
     json out = json::array();
     for (auto& t : v)
-        out.push_back({{"server", t.server.to_string()}, {"user", t.user}, {"password", t.password}, {"realm", t.realm}});
+        out.push_back({{"server", t.server.to_string()}, {"user", t.user}, {"password", t.password}, {"realm", t.realm},
+                       {"transport", to_string(t.transport)}, {"ca_file", t.ca_file}});
     return out;
 }
 
@@ -158,14 +159,25 @@ Result<void> from_json_value(std::string_view key, const json& j, std::vector<Ni
                        [](const std::string& t) { return NicknameServer::parse(t); });
 }
 Result<void> from_json_value(std::string_view key, const json& j, std::vector<TurnServer>& out) {
-    const char* shape = "an array of {\"server\": \"host:port\", \"user\", \"password\", \"realm\"}";
+    const char* shape = "an array of {\"server\": \"host:port\", \"user\", \"password\", \"realm\", \"transport\", \"ca_file\"}";
     if (!j.is_array()) return type_error(key, shape);
     std::vector<TurnServer> parsed;
     for (auto& item : j) {
         if (!item.is_object() || !item.contains("server") || !item["server"].is_string()) return type_error(key, shape);
         auto hp = HostPort::parse(item["server"].get<std::string>(), 3478);
         if (!hp) return fail(Errc::config, "config field '" + std::string(key) + "': " + hp.error().message);
-        TurnServer t{*hp, item.value("user", ""), item.value("password", ""), item.value("realm", "")};
+        TurnServer t;
+        t.server = *hp;
+        t.user = item.value("user", "");
+        t.password = item.value("password", "");
+        t.realm = item.value("realm", "");
+        if (item.contains("transport")) {
+            auto transport = item["transport"].is_string() ? parse_turn_transport(item["transport"].get<std::string>())
+                                                           : parse_turn_transport("");
+            if (!transport) return fail(Errc::config, "config field '" + std::string(key) + "': " + transport.error().message);
+            t.transport = *transport;
+        }
+        t.ca_file = item.value("ca_file", "");
         parsed.push_back(std::move(t));
     }
     out = std::move(parsed);
@@ -186,6 +198,18 @@ Result<NicknameServer> NicknameServer::parse(std::string_view text) {
     if (key.size() != 33 || (key[0] != 2 && key[0] != 3))
         return fail(Errc::config, "nickname server '" + std::string(text) + "': the public key is not 66 hex digits of a compressed key");
     return NicknameServer{*hp, std::move(key)};
+}
+
+const char* to_string(TurnTransport t) noexcept {
+    if (t == TurnTransport::tcp) return "tcp";
+    if (t == TurnTransport::tls) return "tls";
+    return "udp";
+}
+
+Result<TurnTransport> parse_turn_transport(std::string_view text) {
+    for (auto t : {TurnTransport::udp, TurnTransport::tcp, TurnTransport::tls})
+        if (text == to_string(t)) return t;
+    return fail(Errc::config, "TURN transport '" + std::string(text) + "' is not one of udp, tcp, tls");
 }
 
 NodeConfig NodeConfig::production() {

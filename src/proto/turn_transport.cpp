@@ -209,12 +209,6 @@ asio::awaitable<std::unique_ptr<Transport>> connect_stream(asio::any_io_executor
 
 }  // namespace
 
-const char* to_string(ServerTransport t) noexcept {
-    if (t == ServerTransport::tcp) return "TCP";
-    if (t == ServerTransport::tls) return "TLS";
-    return "UDP";
-}
-
 asio::awaitable<std::unique_ptr<Transport>> connect_transport(asio::any_io_executor executor, ServerTransport kind, Endpoint server,
                                                               std::optional<asio::ip::address> local_ip, const TlsOptions& tls,
                                                               std::chrono::milliseconds timeout) {

@@ -16,13 +16,14 @@
 #include <optional>
 #include <string>
 #include <warpgate/bytes.hpp>
+#include <warpgate/config.hpp>
 #include <warpgate/endpoint.hpp>
 #include <warpgate/error.hpp>
 
 namespace warpgate::turn {
 
-enum class ServerTransport : std::uint8_t { udp, tcp, tls };
-const char* to_string(ServerTransport t) noexcept;
+// The configuration's enum (NodeConfig::turn_servers), named by warpgate::to_string.
+using ServerTransport = TurnTransport;
 
 class Transport {
 public:

@@ -17,7 +17,7 @@ ByteView aad() { return as_bytes(seal_aad); }
 
 bool valid_type(std::uint8_t t) {
     return t == std::uint8_t(SignalType::text) || t == std::uint8_t(SignalType::connect_back) || t == std::uint8_t(SignalType::tcp_punch) ||
-           t == std::uint8_t(SignalType::udp_punch);
+           t == std::uint8_t(SignalType::udp_punch) || t == std::uint8_t(SignalType::turn);
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ enum class SignalType : std::uint8_t {
     connect_back = 2,    // reverse_connect: "dial me", see traversal/reverse_connect.hpp
     tcp_punch = 3,       // tcp_punch: offer, answer, go, decline; see traversal/tcp_punch.hpp
     udp_punch = 4,       // udp_punch: offer, answer, instant; see traversal/udp_punch_message.hpp
+    turn = 5,            // turn: offer, answer, decline; see traversal/turn_plugin.hpp
 };
 
 struct SignalMessage {

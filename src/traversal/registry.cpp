@@ -5,6 +5,7 @@
 #include "traversal/reverse_connect.hpp"
 #include "traversal/tcp_punch.hpp"
 #include "traversal/udp_punch.hpp"
+#include "traversal/turn_plugin.hpp"
 
 namespace warpgate {
 
@@ -37,6 +38,7 @@ PluginRegistry PluginRegistry::builtin() {
     r.add(std::make_shared<traversal::ReverseConnect>());
     r.add(std::make_shared<traversal::TcpPunch>());
     r.add(std::make_shared<traversal::UdpPunch>());
+    r.add(std::make_shared<traversal::TurnPlugin>());
     return r;
 }
 

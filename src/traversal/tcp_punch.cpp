@@ -14,6 +14,7 @@
 #include "net/task_group.hpp"
 #include "net/timeout.hpp"
 #include "session/path.hpp"
+#include "traversal/offer_admission.hpp"
 #include "traversal/port_prediction.hpp"
 #include "traversal/signal_reach.hpp"
 #include "traversal/tcp_punch_message.hpp"
@@ -30,7 +31,7 @@ public:
     enum class Role : std::uint8_t { initiator, responder };
 
     explicit PunchTable(const TcpPunchOptions& options)
-        : offers_(options.offers_per_key, options.offers_total, net::RateClock::now()), max_responding_(options.max_responding) {}
+        : admission_(options.offers_per_key, options.offers_total, options.max_responding, "punches in progress") {}
 
     // Held while the responder's side of one punch runs.
     class Responding {
@@ -45,13 +46,7 @@ public:
     };
 
     // Why an offer from `sender` is not answered now (empty: admitted, counted in the limits).
-    std::string admit(const Bytes& sender) {
-        if (responding_ >= max_responding_) return fmt::format("busy: {} punches in progress", responding_);
-        auto verdict = offers_.admit(sender, net::RateClock::now());
-        if (verdict == net::KeyedRateLimit<Bytes>::Verdict::key_limited) return "too many offers from this node: rate limited";
-        if (verdict == net::KeyedRateLimit<Bytes>::Verdict::total_limited) return "too many offers: rate limited";
-        return {};
-    }
+    std::string admit(const Bytes& sender) { return admission_.admit(sender, responding_); }
 
     struct Mailbox {
         explicit Mailbox(asio::any_io_executor ex) : arrived(ex) {}
@@ -85,8 +80,7 @@ public:
 
 private:
     std::map<std::pair<Role, ConnectionId>, Mailbox*> boxes_;
-    net::KeyedRateLimit<Bytes> offers_;
-    std::size_t max_responding_;
+    OfferAdmission admission_;
     std::size_t responding_ = 0;
 };
 

@@ -5,32 +5,12 @@
 
 #include "net/byte_reader.hpp"
 #include "net/byte_writer.hpp"
+#include "traversal/signal_fields.hpp"
 
 namespace warpgate::traversal {
 namespace {
 
 using std::chrono::microseconds;
-
-void write_address(net::ByteWriter& w, const asio::ip::address& ip) {
-    if (ip.is_v6()) {
-        w.u8(6);
-        auto b = ip.to_v6().to_bytes();
-        w.bytes(b);
-    } else {
-        w.u8(4);
-        auto b = ip.to_v4().to_bytes();
-        w.bytes(b);
-    }
-}
-
-asio::ip::address read_address(net::ByteReader& r) {
-    auto at = r.offset();
-    auto family = r.u8("family");
-    if (family == 4) return asio::ip::address_v4(r.array<4>("IPv4 address"));
-    if (family == 6) return asio::ip::address_v6(r.array<16>("IPv6 address"));
-    if (r.ok()) r.reject(at, fmt::format("unknown family {}", family));
-    return {};
-}
 
 }  // namespace
 
@@ -41,7 +21,7 @@ Bytes encode_punch(const PunchMessage& m) {
     w.bytes(m.con_id);
     w.bytes(m.nonce);
     if (m.kind == PunchKind::offer || m.kind == PunchKind::answer) {
-        write_address(w, m.ip);
+        write_ip(w, m.ip);
         w.u8(m.clock.synced ? 1 : 0);
         auto us = std::chrono::duration_cast<microseconds>(m.clock.uncertainty).count();
         w.u32(static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 0, UINT32_MAX)));
@@ -55,8 +35,7 @@ Bytes encode_punch(const PunchMessage& m) {
         w.u32(static_cast<std::uint32_t>(us));
         w.u32(static_cast<std::uint32_t>(std::clamp<std::int64_t>(m.window.count(), 0, UINT32_MAX)));
     } else {
-        auto reason = m.reason.empty() ? std::string("declined") : m.reason.substr(0, PunchMessage::max_reason);
-        w.bytes(as_bytes(reason));
+        write_reason(w, m.reason, PunchMessage::max_reason);
     }
     return std::move(w).take();
 }
@@ -74,7 +53,7 @@ Result<PunchMessage> decode_punch(ByteView payload) {
     m.nonce = r.array<8>("nonce");
     if (!r.ok()) return tl::unexpected(r.error());
     if (m.kind == PunchKind::offer || m.kind == PunchKind::answer) {
-        m.ip = read_address(r);
+        m.ip = read_ip(r);
         auto flags_at = r.offset();
         auto flags = r.u8("clock flags");
         if (r.ok() && (flags & ~1u) != 0) r.reject(flags_at, fmt::format("unknown clock flags 0x{:02X}", flags));
@@ -109,11 +88,7 @@ Result<PunchMessage> decode_punch(ByteView payload) {
                 std::chrono::duration_cast<std::chrono::system_clock::duration>(microseconds(static_cast<std::int64_t>(us))));
         m.window = std::chrono::milliseconds(r.u32("window"));
     } else {
-        auto at = r.offset();
-        auto n = r.remaining();
-        if (n < 1 || n > PunchMessage::max_reason) r.reject(at, fmt::format("a reason of {} bytes (1 to {})", n, PunchMessage::max_reason));
-        auto text = r.bytes(n, "reason");
-        m.reason.assign(text.begin(), text.end());
+        m.reason = read_reason(r, PunchMessage::max_reason);
     }
     r.expect_end();
     if (!r.ok()) return tl::unexpected(r.error());

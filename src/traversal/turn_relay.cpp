@@ -12,6 +12,11 @@ constexpr std::size_t inbox_records = 256;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 }  // namespace
 
+void close_in_background(std::shared_ptr<turn::Client> client) {
+    auto ex = client->executor();
+    asio::co_spawn(ex, [](std::shared_ptr<turn::Client> c) -> asio::awaitable<void> { co_await c->close(); }(std::move(client)), asio::detached);
+}
+
 asio::awaitable<std::shared_ptr<TurnPath>> TurnPath::open(std::shared_ptr<turn::Client> client, Endpoint peer) {
     co_await client->bind_channel(peer);
     co_return std::make_shared<TurnPath>(std::move(client), peer);
@@ -78,8 +83,7 @@ void TurnPath::finish(Error why) {
     client_->on_end(nullptr);
     sink_ = nullptr;
     // A Deallocate that nobody waits for: the path is gone when close() returns.
-    asio::co_spawn(client_->executor(), [](std::shared_ptr<turn::Client> client) -> asio::awaitable<void> { co_await client->close(); }(client_),
-                   asio::detached);
+    close_in_background(client_);
     if (auto on_end = std::exchange(on_end_, nullptr)) on_end(why);
 }
 

@@ -15,6 +15,10 @@
 
 namespace warpgate::traversal {
 
+// Deallocates `client` (turn::Client::close) in a task of its own, for owners that cannot
+// await it (destructors, a path closed synchronously).
+void close_in_background(std::shared_ptr<turn::Client> client);
+
 class TurnPath final : public session::Path, public std::enable_shared_from_this<TurnPath> {
 public:
     // Binds a channel on `client` to `peer` (the permission comes with it). Throws Exception.

@@ -239,7 +239,7 @@ TEST_P(TurnTransports, TwoAllocationsRelayToEachOther) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, TurnTransports, ::testing::Values(ServerTransport::udp, ServerTransport::tcp, ServerTransport::tls),
-                         [](const auto& info) { return std::string(turn::to_string(info.param)); });
+                         [](const auto& info) { return std::string(to_string(info.param)); });
 
 TEST_F(TurnClient, TlsRefusesAnUnknownCertificate) {
     test::TurnServer other;  // its own self-signed certificate

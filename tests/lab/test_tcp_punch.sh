@@ -32,8 +32,11 @@ stop_listener() {
 connect_punch() {
   local text=$1; shift
   [ $# -gt 0 ] || set -- --plugins tcp_punch
+  # A fresh local port per case: the last case's connection to the same predicted port (the
+  # sequential NAT's counter restarts with set-nat) may still sit in TIME_WAIT on the
+  # derived port, and the kernel refuses that 4-tuple for a minute.
   OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" connect "@$work/b.addr" --test --mqtt "$MQTT" --stun "$STUN" \
-    "$@" --json --send "$text" --timeout 10 2>"$work/connect.err") || true
+    --port 0 "$@" --json --send "$text" --timeout 10 2>"$work/connect.err") || true
 }
 
 # punch_case LABEL: a listener, a punched link, the echo.

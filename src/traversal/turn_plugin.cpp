@@ -1,0 +1,294 @@
+#include "traversal/turn_plugin.hpp"
+
+#include <algorithm>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <map>
+#include <spdlog/spdlog.h>
+
+#include "crypto/identity.hpp"
+#include "net/resolve.hpp"
+#include "net/timeout.hpp"
+#include "proto/turn_client.hpp"
+#include "traversal/offer_admission.hpp"
+#include "traversal/signal_reach.hpp"
+#include "traversal/turn_relay.hpp"
+#include "traversal/turn_signal.hpp"
+
+namespace warpgate::traversal {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// The answers initiators wait for, by connection id, and the callee's limits.
+class TurnTable {
+public:
+    explicit TurnTable(const TurnPluginOptions& options)
+        : admission_(options.offers_per_key, options.offers_total, options.max_allocations, "TURN allocations held") {}
+
+    // Held while the callee allocates for one offer: it counts towards max_allocations.
+    class Allocating {
+    public:
+        explicit Allocating(std::shared_ptr<TurnTable> table) : table_(std::move(table)) { ++table_->allocating_; }
+        ~Allocating() { --table_->allocating_; }
+        Allocating(const Allocating&) = delete;
+        Allocating& operator=(const Allocating&) = delete;
+
+    private:
+        std::shared_ptr<TurnTable> table_;
+    };
+
+    // Why an offer from `sender` is not answered now (empty: admitted, counted in the limits).
+    std::string admit(const Bytes& sender) {
+        std::erase_if(allocations_, [](const std::weak_ptr<turn::Client>& weak) {
+            auto client = weak.lock();
+            return !client || !client->is_open();
+        });
+        return admission_.admit(sender, allocating_ + allocations_.size());
+    }
+    // A callee allocation, counted until it closes.
+    void track(const std::shared_ptr<turn::Client>& client) { allocations_.push_back(client); }
+
+    struct Mailbox {
+        explicit Mailbox(asio::any_io_executor ex) : arrived(ex) {}
+        Bytes sender;
+        std::optional<TurnMessage> message;
+        asio::steady_timer arrived;
+    };
+
+    // The initiator's wait for the answer to `id` from `sender`, registered until the handle
+    // is destroyed.
+    std::shared_ptr<Mailbox> expect(const ConnectionId& id, const Bytes& sender, asio::any_io_executor ex) {
+        auto box = std::shared_ptr<Mailbox>(new Mailbox(ex), [this, id](Mailbox* m) {
+            boxes_.erase(id);
+            delete m;
+        });
+        box->sender = sender;
+        boxes_[id] = box.get();
+        return box;
+    }
+
+    // An answer or decline counts only from the peer the offer went to, once.
+    void deliver(const Bytes& sender, TurnMessage message) {
+        auto it = boxes_.find(message.con_id);
+        if (it == boxes_.end()) return;
+        auto* box = it->second;
+        if (box->sender != sender || box->message) return;
+        box->message = std::move(message);
+        box->arrived.cancel();
+    }
+
+private:
+    std::map<ConnectionId, Mailbox*> boxes_;
+    OfferAdmission admission_;
+    std::size_t allocating_ = 0;
+    std::vector<std::weak_ptr<turn::Client>> allocations_;
+};
+
+namespace {
+
+double ms_since(SteadyClock::time_point begin) { return std::chrono::duration<double, std::milli>(SteadyClock::now() - begin).count(); }
+
+// The message in `box`, or Errc::timeout after `timeout` (Errc::cancelled when cancelled).
+asio::awaitable<TurnMessage> receive(TurnTable::Mailbox& box, std::chrono::milliseconds timeout) {
+    auto deadline = SteadyClock::now() + timeout;
+    while (!box.message) {
+        if (SteadyClock::now() >= deadline) throw Exception(Errc::timeout, "no answer from the peer within " + net::describe(timeout));
+        box.arrived.expires_at(deadline);
+        asio::error_code ec;
+        co_await box.arrived.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        auto stop = co_await net::cancelled();
+        if (stop) throw Exception(Errc::cancelled, "waiting for the peer's relayed address cancelled");
+    }
+    co_return *box.message;
+}
+
+// An allocation nobody owns yet: deallocated (in the background) unless a path took it.
+class HeldAllocation {
+public:
+    explicit HeldAllocation(std::shared_ptr<turn::Client> client) : client_(std::move(client)) {}
+    ~HeldAllocation() {
+        if (client_) close_in_background(std::move(client_));
+    }
+    HeldAllocation(const HeldAllocation&) = delete;
+    HeldAllocation& operator=(const HeldAllocation&) = delete;
+    void release() { client_.reset(); }
+
+private:
+    std::shared_ptr<turn::Client> client_;
+};
+
+bool is_ip_literal(const std::string& host) {
+    asio::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+turn::ClientOptions client_options(const NodeConfig& conf, const TurnServer& server, Endpoint at, Family family) {
+    turn::ClientOptions o;
+    o.server = at;
+    o.transport = server.transport;
+    o.username = server.user;
+    o.password = server.password;
+    o.tls.ca_file = server.ca_file;
+    // A named server's certificate is checked against its name, an IP's against the IP.
+    if (!is_ip_literal(server.server.host)) o.tls.server_name = server.server.host;
+    o.family = family;
+    o.udp = stun::RetransmitPolicy::within(conf.connect_timeout);
+    o.stream_timeout = conf.connect_timeout;
+    o.connect_timeout = conf.connect_timeout;
+    return o;
+}
+
+// An allocation with a relayed address of `family` on the first configured server that
+// grants one, in order. Errc::unreachable with every server's failure.
+asio::awaitable<std::shared_ptr<turn::Client>> allocate_first(PluginContext& ctx, Family family) {
+    auto& conf = ctx.config();
+    if (conf.turn_servers.empty()) throw Exception(Errc::unreachable, "no TURN server is configured");
+    std::string failures;
+    for (auto& server : conf.turn_servers) {
+        auto resolved = co_await net::resolve(ctx.executor(), server.server, std::nullopt, conf.connect_timeout);
+        if (!resolved) {
+            if (resolved.error().code == Errc::cancelled) throw Exception(resolved.error());
+            failures += "; " + server.server.to_string() + ": " + resolved.error().message;
+            continue;
+        }
+        try {
+            auto client = co_await turn::Client::allocate(ctx.executor(), client_options(conf, server, resolved->front(), family));
+            co_return client;
+        } catch (const Exception& e) {
+            if (e.errc() == Errc::cancelled) throw;
+            failures += "; " + server.server.to_string() + " over " + to_string(server.transport) + ": " + e.error().message;
+        }
+    }
+    throw Exception(Errc::unreachable, "no TURN allocation" + failures);
+}
+
+Bytes decline(const ConnectionId& con_id, std::string reason) {
+    TurnMessage m;
+    m.kind = TurnKind::decline;
+    m.con_id = con_id;
+    m.reason = std::move(reason);
+    return encode_turn(m);
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, d);
+    asio::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// The callee's side of one offer.
+asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> table, TurnPluginOptions options, Bytes sender,
+                              TurnMessage offer) {
+    auto begin = SteadyClock::now();
+    auto who = crypto::node_id(sender);
+    auto caller = parse_address(offer.caller_address);
+    if (!caller || caller->public_key != sender) {
+        spdlog::info("turn: offer from {} names {}: ignored", who, caller ? "another node's address" : caller.error().to_string());
+        co_return;
+    }
+    std::string refusal = table->admit(sender);
+    std::shared_ptr<TurnPath> path;
+    if (refusal.empty()) {
+        TurnTable::Allocating slot(table);
+        try {
+            auto client = co_await allocate_first(ctx, offer.relayed.ip.is_v6() ? IP6 : IP4);
+            HeldAllocation held(client);
+            // The channel brings the permission: the initiator's hello can come in.
+            path = co_await TurnPath::open(client, offer.relayed);
+            held.release();
+            table->track(client);
+        } catch (const Exception& e) {
+            if (e.errc() == Errc::cancelled) throw;
+            refusal = e.error().message;
+        }
+    }
+    if (!refusal.empty()) {
+        spdlog::info("turn: declined {}'s offer: {}", who, refusal);
+        auto bytes = decline(offer.con_id, refusal);
+        co_await ctx.signal(*caller, bytes);
+        co_return;
+    }
+    ctx.accept_path(path);  // read from now on: the hello goes to the acceptor
+    // Who holds the path now: this wait and the path's own reader. A session that takes it
+    // (the acceptor makes one for the hello) holds it too, and closes it when it ends.
+    auto unclaimed = path.use_count();
+    TurnMessage answer;
+    answer.kind = TurnKind::answer;
+    answer.con_id = offer.con_id;
+    answer.relayed = path->local();
+    auto bytes = encode_turn(answer);
+    co_await ctx.signal(*caller, bytes);
+    spdlog::debug("turn: answered {} with relayed {} after {:.1f} ms", who, answer.relayed.to_string(), ms_since(begin));
+    co_await sleep_for(options.hello_timeout);
+    if (path.use_count() <= unclaimed && path->is_open()) {
+        spdlog::info("turn: no link from {} over relayed {} within {}: deallocated", who, answer.relayed.to_string(),
+                     net::describe(options.hello_timeout));
+        path->close();
+    }
+}
+
+}  // namespace
+
+TurnPlugin::TurnPlugin(TurnPluginOptions options) : options_(options), table_(std::make_shared<TurnTable>(options_)) {}
+
+std::vector<Attempt> TurnPlugin::plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) {
+    if (transport != UDP) {
+        why_not = "turn relays datagrams: a relayed link is a UDP link";
+        return {};
+    }
+    auto& servers = ctx.config().turn_servers;
+    if (servers.empty()) {
+        why_not = "no TURN server is configured (turn_servers)";
+        return {};
+    }
+    why_not = why_cannot_signal(ctx, peer);
+    if (!why_not.empty()) return {};
+    Endpoint first;
+    if (auto parsed = Endpoint::parse(servers.front().server.to_string())) first = *parsed;
+    return {Attempt{std::string(name()), UDP, IP4, Route::external, first, {}}};
+}
+
+asio::awaitable<Reached> TurnPlugin::attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) {
+    auto begin = SteadyClock::now();
+    auto client = co_await allocate_first(ctx, attempt.family);
+    HeldAllocation held(client);
+    auto allocated_ms = ms_since(begin);
+    TurnMessage offer;
+    offer.kind = TurnKind::offer;
+    offer.con_id = attempt.con_id;
+    offer.relayed = client->relayed();
+    offer.caller_address = ctx.own_address_bytes();
+    auto box = table_->expect(offer.con_id, peer.public_key, ctx.executor());
+    auto bytes = encode_turn(offer);
+    co_await ctx.signal(peer, bytes);
+    auto answer = co_await receive(*box, options_.answer_timeout);
+    if (answer.kind == TurnKind::decline) throw Exception(Errc::refused, "the peer declined the relay: " + answer.reason);
+    if (answer.kind != TurnKind::answer) throw Exception(Errc::malformed, "the peer answered the offer with another kind of message");
+    auto path = co_await TurnPath::open(client, answer.relayed);
+    held.release();
+    spdlog::debug("turn: {} relayed {} -> {} (allocated in {:.1f} ms, answered after {:.1f} ms)", client->describe(),
+                  offer.relayed.to_string(), answer.relayed.to_string(), allocated_ms, ms_since(begin));
+    co_return Reached{std::move(path), nullptr};
+}
+
+void TurnPlugin::serve(PluginContext& ctx) {
+    if (!ctx.has_signaling()) return;
+    ctx.on_signal([&ctx, table = table_, options = options_](PluginSignal signal) {
+        auto message = decode_turn(signal.payload);
+        if (!message) {
+            spdlog::info("turn: malformed message from {}: {}", crypto::node_id(signal.sender), message.error().to_string());
+            return;
+        }
+        if (message->kind == TurnKind::offer) {
+            ctx.spawn(respond(ctx, table, options, std::move(signal.sender), std::move(*message)), "turn respond");
+            return;
+        }
+        table->deliver(signal.sender, std::move(*message));
+    });
+}
+
+}  // namespace warpgate::traversal
