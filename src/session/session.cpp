@@ -125,10 +125,8 @@ asio::awaitable<void> Session::send_message(ByteView message) {
 }
 
 void Session::keep_unacked(const std::shared_ptr<const RecordBuffer>& record) {
-    std::uint64_t counter = 0;
-    for (std::size_t i = 0; i < crypto::SecureChannel::header_size; ++i) counter = counter << 8 | record->data()[sealed_prefix + i];
     unacked_bytes_ += record->size();
-    unacked_.push_back({counter, record});
+    unacked_.push_back({counter_of(*record), record});
     if (unacked_bytes_ > max_unacked_bytes)
         throw Exception(Errc::io, "the peer acknowledged none of the last " + std::to_string(max_unacked_bytes >> 20) +
                                       " MiB this link sent");
