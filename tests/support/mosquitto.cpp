@@ -14,16 +14,18 @@ std::string program() { return std::filesystem::exists("/usr/sbin/mosquitto") ? 
 }  // namespace
 
 Mosquitto::Mosquitto() {
-    port_ = free_port();
-    auto config = dir_.path() / "mosquitto.conf";
-    std::ofstream(config) << "listener " << port_ << " 127.0.0.1\n"
-                          << "allow_anonymous true\n"
-                          << "persistence false\n"
-                          << "log_dest stdout\n";
-    Endpoint probe{asio::ip::make_address("127.0.0.1"), port_};
-    process_ = std::make_unique<ServerProcess>(std::vector<std::string>{program(), "-c", config.string()},
-                                               ServerProcess::Options{[probe] { return tcp_accepts(probe); },
-                                                                      std::chrono::milliseconds(10000), dir_.path() / "mosquitto.log"});
+    start_on_free_ports([this] {
+        port_ = free_port();
+        auto config = dir_.path() / "mosquitto.conf";
+        std::ofstream(config) << "listener " << port_ << " 127.0.0.1\n"
+                              << "allow_anonymous true\n"
+                              << "persistence false\n"
+                              << "log_dest stdout\n";
+        Endpoint probe{asio::ip::make_address("127.0.0.1"), port_};
+        ServerProcess::Options options{[probe] { return tcp_accepts(probe); }, std::chrono::milliseconds(10000), dir_.path() / "mosquitto.log"};
+        options.tcp_ports = {port_};
+        process_ = std::make_unique<ServerProcess>(std::vector<std::string>{program(), "-c", config.string()}, options);
+    });
 }
 
 }  // namespace warpgate::test

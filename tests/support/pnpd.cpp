@@ -26,15 +26,18 @@ std::string as_postgres(const std::string& command) {
 
 }  // namespace
 
-Pnpd::Pnpd(nlohmann::json settings) : key_(crypto::IdentityKey::generate()), port_(free_port()) {
-    nlohmann::json config = {{"listen", "127.0.0.1:" + std::to_string(port_)}, {"key_file", "server.key"},
-                             {"store", "sqlite:names.db"}, {"names_per_source", 1000000}, {"rate_per_source", 100000}, {"rate_total", 1000000},
-                             {"log_level", "debug"}};
-    config.update(settings);
+Pnpd::Pnpd(nlohmann::json settings) : key_(crypto::IdentityKey::generate()) {
     config_ = dir_.path() / "pnpd.json";
-    std::ofstream(config_) << config.dump(2);
     std::ofstream(dir_.path() / "server.key") << to_hex(key_.private_bytes()) << "\n";
-    start();
+    start_on_free_ports([&] {
+        port_ = free_port();
+        nlohmann::json config = {{"listen", "127.0.0.1:" + std::to_string(port_)}, {"key_file", "server.key"},
+                                 {"store", "sqlite:names.db"}, {"names_per_source", 1000000}, {"rate_per_source", 100000},
+                                 {"rate_total", 1000000}, {"log_level", "debug"}};
+        config.update(settings);
+        std::ofstream(config_) << config.dump(2);
+        start();
+    });
 }
 
 void Pnpd::start() {
@@ -43,7 +46,11 @@ void Pnpd::start() {
     auto log = dir_.path() / ("pnpd-" + std::to_string(++starts_) + ".log");
     process_ = std::make_unique<ServerProcess>(
         std::vector<std::string>{std::string(WARPGATE_BINARY_DIR) + "/apps/warpgate-pnpd", "--config", config_.string()},
-        ServerProcess::Options{[probe] { return tcp_accepts(probe); }, std::chrono::milliseconds(10000), log});
+        [&] {
+            ServerProcess::Options options{[probe] { return tcp_accepts(probe); }, std::chrono::milliseconds(10000), log};
+            options.tcp_ports = {port_};
+            return options;
+        }());
 }
 
 void Pnpd::kill9() {

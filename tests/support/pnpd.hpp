@@ -34,7 +34,7 @@ public:
 private:
     TempDir dir_;
     crypto::IdentityKey key_;
-    std::uint16_t port_;
+    std::uint16_t port_ = 0;
     std::filesystem::path config_;
     int starts_ = 0;
     std::unique_ptr<ServerProcess> process_;

@@ -2,11 +2,13 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <array>
 #include <csignal>
 #include <cstring>
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <set>
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
@@ -34,6 +36,45 @@ std::string tail(const std::string& text, std::size_t max = 2000) {
     return text.size() <= max ? text : "..." + text.substr(text.size() - max);
 }
 
+// The inodes of the sockets in /proc/net/<table> on local port `port` (TCP: listening only).
+std::set<std::string> sockets_on(const std::string& table, std::uint16_t port, bool tcp) {
+    std::set<std::string> inodes;
+    std::ifstream in("/proc/net/" + table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+        fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+        auto colon = local.rfind(':');
+        if (colon == std::string::npos || std::stoul(local.substr(colon + 1), nullptr, 16) != port) continue;
+        if (tcp && state != "0A") continue;  // TCP_LISTEN
+        inodes.insert(inode);
+    }
+    return inodes;
+}
+
+// Whether process `pid` holds every port listed: one of its descriptors is such a socket.
+bool holds_ports(pid_t pid, const std::vector<std::uint16_t>& tcp_ports, const std::vector<std::uint16_t>& udp_ports) {
+    std::set<std::string> mine;
+    std::error_code ec;
+    for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        auto target = std::filesystem::read_symlink(fd.path(), ec).string();
+        if (target.starts_with("socket:[")) mine.insert(target.substr(8, target.size() - 9));
+    }
+    auto held = [&](std::uint16_t port, bool tcp) {
+        for (const auto* table : tcp ? std::array{"tcp", "tcp6"} : std::array{"udp", "udp6"})
+            for (const auto& inode : sockets_on(table, port, tcp))
+                if (mine.contains(inode)) return true;
+        return false;
+    };
+    for (auto port : tcp_ports)
+        if (!held(port, true)) return false;
+    for (auto port : udp_ports)
+        if (!held(port, false)) return false;
+    return true;
+}
+
 }  // namespace
 
 ServerProcess::ServerProcess(std::vector<std::string> argv, Options options) : argv_(std::move(argv)), log_(options.log) {
@@ -57,11 +98,14 @@ ServerProcess::ServerProcess(std::vector<std::string> argv, Options options) : a
     if (rc != 0) throw std::runtime_error("server_process: cannot start " + argv_[0] + ": " + std::strerror(rc));
 
     auto deadline = std::chrono::steady_clock::now() + options.timeout;
-    while (options.ready && !options.ready()) {
+    auto ready = [&] {
+        return (!options.ready || options.ready()) && holds_ports(pid_, options.tcp_ports, options.udp_ports);
+    };
+    while (!ready()) {
         if (!running()) {
             auto text = log();
             pid_ = -1;
-            throw std::runtime_error("server_process: " + program + " exited before it was ready:\n" + tail(text));
+            throw Exited("server_process: " + program + " exited before it was ready:\n" + tail(text));
         }
         if (std::chrono::steady_clock::now() > deadline) {
             stop();

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -18,10 +19,20 @@ public:
         std::function<bool()> ready;
         std::chrono::milliseconds timeout{10000};
         std::filesystem::path log;  // stdout and stderr; empty: a file under /tmp
+        // Ports the process itself must hold (TCP listening, UDP bound) before it counts as
+        // ready: with tests in parallel, a probe may otherwise reach another process that took
+        // the port between free_port() and the server's bind, while the server dies of it.
+        std::vector<std::uint16_t> tcp_ports;
+        std::vector<std::uint16_t> udp_ports;
+    };
+
+    // The program exited before it was ready (often: its port was taken meanwhile).
+    struct Exited : std::runtime_error {
+        using std::runtime_error::runtime_error;
     };
 
     // argv[0] is looked up in PATH. Throws std::runtime_error (with the log's tail) when the
-    // program cannot start, exits early, or is not ready in time.
+    // program cannot start or is not ready in time, Exited when it exits early.
     ServerProcess(std::vector<std::string> argv, Options options);
     ~ServerProcess();
     ServerProcess(const ServerProcess&) = delete;
@@ -42,5 +53,20 @@ private:
 
 // Readiness probe: a TCP connection to the endpoint succeeds.
 bool tcp_accepts(const Endpoint& endpoint);
+
+// Runs start() (which picks fresh ports with free_port() and starts a ServerProcess on them)
+// again, up to three times, while the server exits before it is ready: another test took a
+// port between the pick and the bind.
+template <class Start>
+void start_on_free_ports(Start start) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            start();
+            return;
+        } catch (const ServerProcess::Exited&) {
+            if (attempt == 3) throw;
+        }
+    }
+}
 
 }  // namespace warpgate::test

@@ -23,6 +23,10 @@ bool stun_answers(const Endpoint& server) {
 
 Coturn::Coturn(std::vector<std::string> addresses) {
     for (const auto& a : addresses) ips_.push_back(asio::ip::make_address(a));
+    start_on_free_ports([&] { start(addresses); });
+}
+
+void Coturn::start(const std::vector<std::string>& addresses) {
     port_ = free_port(2, addresses);
     std::vector<std::string> argv{"turnserver", "-n", "--no-cli", "--no-tls", "--no-dtls", "--stun-only",
                                   "--listening-port", std::to_string(port_), "--alt-listening-port", std::to_string(port_ + 1),
@@ -33,8 +37,10 @@ Coturn::Coturn(std::vector<std::string> addresses) {
     }
     auto probe = endpoint(0);
     auto last = Endpoint{ips_.back(), static_cast<std::uint16_t>(port_ + 1)};
-    process_ = std::make_unique<ServerProcess>(argv, ServerProcess::Options{
-        [probe, last] { return stun_answers(probe) && stun_answers(last); }, std::chrono::milliseconds(10000), dir_.path() / "turnserver.log"});
+    ServerProcess::Options options{[probe, last] { return stun_answers(probe) && stun_answers(last); }, std::chrono::milliseconds(10000),
+                                   dir_.path() / "turnserver.log"};
+    options.udp_ports = {port_, static_cast<std::uint16_t>(port_ + 1)};
+    process_ = std::make_unique<ServerProcess>(argv, options);
 }
 
 stun::ClientOptions short_stun_budget() {

@@ -28,6 +28,7 @@ public:
     std::string log() const { return process_->log(); }
 
 private:
+    void start(const std::vector<std::string>& addresses);
     TempDir dir_;
     std::vector<asio::ip::address> ips_;
     std::uint16_t port_ = 0;

@@ -23,9 +23,11 @@ void make_certificate(const std::filesystem::path& dir) {
 
 TurnServer::TurnServer(TurnServerOptions options) : options_(std::move(options)) {
     make_certificate(dir_.path());
-    port_ = free_port(2);
-    relay_port_ = free_port(relay_ports);
-    start();
+    start_on_free_ports([this] {
+        port_ = free_port(2);
+        relay_port_ = free_port(relay_ports);
+        start();
+    });
 }
 
 void TurnServer::start() {
@@ -46,9 +48,11 @@ void TurnServer::start() {
     }
     auto udp = endpoint();
     auto tls = tls_endpoint();
-    process_ = std::make_unique<ServerProcess>(argv, ServerProcess::Options{
-        [udp, tls] { return stun_answers(udp) && tcp_accepts(udp) && tcp_accepts(tls); }, std::chrono::milliseconds(10000),
-        dir_.path() / "turnserver.log"});
+    ServerProcess::Options options{[udp, tls] { return stun_answers(udp) && tcp_accepts(udp) && tcp_accepts(tls); },
+                                   std::chrono::milliseconds(10000), dir_.path() / "turnserver.log"};
+    options.tcp_ports = {udp.port, tls.port};
+    options.udp_ports = {udp.port};
+    process_ = std::make_unique<ServerProcess>(argv, options);
 }
 
 void TurnServer::restart() {
