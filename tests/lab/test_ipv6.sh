@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# IPv6 traversal end to end through the CLI (issue #22): hosts behind home routers' stateful
+# IPv6 firewalls (no NAT, inbound only for established flows: lab.sh --ip6-X fw6) link by TCP
+# simultaneous open and by UDP punching, each WG_IPV6_RUNS times (default 5); a direct dial
+# reaches an open IPv6 host and not a firewalled one; auto_connect links two firewalled hosts
+# over IPv6; a dual-stack pair whose IPv4 side is behind two port-restricted NATs links over
+# IPv6 first (RFC 8305 head start); hosts behind NAT66 punch too; `warpgate nat` names the
+# IPv6 side. Each case reports its passes and the time to the first echoed message.
+. "$(dirname "$0")/testlib.sh"
+lab_test ipv6
+WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
+[ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
+RUNS=${WG_IPV6_RUNS:-5}
+STUN6="[2001:db8:100::100]:3478"
+MQTT6="[2001:db8:100::100]:1883"
+SERVERS=(--stun "$STUN6" --mqtt "$MQTT6")
+work=$(mktemp -d /tmp/wg-ipv6.XXXX)
+trap 'rc=$?; stop_listener; rm -rf "$work"; (exit $rc); lab_finish' EXIT
+LISTENER=
+
+# start_listener: `listen --echo` on hb with SERVERS (restarted when hb's side changes: its
+# address carries its NAT and firewall facts).
+start_listener() {
+  stop_listener
+  rm -f "$work/b.addr"
+  "$LAB" exec hb -- env XDG_DATA_HOME="$work/b" "$WG" listen --test "${SERVERS[@]}" --echo \
+    --addr-out "$work/b.addr" >>"$work/listen.log" 2>&1 &
+  LISTENER=$!
+  local i
+  for ((i = 0; i < 100; i++)); do [ -s "$work/b.addr" ] && return 0; sleep 0.1; done
+  echo "the listener wrote no address:"; tail -n 10 "$work/listen.log"
+  return 1
+}
+
+stop_listener() {
+  [ -n "$LISTENER" ] || return 0
+  kill -TERM "$LISTENER" 2>/dev/null || true
+  wait "$LISTENER" 2>/dev/null || true
+  LISTENER=
+}
+
+# connect TEXT [ARGS...]: one `connect` from ha from a fresh port (no earlier flow's
+# conntrack entry or TIME_WAIT helps or hurts); its JSON in $OUT.
+connect() {
+  local text=$1; shift
+  OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" connect "@$work/b.addr" --test "${SERVERS[@]}" \
+    --port 0 "$@" --json --send "$text" --timeout 10 2>"$work/connect.err") || true
+}
+
+# linked TEXT PLUGIN: the echo came back over an IPv6 attempt of PLUGIN.
+linked() {
+  jq -e --arg t "$1" --arg p "$2" '.reply == $t and .plugin == $p and (.attempt | test("IPv6"))' >/dev/null 2>&1 <<<"$OUT"
+}
+
+# json_has JSON FILTER: FILTER finds something true in JSON.
+json_has() { jq -e "$2" >/dev/null 2>&1 <<<"$1"; }
+
+# repeat LABEL PLUGIN [CONNECT ARGS...]: RUNS connects, one counted check for all of them
+# (every run must link); prints the passes and the time to the first echo (min/median/max ms).
+repeat() {
+  local label=$1 plugin=$2 i pass=0 times=()
+  shift 2
+  for ((i = 1; i <= RUNS; i++)); do
+    connect "$label $i" "$@"
+    if linked "$label $i" "$plugin"; then
+      pass=$((pass + 1))
+      times+=("$(jq -r '.first_echo_ms | round' <<<"$OUT")")
+    else
+      echo "  run $i: no IPv6 link by $plugin:"
+      jq -c '{plugin, attempt, reply, plugins: [.plugins[]? | [.plugin, .verdict, .reason]]}' <<<"$OUT" 2>/dev/null || echo "$OUT" | head -n 20
+      tail -n 5 "$work/connect.err"
+    fi
+  done
+  local stats="-"
+  [ "${#times[@]}" -eq 0 ] || stats=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR] = $1} END {printf "%d/%d/%d", a[1], a[int((NR + 1) / 2)], a[NR]}')
+  check "$label: $pass of $RUNS linked by $plugin over IPv6 (first echo min/median/max $stats ms)" [ "$pass" -eq "$RUNS" ]
+}
+
+# Two IPv6-only hosts, each behind a stateful firewall.
+"$LAB" up --ip6-a fw6 --ip6-b fw6 --v6-only-a --v6-only-b
+NAT=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" nat --test --stun "$STUN6" --json 2>/dev/null || true)
+check "nat: ha's IPv6 side is a firewall that keeps ports" \
+  json_has "$NAT" '.[] | select(.family == "IPv6" and .nat_type == "symmetric UDP firewall" and .mapping == "endpoint-independent")'
+start_listener || bad "the listener behind fw6 starts"
+connect "dialled" --plugins direct_connect
+check "fw6: a direct dial does not get in" not contains "$OUT" '"reply"'
+repeat "fw6 x fw6 tcp_punch" tcp_punch --plugins tcp_punch
+repeat "fw6 x fw6 udp_punch" udp_punch --transport udp --plugins udp_punch
+repeat "fw6 x fw6 auto_connect" tcp_punch
+repeat "fw6 x fw6 auto_connect udp" udp_punch --transport udp
+
+# hb's router lets everything in: a direct dial reaches it.
+"$LAB" set-ip6 rb open
+start_listener || bad "the open listener starts"
+repeat "fw6 x open direct_connect" direct_connect --plugins direct_connect
+
+# Dual stack: both IPv4 sides port-restricted, both IPv6 sides firewalled. Both families can
+# punch; the IPv6 attempts' head start makes IPv6 win.
+"$LAB" up --nat-a port-restricted --nat-b port-restricted --ip6-a fw6 --ip6-b fw6
+SERVERS=(--stun "$STUN6" --stun "$STUN" --mqtt "$MQTT6")
+start_listener || bad "the dual-stack listener starts"
+repeat "dual stack, IPv4 port-restricted x port-restricted, auto_connect" tcp_punch
+# (not a race IPv6 wins by default: IPv4 was in it, planned to start after the head start)
+check "dual stack: an IPv4 tcp_punch was planned behind the IPv6 one" \
+  json_has "$OUT" '[.phases[].attempts[] | select(.attempt | test("tcp_punch TCP IPv4"))] | length > 0'
+repeat "dual stack auto_connect udp" udp_punch --transport udp
+
+# NAT66: ha's LAN is a ULA prefix masqueraded to its router's address.
+"$LAB" up --ip6-a nat66 --ip6-b fw6 --v6-only-a --v6-only-b
+SERVERS=(--stun "$STUN6" --mqtt "$MQTT6")
+NAT=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" nat --test --stun "$STUN6" --json 2>/dev/null || true)
+check "nat: ha behind NAT66 is seen as a port-restricted NAT mapped to ra's address" \
+  json_has "$NAT" '.[] | select(.family == "IPv6" and .nat_type == "port restricted" and (.external | startswith("[2001:db8:a::2]")))'
+start_listener || bad "the listener behind fw6 starts"
+repeat "nat66 x fw6 tcp_punch" tcp_punch --plugins tcp_punch
+repeat "nat66 x fw6 udp_punch" udp_punch --transport udp --plugins udp_punch
+"$LAB" set-ip6 rb nat66
+start_listener || bad "the listener behind NAT66 starts"
+repeat "nat66 x nat66 tcp_punch" tcp_punch --plugins tcp_punch
+repeat "nat66 x nat66 udp_punch" udp_punch --transport udp --plugins udp_punch
+
+lab_done
