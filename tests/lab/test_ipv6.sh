@@ -4,8 +4,8 @@
 # simultaneous open and by UDP punching, each WG_IPV6_RUNS times (default 5); a direct dial
 # reaches an open IPv6 host and not a firewalled one; auto_connect links two firewalled hosts
 # over IPv6; a dual-stack pair whose IPv4 side is behind two port-restricted NATs links over
-# IPv6 first (RFC 8305 head start); hosts behind NAT66 punch too; `warpgate nat` names the
-# IPv6 side. Each case reports its passes and the time to the first echoed message.
+# IPv6 first (RFC 8305 head start); hosts behind NAT66 punch too; coturn relays over IPv6;
+# `warpgate nat` names the IPv6 side. Each case reports its passes and the time to the first echoed message.
 . "$(dirname "$0")/testlib.sh"
 lab_test ipv6
 WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
@@ -95,6 +95,14 @@ repeat "fw6 x fw6 tcp_punch" tcp_punch --plugins tcp_punch
 repeat "fw6 x fw6 udp_punch" udp_punch --transport udp --plugins udp_punch
 repeat "fw6 x fw6 auto_connect" tcp_punch
 repeat "fw6 x fw6 auto_connect udp" udp_punch --transport udp
+
+# coturn over IPv6: a relayed link between the two firewalled hosts (the relayed addresses
+# are IPv4: the turn plugin asks for that family, coturn relays between its own addresses).
+SERVERS+=(--turn "$STUN6" --turn-user test --turn-pass test)
+start_listener || bad "the listener with a TURN server starts"
+connect "relayed" --transport udp --plugins turn
+check "fw6 x fw6 turn over IPv6: a relayed link echoes" json_has "$OUT" '.reply == "relayed" and .relayed and (.attempt | test("2001:db8:100::100"))'
+SERVERS=(--stun "$STUN6" --mqtt "$MQTT6")
 
 # hb's router lets everything in: a direct dial reaches it.
 "$LAB" set-ip6 rb open
