@@ -792,20 +792,14 @@ main() {
     ip) cmd_ip "$@" ;;
     ip6) cmd_ip6 "$@" ;;
     status) cmd_status ;;
-    set-nat)
+    set-nat | set-ip6)
       load_state
+      local apply=set_nat
+      [ "$cmd" = set-nat ] || apply=set_ip6
       case ${1:-} in
-        ra) set_nat a "${2:?usage: lab.sh set-nat ra|rb MODE}" ;;
-        rb) [ "$SAME_LAN" = 0 ] || die "no rb with --same-lan"; set_nat b "${2:?usage: lab.sh set-nat ra|rb MODE}" ;;
-        *) die "usage: lab.sh set-nat ra|rb MODE" ;;
-      esac
-      save_state ;;
-    set-ip6)
-      load_state
-      case ${1:-} in
-        ra) set_ip6 a "${2:?usage: lab.sh set-ip6 ra|rb MODE6}" ;;
-        rb) [ "$SAME_LAN" = 0 ] || die "no rb with --same-lan"; set_ip6 b "${2:?usage: lab.sh set-ip6 ra|rb MODE6}" ;;
-        *) die "usage: lab.sh set-ip6 ra|rb MODE6" ;;
+        ra) "$apply" a "${2:?usage: lab.sh $cmd ra|rb MODE}" ;;
+        rb) [ "$SAME_LAN" = 0 ] || die "no rb with --same-lan"; "$apply" b "${2:?usage: lab.sh $cmd ra|rb MODE}" ;;
+        *) die "usage: lab.sh $cmd ra|rb MODE" ;;
       esac
       save_state ;;
     flush) cmd_flush ;;

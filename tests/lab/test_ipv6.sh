@@ -8,43 +8,34 @@
 # `warpgate nat` names the IPv6 side. Each case reports its passes and the time to the first echoed message.
 . "$(dirname "$0")/testlib.sh"
 lab_test ipv6
-WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
-[ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
+. "$LAB_DIR/udp_punch_lib.sh" # start_listener, stop_listener (LISTEN_ARGS, STUN, MQTT), punch_work
 RUNS=${WG_IPV6_RUNS:-5}
-STUN6="[2001:db8:100::100]:3478"
-MQTT6="[2001:db8:100::100]:1883"
-SERVERS=(--stun "$STUN6" --mqtt "$MQTT6")
-work=$(mktemp -d /tmp/wg-ipv6.XXXX)
-trap 'rc=$?; stop_listener; rm -rf "$work"; (exit $rc); lab_finish' EXIT
-LISTENER=
+STUN4=$STUN
+STUN="[2001:db8:100::100]:3478"
+MQTT="[2001:db8:100::100]:1883"
 
-# start_listener: `listen --echo` on hb with SERVERS (restarted when hb's side changes: its
-# address carries its NAT and firewall facts).
-start_listener() {
+# up ARGS...: a fresh lab (`up` empties the run folder, so the work folder is new too).
+up() {
   stop_listener
-  rm -f "$work/b.addr"
-  "$LAB" exec hb -- env XDG_DATA_HOME="$work/b" "$WG" listen --test "${SERVERS[@]}" --echo \
-    --addr-out "$work/b.addr" >>"$work/listen.log" 2>&1 &
-  LISTENER=$!
-  local i
-  for ((i = 0; i < 100; i++)); do [ -s "$work/b.addr" ] && return 0; sleep 0.1; done
-  echo "the listener wrote no address:"; tail -n 10 "$work/listen.log"
-  return 1
+  "$LAB" up "$@"
+  punch_work
 }
 
-stop_listener() {
-  [ -n "$LISTENER" ] || return 0
-  kill -TERM "$LISTENER" 2>/dev/null || true
-  wait "$LISTENER" 2>/dev/null || true
-  LISTENER=
+# restart_listener: hb listens anew (its address carries its side's NAT and firewall facts).
+restart_listener() {
+  stop_listener
+  start_listener
 }
 
-# connect TEXT [ARGS...]: one `connect` from ha from a fresh port (no earlier flow's
-# conntrack entry or TIME_WAIT helps or hurts); its JSON in $OUT.
+# connect TEXT [ARGS...]: one `connect` from ha with the listener's servers, from a fresh
+# port (no earlier flow's conntrack entry or TIME_WAIT helps or hurts) and with an identity
+# of its own (the listener rate-limits punch offers per key: 8 in 10 s); its JSON in $OUT.
+CONNECTS=0
 connect() {
   local text=$1; shift
-  OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" connect "@$work/b.addr" --test "${SERVERS[@]}" \
-    --port 0 "$@" --json --send "$text" --timeout 10 2>"$work/connect.err") || true
+  CONNECTS=$((CONNECTS + 1))
+  OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$PUNCH_WORK/a$CONNECTS" "$WG" connect "@$PUNCH_WORK/callee.addr" --test --stun "$STUN" \
+    --mqtt "$MQTT" "${LISTEN_ARGS[@]}" --port 0 "$@" --json --send "$text" --timeout 10 2>"$PUNCH_WORK/connect.err") || true
 }
 
 # linked TEXT PLUGIN: the echo came back over an IPv6 attempt of PLUGIN.
@@ -72,7 +63,7 @@ repeat() {
       echo "  run $i: no IPv6 link by $plugin:"
       jq -c '{plugin, attempt, reply, attempts: [.phases[]?.attempts[] | select(.started_ms) | [.attempt, .outcome, .started_ms, .ms]]}' <<<"$OUT" 2>/dev/null ||
         echo "$OUT" | head -n 20
-      tail -n 5 "$work/connect.err"
+      tail -n 5 "$PUNCH_WORK/connect.err"
     fi
   done
   local stats="-"
@@ -84,11 +75,11 @@ repeat() {
 }
 
 # Two IPv6-only hosts, each behind a stateful firewall.
-"$LAB" up --ip6-a fw6 --ip6-b fw6 --v6-only-a --v6-only-b
-NAT=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" nat --test --stun "$STUN6" --json 2>/dev/null || true)
+up --ip6-a fw6 --ip6-b fw6 --v6-only-a --v6-only-b
+NAT=$("$LAB" exec ha -- env XDG_DATA_HOME="$PUNCH_WORK/a" "$WG" nat --test --stun "$STUN" --json 2>/dev/null || true)
 check "nat: ha's IPv6 side is a firewall that keeps ports" \
   json_has "$NAT" '.[] | select(.family == "IPv6" and .nat_type == "symmetric UDP firewall" and .mapping == "endpoint-independent")'
-start_listener || bad "the listener behind fw6 starts"
+restart_listener || bad "the listener behind fw6 starts"
 connect "dialled" --plugins direct_connect
 check "fw6: a direct dial does not get in" not contains "$OUT" '"reply"'
 repeat "fw6 x fw6 tcp_punch" tcp_punch --plugins tcp_punch
@@ -98,22 +89,22 @@ repeat "fw6 x fw6 auto_connect udp" udp_punch --transport udp
 
 # coturn over IPv6: a relayed link between the two firewalled hosts (the relayed addresses
 # are IPv4: the turn plugin asks for that family, coturn relays between its own addresses).
-SERVERS+=(--turn "$STUN6" --turn-user test --turn-pass test)
-start_listener || bad "the listener with a TURN server starts"
+LISTEN_ARGS=(--turn "$STUN" --turn-user test --turn-pass test)
+restart_listener || bad "the listener with a TURN server starts"
 connect "relayed" --transport udp --plugins turn
 check "fw6 x fw6 turn over IPv6: a relayed link echoes" json_has "$OUT" '.reply == "relayed" and .relayed and (.attempt | test("2001:db8:100::100"))'
-SERVERS=(--stun "$STUN6" --mqtt "$MQTT6")
+LISTEN_ARGS=()
 
 # hb's router lets everything in: a direct dial reaches it.
 "$LAB" set-ip6 rb open
-start_listener || bad "the open listener starts"
+restart_listener || bad "the open listener starts"
 repeat "fw6 x open direct_connect" direct_connect --plugins direct_connect
 
 # Dual stack: both IPv4 sides port-restricted, both IPv6 sides firewalled. Both families can
 # punch; the IPv6 attempts' head start makes IPv6 win.
-"$LAB" up --nat-a port-restricted --nat-b port-restricted --ip6-a fw6 --ip6-b fw6
-SERVERS=(--stun "$STUN6" --stun "$STUN" --mqtt "$MQTT6")
-start_listener || bad "the dual-stack listener starts"
+up --nat-a port-restricted --nat-b port-restricted --ip6-a fw6 --ip6-b fw6
+LISTEN_ARGS=(--stun "$STUN4")
+restart_listener || bad "the dual-stack listener starts"
 # A race: IPv6 wins unless its punch takes a head start (250 ms) longer than IPv4's, which a
 # loaded machine sees now and then (a simultaneous open whose first SYN met a closed firewall).
 NEED_V6=$((RUNS - 1)) repeat "dual stack, IPv4 port-restricted x port-restricted, auto_connect" tcp_punch
@@ -123,16 +114,16 @@ check "dual stack: an IPv4 tcp_punch was planned behind the IPv6 one" \
 NEED_V6=$((RUNS - 1)) repeat "dual stack auto_connect udp" udp_punch --transport udp
 
 # NAT66: ha's LAN is a ULA prefix masqueraded to its router's address.
-"$LAB" up --ip6-a nat66 --ip6-b fw6 --v6-only-a --v6-only-b
-SERVERS=(--stun "$STUN6" --mqtt "$MQTT6")
-NAT=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" nat --test --stun "$STUN6" --json 2>/dev/null || true)
+up --ip6-a nat66 --ip6-b fw6 --v6-only-a --v6-only-b
+LISTEN_ARGS=()
+NAT=$("$LAB" exec ha -- env XDG_DATA_HOME="$PUNCH_WORK/a" "$WG" nat --test --stun "$STUN" --json 2>/dev/null || true)
 check "nat: ha behind NAT66 is seen as a port-restricted NAT mapped to ra's address" \
   json_has "$NAT" '.[] | select(.family == "IPv6" and .nat_type == "port restricted" and (.external | startswith("[2001:db8:a::2]")))'
-start_listener || bad "the listener behind fw6 starts"
+restart_listener || bad "the listener behind fw6 starts"
 repeat "nat66 x fw6 tcp_punch" tcp_punch --plugins tcp_punch
 repeat "nat66 x fw6 udp_punch" udp_punch --transport udp --plugins udp_punch
 "$LAB" set-ip6 rb nat66
-start_listener || bad "the listener behind NAT66 starts"
+restart_listener || bad "the listener behind NAT66 starts"
 repeat "nat66 x nat66 tcp_punch" tcp_punch --plugins tcp_punch
 repeat "nat66 x nat66 udp_punch" udp_punch --transport udp --plugins udp_punch
 
