@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <warpgate/auto_connect.hpp>
 #include <warpgate/gate.hpp>
 #include <warpgate/link.hpp>
@@ -28,7 +30,9 @@ py::tuple to_py(const Endpoint& e) { return py::make_tuple(e.ip.to_string(), e.p
 // The original's IP4 / IP6 are the socket module's address families.
 int to_py(Family f) { return f == IP6 ? AF_INET6 : AF_INET; }
 
+// "tcp" / "udp", as Python passes them in.
 Transport transport_of(const std::string& name) { return value_or_throw(parse_transport(name)); }
+std::string transport_name(Transport t) { return t == UDP ? "udp" : "tcp"; }
 
 // A peer as Python names it: the binary address (bytes) or its text form ("wg1...").
 NodeAddress peer_of(const py::object& destination) {
@@ -149,7 +153,7 @@ void def_messages(py::class_<Held<T>>& cls, double default_timeout) {
         .def("close", [](Held<T>& self) { Runtime::get().call([&] { self.ptr->close(); }); })
         .def_property_readonly("is_open", [](Held<T>& self) { return Runtime::get().call([&] { return self.ptr->is_open(); }); })
         .def_property_readonly("transport", [](Held<T>& self) {
-            return std::string(to_string(Runtime::get().call([&] { return self.ptr->transport(); })));
+            return transport_name(Runtime::get().call([&] { return self.ptr->transport(); }));
         })
         .def_property_readonly("remote_endpoint", [](Held<T>& self) {
             return to_py(Runtime::get().call([&] { return self.ptr->remote_endpoint(); }));
@@ -295,6 +299,14 @@ PYBIND11_MODULE(_warpgate, m) {
             PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
         }
     });
+    // A library's log goes to stderr, warnings and worse unless the program asks for more.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("warpgate"));
+    spdlog::set_level(spdlog::level::warn);
+    m.def("set_log_level", [](const std::string& level) {
+        auto parsed = spdlog::level::from_str(level);
+        if (parsed == spdlog::level::off && level != "off") throw Exception(Errc::config, "unknown log level '" + level + "'");
+        spdlog::set_level(parsed);
+    }, py::arg("level"), "trace, debug, info, warning, error, critical or off (default: warning)");
     m.attr("IP4") = to_py(IP4);
     m.attr("IP6") = to_py(IP6);
     bind_config(m);

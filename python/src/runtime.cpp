@@ -100,6 +100,11 @@ asio::any_io_executor Runtime::executor() { return state_->io.get_executor(); }
 
 bool Runtime::on_io_thread() const { return state_->io.get_executor().running_in_this_thread(); }
 
+bool Runtime::ended() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->phase == State::Phase::stopped;
+}
+
 void Runtime::post(std::function<void()> f) {
     std::lock_guard lock(state_->mutex);
     if (state_->phase != State::Phase::running) throw std::runtime_error("warpgate has shut down (interpreter exit)");

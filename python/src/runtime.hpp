@@ -50,10 +50,11 @@ public:
     py::object submit(std::function<asio::awaitable<Deliver>()> op);
 
     // Runs `f` on the io thread and waits for it with the GIL released; rethrows its exception.
+    // Once the io thread has ended (after shutdown) nothing else runs, and `f` runs here.
     template <class F>
     auto call(F f) -> decltype(f()) {
         using R = decltype(f());
-        if (on_io_thread()) return f();
+        if (on_io_thread() || ended()) return f();
         std::packaged_task<R()> task(std::move(f));
         auto result = task.get_future();
         post(std::function<void()>([&task] { task(); }));
@@ -79,6 +80,7 @@ private:
     struct State;
     Runtime();
     bool on_io_thread() const;
+    bool ended() const;
     void post(std::function<void()> f);
     std::shared_ptr<State> state_;
 };

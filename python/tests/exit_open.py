@@ -8,6 +8,11 @@ from warpgate import NODE_TEST_CONF, Node, auto_connect, dict_child
 kept = []
 
 
+async def close_later(node):
+    await asyncio.sleep(30)
+    await node.close()
+
+
 async def main(install_path):
     conf = dict_child({"install_path": install_path}, NODE_TEST_CONF)
     a = await Node(conf=conf, ip="127.0.0.1", port=0).start()
@@ -15,7 +20,7 @@ async def main(install_path):
     pipe, _ = await auto_connect(a, b.address())
     kept.extend([a, b, pipe])
     asyncio.ensure_future(pipe.recv(timeout=60))  # a bare future still waiting when the loop ends
-    asyncio.create_task(b.close())  # and a task, which asyncio.run cancels
+    asyncio.create_task(close_later(b))  # and a task, which asyncio.run cancels
     print("open", flush=True)
 
 

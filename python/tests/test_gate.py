@@ -7,7 +7,7 @@ import pytest
 
 from warpgate import Gate, Link, TimeoutError
 
-from conftest import last_json_line, wait_for_file
+from conftest import wait_for_file
 
 
 def cli_config(tmp_path):
@@ -61,7 +61,7 @@ def test_the_cpp_cli_connects_to_a_python_gate(conf, cli, tmp_path):
                 stderr=asyncio.subprocess.PIPE)
             out, err = await asyncio.wait_for(connect.communicate(), 30)
             assert connect.returncode == 0, err.decode()
-            assert last_json_line(out.decode())["reply"] == "to a python gate"
+            assert json.loads(out)["reply"] == "to a python gate"
             link = await accepting
             assert link.plugin == "inbound"
             with pytest.raises(TimeoutError):

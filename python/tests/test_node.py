@@ -1,5 +1,6 @@
 """The seed's Node examples (../shared/spec/nodes.md) against the C++ core on loopback."""
 import asyncio
+import contextlib
 import socket
 import time
 
@@ -16,6 +17,15 @@ from conftest import HERE, last_json_line, run_python
 
 def local_node(conf, **kw):
     return Node(conf=conf, ip="127.0.0.1", port=0, **kw)
+
+
+@contextlib.asynccontextmanager
+async def started_pair(conf):
+    """A started server node and a started client node, closed on exit."""
+    async with local_node(conf) as server, local_node(conf, identity="client") as client:
+        await server.start()
+        await client.start()
+        yield server, client
 
 
 def test_start_returns_the_node_with_its_address(conf):
@@ -85,9 +95,7 @@ def test_add_msg_cb_takes_sync_and_async_callbacks(conf):
             await asyncio.sleep(0)
             got_async.put_nowait((msg, client_tup[0], pipe.transport))
 
-        async with local_node(conf) as server, local_node(conf, identity="client") as client:
-            await server.start()
-            await client.start()
+        async with started_pair(conf) as (server, client):
             server.add_msg_cb(on_sync)
             server.add_msg_cb(on_async)
             for transport in ("tcp", "udp"):
@@ -133,10 +141,7 @@ def test_node_conf_names_and_dict_child_overrides(conf, tmp_path):
 
     # An override reaches the C++ node: plaintext links when encrypt_links is off.
     async def main():
-        plain = dict_child({"encrypt_links": False}, conf)
-        async with local_node(plain) as server, local_node(plain, identity="client") as client:
-            await server.start()
-            await client.start()
+        async with started_pair(dict_child({"encrypt_links": False}, conf)) as (server, client):
             pipe, _ = await auto_connect(client, server.address())
             assert not pipe.encrypted
     asyncio.run(main())
@@ -144,9 +149,7 @@ def test_node_conf_names_and_dict_child_overrides(conf, tmp_path):
 
 def test_cpp_errors_arrive_as_python_exceptions_with_the_message(conf):
     async def main():
-        async with local_node(conf) as server, local_node(conf, identity="client") as client:
-            await server.start()
-            await client.start()
+        async with started_pair(conf) as (server, client):
             with pytest.raises(warpgate.Error, match="bad peer address"):
                 await auto_connect(client, b"\x02not an address")
             pipe, _ = await auto_connect(client, server.address())
@@ -161,9 +164,7 @@ def test_cpp_errors_arrive_as_python_exceptions_with_the_message(conf):
 
 def test_cancelling_the_task_cancels_the_cpp_receive(conf):
     async def main():
-        async with local_node(conf) as server, local_node(conf, identity="client") as client:
-            await server.start()
-            await client.start()
+        async with started_pair(conf) as (server, client):
             server.add_msg_cb(lambda msg, tup, pipe: asyncio.ensure_future(pipe.send(msg)))
             pipe, _ = await auto_connect(client, server.address())
             waiting = asyncio.ensure_future(pipe.recv(timeout=30))
@@ -182,9 +183,7 @@ def test_cancelling_the_task_cancels_the_cpp_receive(conf):
 def test_the_gil_is_free_while_python_waits_for_cpp(conf):
     async def main():
         got = []
-        async with local_node(conf) as server, local_node(conf, identity="client") as client:
-            await server.start()
-            await client.start()
+        async with started_pair(conf) as (server, client):
             server.add_msg_cb(lambda msg, tup, pipe: got.append(msg))
             pipe, _ = await auto_connect(client, server.address())
             sends = [pipe.send(b"%d" % i) for i in range(200)]

@@ -6,7 +6,7 @@
 import atexit
 
 from . import _warpgate
-from ._warpgate import IP4, IP6, NodeConfig
+from ._warpgate import IP4, IP6, NodeConfig, set_log_level
 from .config import NODE_CONF, NODE_TEST_CONF, dict_child
 from .errors import ClosedError, ConfigError, Error, TimeoutError, UnreachableError
 from .node import Gate, Link, Node, Pipe, auto_connect
@@ -15,4 +15,4 @@ from .node import Gate, Link, Node, Pipe, auto_connect
 atexit.register(_warpgate._shutdown)
 
 __all__ = ["Node", "Pipe", "auto_connect", "Gate", "Link", "NodeConfig", "NODE_CONF", "NODE_TEST_CONF",
-           "dict_child", "IP4", "IP6", "Error", "TimeoutError", "ClosedError", "UnreachableError", "ConfigError"]
+           "dict_child", "IP4", "IP6", "set_log_level", "Error", "TimeoutError", "ClosedError", "UnreachableError", "ConfigError"]
