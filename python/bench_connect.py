@@ -12,12 +12,17 @@ import json
 import pathlib
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
-from warpgate import NODE_TEST_CONF, Node, auto_connect, dict_child
+HERE = pathlib.Path(__file__).resolve().parent
+# This folder holds the package's sources, not the built extension: import the PYTHONPATH one.
+if sys.path and pathlib.Path(sys.path[0]).resolve() == HERE:
+    del sys.path[0]
+from warpgate import NODE_TEST_CONF, Node, auto_connect, dict_child  # noqa: E402
 
-RESULTS = pathlib.Path(__file__).resolve().parent.parent / "bench" / "results.json"
+RESULTS = HERE.parent / "bench" / "results.json"
 
 
 def cpp_figure(transport):
@@ -67,6 +72,18 @@ async def connect_first_echo_ms(node, peer_addr, transport, repetitions):
     return statistics.median(samples)
 
 
+async def bridge_round_trip_us(conf, repetitions):
+    """One awaited C++ call that does nothing (closing a closed node): the asyncio <-> io thread hops."""
+    node = Node(conf=conf, ip="127.0.0.1", port=0, identity="idle")
+    await node.close()
+    samples = []
+    for _ in range(repetitions):
+        began = time.perf_counter()
+        await node.close()
+        samples.append((time.perf_counter() - began) * 1e6)
+    return statistics.median(samples)
+
+
 async def main(args):
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp)
@@ -85,6 +102,8 @@ async def main(args):
                     print(json.dumps({"figure": f"Python connect() to first echo, {transport.upper()}, encrypted",
                                       "peer": "C++ warpgate listen" if listener else "Python node",
                                       "unit": "ms", "value": round(median, 3), "cpp_value": cpp_figure(transport)}))
+            print(json.dumps({"figure": "Python await of a no-op C++ call (bridge round trip)", "unit": "us",
+                              "value": round(await bridge_round_trip_us(conf, 20 * args.repetitions), 1)}))
         finally:
             if peer:
                 await peer.close()
