@@ -191,7 +191,8 @@ void Runtime::shutdown() {
     auto closed = std::make_shared<std::promise<void>>();
     auto closed_future = closed->get_future();
     asio::post(state->io, [state, closed] {
-        for (auto& [id, weak] : state->pending)
+        auto pending = state->pending;  // a cancelled operation's completion erases its entry
+        for (auto& [id, weak] : pending)
             if (auto p = weak.lock()) p->signal.emit(asio::cancellation_type::terminal);
         asio::co_spawn(state->io, [state]() -> asio::awaitable<void> {
             for (auto& t : state->tracked) {
