@@ -10,6 +10,8 @@ PACKAGES=(
   libasio-dev libssl-dev libsecp256k1-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libexpected-dev libmosquitto-dev libminiupnpc-dev libsqlite3-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Python bindings (WARPGATE_PYTHON) and their tests
+  python3-dev python3-pybind11 pybind11-dev python3-pytest
   # real servers used by the tests and the lab
   mosquitto coturn chrony miniupnpd-nftables stun-client stun-server postgresql
   # their clients, which the lab's self-checks use
