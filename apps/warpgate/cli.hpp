@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -74,6 +75,15 @@ struct DialFlags {
     // Checks --plugins against this build's plugins (the error lists them).
     ConnectOptions connect_options() const;
 };
+
+// A started node and the peer it is to dial, with the connect options the flags give.
+struct Dialler {
+    std::unique_ptr<Node> node;
+    NodeAddress peer;
+    ConnectOptions options;
+};
+// Checks the flags, resolves TARGET, starts the node.
+asio::awaitable<Dialler> start_dialler(asio::io_context& io, const DialFlags& flags);
 
 // The peer's address from TARGET: address text (wg1...), @FILE holding it, or a nickname
 // resolved on conf's nickname servers.

@@ -148,16 +148,13 @@ asio::awaitable<int> send_repeat(const ConnectArgs& args, const ConnectResult& r
 }
 
 asio::awaitable<int> run_connect(asio::io_context& io, const ConnectArgs& args) {
-    auto node_options = args.dial.node.node_options();
-    auto options = args.dial.connect_options();
-    auto peer = co_await resolve_target(io, node_options.conf, args.dial.target);
-    Node node(io.get_executor(), std::move(node_options));
-    co_await node.start({progress_printer(args.dial.node.verbose)});
+    auto dialler = co_await start_dialler(io, args.dial);
+    auto& node = *dialler.node;
     std::exception_ptr failure;
     int code = 1;
     try {
         auto connect_begin = Clock::now();
-        auto result = co_await auto_connect(node, peer, options);
+        auto result = co_await auto_connect(node, dialler.peer, dialler.options);
         if (args.repeat > 1) code = co_await send_repeat(args, result);
         else code = co_await send_once(args, result, connect_begin);
         result.pipe->close();

@@ -56,8 +56,9 @@ asio::awaitable<void> until_stopped(asio::io_context& io, net::TaskGroup& tasks,
     co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     co_await asio::this_coro::reset_cancellation_state();
     tasks.cancel_all();
-    co_await tasks.wait();
+    // Closing the node ends every link, so no carried connection can outwait the stop.
     co_await asio::co_spawn(io, node.close(), asio::use_awaitable);
+    co_await tasks.wait();
 }
 
 void add_forward_listen(CLI::App& forward_cmd, std::function<int()>& action) {
@@ -125,11 +126,8 @@ void add_forward_connect(CLI::App& forward_cmd, std::function<int()>& action) {
             return run(
                 [args](asio::io_context& io) -> asio::awaitable<int> {
                     auto local = parse_local(args->local, "--local");
-                    auto node_options = args->dial.node.node_options();
-                    auto options = args->dial.connect_options();
-                    auto peer = co_await resolve_target(io, node_options.conf, args->dial.target);
-                    Node node(io.get_executor(), std::move(node_options));
-                    co_await node.start({progress_printer(args->dial.node.verbose)});
+                    auto dialler = co_await start_dialler(io, args->dial);
+                    auto& node = *dialler.node;
                     tcp::acceptor acceptor(io);
                     asio::error_code ec;
                     acceptor.open(local.protocol(), ec);
@@ -138,7 +136,7 @@ void add_forward_connect(CLI::App& forward_cmd, std::function<int()>& action) {
                     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
                     if (ec) throw Exception(Errc::address_in_use, "--local " + args->local + ": " + ec.message());
                     net::TaskGroup tasks(io.get_executor());
-                    tasks.spawn(accept_connections(acceptor, tasks, node, peer, options), "forward acceptor");
+                    tasks.spawn(accept_connections(acceptor, tasks, node, dialler.peer, dialler.options), "forward acceptor");
                     std::cout << "forwarding " << args->local << " to " << args->dial.target << std::endl;
                     co_await until_stopped(io, tasks, node);
                     co_return 0;

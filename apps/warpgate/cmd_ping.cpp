@@ -25,12 +25,9 @@ double median(std::vector<double> values) {
 }
 
 asio::awaitable<int> run_ping(asio::io_context& io, const PingArgs& args) {
-    auto node_options = args.dial.node.node_options();
-    auto options = args.dial.connect_options();
-    auto peer = co_await resolve_target(io, node_options.conf, args.dial.target);
-    Node node(io.get_executor(), std::move(node_options));
-    co_await node.start({progress_printer(args.dial.node.verbose)});
-    auto link = co_await auto_connect(node, peer, options);
+    auto dialler = co_await start_dialler(io, args.dial);
+    auto& node = *dialler.node;
+    auto link = co_await auto_connect(node, dialler.peer, dialler.options);
     std::cout << "connected (" << link.plugin << ", " << path_of(*link.pipe) << ") to " << link.pipe->peer_node_id() << std::endl;
     std::vector<double> rtts;
     asio::steady_timer pause(io);

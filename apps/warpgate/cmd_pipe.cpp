@@ -73,12 +73,9 @@ void add_pipe_connect(CLI::App& pipe_cmd, std::function<int()>& action) {
         action = [flags] {
             return run(
                 [flags](asio::io_context& io) -> asio::awaitable<int> {
-                    auto node_options = flags->node.node_options();
-                    auto options = flags->connect_options();
-                    auto peer = co_await resolve_target(io, node_options.conf, flags->target);
-                    Node node(io.get_executor(), std::move(node_options));
-                    co_await node.start({progress_printer(flags->node.verbose)});
-                    auto link = co_await auto_connect(node, peer, options);
+                    auto dialler = co_await start_dialler(io, *flags);
+                    auto& node = *dialler.node;
+                    auto link = co_await auto_connect(node, dialler.peer, dialler.options);
                     spdlog::info("pipe: connected ({}, {})", link.plugin, path_of(*link.pipe));
                     co_await relay_stdio(io, *link.pipe);
                     co_await node.close();

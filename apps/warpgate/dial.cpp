@@ -59,6 +59,19 @@ asio::awaitable<NodeAddress> resolve_target(asio::io_context& io, const NodeConf
     co_return value_or_throw(parse_address_text(text));
 }
 
+asio::awaitable<Dialler> start_dialler(asio::io_context& io, const DialFlags& flags) {
+    auto node_options = flags.node.node_options();
+    Dialler dialler;
+    dialler.options = flags.connect_options();
+    auto peer = co_await resolve_target(io, node_options.conf, flags.target);
+    dialler.peer = std::move(peer);
+    StartOptions start;
+    start.progress = progress_printer(flags.node.verbose);
+    auto node = co_await Node::open(io.get_executor(), std::move(node_options), start);
+    dialler.node = std::move(node);
+    co_return dialler;
+}
+
 std::string path_of(const Pipe& pipe) { return std::string(pipe.relayed() ? "relayed " : "direct ") + to_string(pipe.transport()); }
 
 }  // namespace warpgate::cli

@@ -80,8 +80,9 @@ TEST(CliService, ListenRestartsOnAPortWhoseConnectionsAreInTimeWait) {
     if (!std::filesystem::exists(cli_path())) GTEST_SKIP() << "the CLI is not built: " << cli_path();
     TempDir dir;
     auto port = free_port();
-    // What a node's own connections leave behind: one dialled from its listen port (as TCP
-    // punching and STUN over TCP do, SO_REUSEADDR and SO_REUSEPORT) and closed by this side first.
+    // A connection from the port, closed by this side first so that it sits in TIME_WAIT,
+    // made with SO_REUSEADDR but not SO_REUSEPORT (so the listener's SO_REUSEPORT alone does
+    // not cover it): without SO_REUSEADDR on the listener the kernel refuses the bind.
     {
         asio::io_context io;
         using asio::ip::tcp;
@@ -90,7 +91,6 @@ TEST(CliService, ListenRestartsOnAPortWhoseConnectionsAreInTimeWait) {
         tcp::socket dialled(io);
         dialled.open(tcp::v4());
         dialled.set_option(tcp::socket::reuse_address(true));
-        dialled.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
         dialled.bind(tcp::endpoint(loopback, port));
         dialled.connect(peer.local_endpoint());
         auto accepted = peer.accept();
