@@ -151,16 +151,18 @@ asio::awaitable<int> run_connect(asio::io_context& io, const ConnectArgs& args) 
     auto dialler = co_await start_dialler(io, args.dial);
     auto& node = *dialler.node;
     std::exception_ptr failure;
+    PipePtr pipe;
     int code = 1;
     try {
         auto connect_begin = Clock::now();
         auto result = co_await auto_connect(node, dialler.peer, dialler.options);
+        pipe = result.pipe;
         if (args.repeat > 1) code = co_await send_repeat(args, result);
         else code = co_await send_once(args, result, connect_begin);
-        result.pipe->close();
     } catch (const Exception&) {
         failure = std::current_exception();
     }
+    if (pipe) pipe->close();  // also after a failure: the peer learns at once, nothing lingers
     co_await node.close();
     if (failure) std::rethrow_exception(failure);
     co_return code;
