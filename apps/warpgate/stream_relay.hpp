@@ -19,11 +19,13 @@
 #pragma once
 #include <asio/buffer.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/multiple_exceptions.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <cstdint>
 #include <optional>
+#include <tuple>
 #include <warpgate/pipe.hpp>
 
 namespace warpgate::cli {
@@ -122,7 +124,12 @@ asio::awaitable<RelayTotals> relay_stream(Pipe& pipe, Input& in, Output& out, En
     using namespace asio::experimental::awaitable_operators;
     RelayState state;
     auto both = send_stream(pipe, in, state) && receive_stream(pipe, out, end_output, state);
-    auto counts = co_await std::move(both);
+    std::tuple<std::uint64_t, std::uint64_t> counts;
+    try {
+        counts = co_await std::move(both);
+    } catch (const asio::multiple_exceptions& e) {
+        std::rethrow_exception(e.first_exception());  // the cause; the other direction's failure followed from it
+    }
     RelayTotals totals;
     totals.sent = std::get<0>(counts);
     totals.received = std::get<1>(counts);
