@@ -3,6 +3,6 @@
 # (two peers in one process connect through auto_connect over loopback and talk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --build-only  # no servers: the demo touches no system service
 BUILD_DIR=build scripts/build.sh -DWARPGATE_TESTS=OFF -DWARPGATE_BENCH=OFF
 exec build/apps/warpgate demo "$@"

@@ -334,6 +334,9 @@ asio::awaitable<bool> Session::on_inner(Kind kind, ByteView body) {
             if (kind == Kind::confirm) co_return is_open();
         } else {
             heard_.acknowledged = true;  // only an established responder seals records
+            // Its data may follow at once, in full-sized records: the reader takes the next
+            // record before initiate() resumes to establish(), so lift the limit here.
+            if (auto* tcp = dynamic_cast<TcpPath*>(path_.get())) tcp->set_max_record(options_.max_message_size + 64);
             wake_heard();
         }
     }
