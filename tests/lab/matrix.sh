@@ -240,10 +240,12 @@ failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 pids=()
 cat "$scratch"/results.* >"$RESULTS"
-echo "matrix: $(wc -l <"$RESULTS") runs in $(($(date +%s) - begin)) s, raw results in $RESULTS"
+took=$(($(date +%s) - begin))
+echo "matrix: $(wc -l <"$RESULTS") runs in $took s, raw results in $RESULTS"
 [ "$failed" = 0 ] || { echo "matrix: a lab worker failed" >&2; exit 1; }
 
-report_args=("$RESULTS")
+report_args=("$RESULTS" --note "Run $(date -u +%F): $RUNS runs per cell, timeout $TIMEOUT s per connect, $JOBS lab(s) side by side on \
+$(nproc) shared cores, $((took / 60)) min $((took % 60)) s in all.")
 [ -z "$REPORT" ] || report_args+=(--report "$REPORT")
 [ -z "$SVG" ] || report_args+=(--svg "$SVG")
 [ -z "$BASELINE" ] || report_args+=(--baseline "$BASELINE")
