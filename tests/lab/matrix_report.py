@@ -110,14 +110,14 @@ def colour(share, median):
 
 
 def svg(cells):
-    size, label, gap = 62, 118, 24
+    size, label, gap = 62, 118, 60
     panels = sorted({k[:2] for k in cells if k[2] == "auto"}, key=lambda k: (k[0] != "plain", k[0], k[1]))
     modes = [m for m in MODES if any(k[2] == "auto" and m in k[3:] for k in cells)]
     panel_w = label + len(modes) * size
     panel_h = 24 + label + len(modes) * size
     cols = 2
     rows = (len(panels) + cols - 1) // cols
-    width = cols * panel_w + (cols - 1) * gap + 8
+    width = cols * panel_w + (cols - 1) * gap + 60  # room for the last rotated column label
     height = max(rows, 1) * (panel_h + gap) + 30
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="10">',
              f'<rect width="{width}" height="{height}" fill="white"/>',
