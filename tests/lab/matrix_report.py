@@ -14,7 +14,7 @@ import argparse
 import json
 import statistics
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 MODES = ["none", "full-cone", "restricted", "port-restricted", "sequential", "symmetric", "cgnat"]
 LABELS = {
@@ -98,6 +98,12 @@ def plugin_summary(cells):
     return "\n".join(out) + "\n"
 
 
+def usual_winner(runs):
+    """The plugin that won most of a cell's linked runs, shortened for a heat map square."""
+    won = Counter("relay" if r.get("relayed") else r["plugin"].split("_")[0] for r in runs if r.get("linked") and r.get("plugin"))
+    return won.most_common(1)[0][0]
+
+
 def colour(share, median):
     """Red (nothing linked) to green (all runs); darker the slower the median."""
     if share == 0:
@@ -145,8 +151,7 @@ def svg(cells):
                 if median is not None:
                     parts.append(f'<text x="{x + 5}" y="{y + 36}" fill="white">{median:.0f} ms</text>')
                 if winners:
-                    short = "relay" if all(w.endswith("relay") for w in winners) else winners[0].split("_")[0]
-                    parts.append(f'<text x="{x + 5}" y="{y + 52}" fill="white" font-size="9">{short}</text>')
+                    parts.append(f'<text x="{x + 5}" y="{y + 52}" fill="white" font-size="9">{usual_winner(runs)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
