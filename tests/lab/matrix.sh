@@ -190,13 +190,17 @@ stop_listener() {
 # run_cell CONDITION A B TRANSPORT STRATEGY RESULTS: RUNS connects, one JSON line each, then
 # the cell's line of progress.
 run_cell() {
-  local condition=$1 a=$2 b=$3 transport=$4 strategy=$5 results=$6 run out ok=0 times=() winners=()
+  local condition=$1 a=$2 b=$3 transport=$4 strategy=$5 results=$6 run out rc ok=0 times=() winners=()
   local plugins=()
   [ "$strategy" = auto ] || plugins=(--plugins "$strategy")
   for ((run = 1; run <= RUNS; run++)); do
     # --port 0: a fresh local port per run, or the last run's 4-tuple may sit in TIME_WAIT.
-    out=$("$LAB" exec ha -- env XDG_DATA_HOME="$WORK/a" "$WG" connect "@$WORK/b.addr" "${node_flags[@]}" --port 0 \
-      --transport "$transport" "${plugins[@]}" --json --send "matrix $run" --timeout "$TIMEOUT" 2>"$WORK/connect.err") || true
+    # A connect that outlives its own --timeout by far is killed and counted as hung.
+    rc=0
+    out=$("$LAB" exec ha -- timeout -k 5 "$((TIMEOUT + 20))" env XDG_DATA_HOME="$WORK/a" "$WG" connect "@$WORK/b.addr" \
+      "${node_flags[@]}" --port 0 --transport "$transport" "${plugins[@]}" --json --send "matrix $run" --timeout "$TIMEOUT" \
+      2>"$WORK/connect.err") || rc=$?
+    [ "$rc" != 124 ] && [ "$rc" != 137 ] || echo "hung: still running $((TIMEOUT + 20)) s after connect began, killed" >>"$WORK/connect.err"
     jq -ec . <<<"$out" >/dev/null 2>&1 || out='{}'
     out=$(jq -c --arg c "$condition" --arg a "$a" --arg b "$b" --arg t "$transport" --arg s "$strategy" --argjson r "$run" \
       --arg stderr "$(tail -n 1 "$WORK/connect.err")" \
