@@ -201,7 +201,8 @@ run_cell() {
       "${node_flags[@]}" --port 0 --transport "$transport" "${plugins[@]}" --json --send "matrix $run" --timeout "$TIMEOUT" \
       2>"$WORK/connect.err") || rc=$?
     [ "$rc" != 124 ] && [ "$rc" != 137 ] || echo "hung: still running $((TIMEOUT + 20)) s after connect began, killed" >>"$WORK/connect.err"
-    jq -ec . <<<"$out" >/dev/null 2>&1 || out='{}'
+    # (jq passes empty input: a connect that printed nothing, hung or crashed, linked nothing.)
+    { [ -n "$out" ] && jq -e 'type == "object"' <<<"$out" >/dev/null 2>&1; } || out='{}'
     out=$(jq -c --arg c "$condition" --arg a "$a" --arg b "$b" --arg t "$transport" --arg s "$strategy" --argjson r "$run" \
       --arg stderr "$(tail -n 1 "$WORK/connect.err")" \
       '{condition: $c, a: $a, b: $b, transport: $t, strategy: $s, run: $r, linked: (.reply != null),
