@@ -2,7 +2,8 @@
 # The traversal matrix, reduced for CI: a handful of representative cells of
 # docs/traversal-matrix.md, one run each, through matrix.sh (the same `listen --echo` /
 # `connect --json` runs as the full matrix). Fails when a cell that linked in the checked-in
-# baseline (matrix_reduced_baseline.json, from the full matrix's run) does not link now.
+# baseline (matrix_reduced_baseline.json: cells that linked in every run of the full matrix,
+# docs/traversal-matrix.jsonl) does not link now.
 . "$(dirname "$0")/testlib.sh"
 lab_test matrix
 WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
