@@ -292,10 +292,11 @@ NFT" ;;
       nat+="
 -A PREROUTING -i wan0 -d $WAN_IP -p udp -m set --match-set seen src,dst -j DNAT --to-destination $host" ;;
   esac
+  # (A set the old rules still use survives the destroy: restricted to restricted keeps it.)
   cat <<EOF
 ipset destroy 2>/dev/null; nft delete table ip seqnat 2>/dev/null
 nft delete table ip hairpin 2>/dev/null; set -e
-$([ "$1" != restricted ] || echo "ipset create seen hash:ip,port")
+$([ "$1" != restricted ] || echo "ipset create -exist seen hash:ip,port; ipset flush seen")
 iptables-restore <<'IPT'
 *nat
 $nat
