@@ -19,6 +19,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 export WG_LAB_TOOLS=${WG_LAB_TOOLS:-$ROOT/build/tests/lab}
+. "$HERE/testlib.sh"  # start_listener, stop_listener
 WARPGATE_BIN=${WARPGATE_BIN:-$ROOT/build/apps}
 WG=$WARPGATE_BIN/warpgate
 LAB=$HERE/lab.sh
@@ -70,20 +71,7 @@ serves() {
 
 node_flags=(--test --mqtt "$MQTT" --stun "$STUN")
 if "$WG" listen --help 2>&1 | grep -q -- "--turn"; then node_flags+=(--turn "$TURN" --turn-user test --turn-pass test); fi
-
-start_listener() {
-  rm -f "$work/b.addr"
-  "$LAB" exec hb -- env XDG_DATA_HOME="$work/b" "$WG" listen "${node_flags[@]}" --echo --addr-out "$work/b.addr" \
-    >"$work/listen.log" 2>&1 &
-  LISTENER=$!
-  for ((i = 0; i < 150; i++)); do [ -s "$work/b.addr" ] && return 0; sleep 0.1; done
-  return 1
-}
-
-stop_listener() {
-  kill -TERM "$LISTENER" 2>/dev/null || true
-  wait "$LISTENER" 2>/dev/null || true
-}
+LISTEN_FLAGS=("${node_flags[@]}")
 
 # run_cell CONDITION MODE_A MODE_B TRANSPORT STRATEGY: RUNS connects, one JSON line each.
 run_cell() {

@@ -11,22 +11,9 @@ WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}
 command -v tcpdump >/dev/null || { echo "FAIL: tcpdump is not installed (scripts/install-deps.sh)"; exit 1; }
 MQTT=198.51.100.100:1883
 TURN=(--turn 198.51.100.100:3478 --turn-user test --turn-pass test)
+LISTEN_FLAGS=(--test --mqtt "$MQTT" --stun "$STUN" "${TURN[@]}")
 work=$(mktemp -d /tmp/wg-turn.XXXX)
 trap 'rc=$?; rm -rf "$work"; (exit $rc); lab_finish' EXIT
-
-start_listener() {
-  rm -f "$work/b.addr"
-  "$LAB" exec hb -- env XDG_DATA_HOME="$work/b" "$WG" listen --test --mqtt "$MQTT" --stun "$STUN" "${TURN[@]}" --echo \
-    --addr-out "$work/b.addr" >"$work/listen.log" 2>&1 &
-  LISTENER=$!
-  for ((i = 0; i < 100; i++)); do [ -s "$work/b.addr" ] && return 0; sleep 0.1; done
-  return 1
-}
-
-stop_listener() {
-  kill -TERM "$LISTENER" 2>/dev/null || true
-  wait "$LISTENER" 2>/dev/null || true
-}
 
 # connect_udp TEXT [ARGS...]: one UDP `connect` from ha with the TURN flags (and ARGS); its
 # JSON in $OUT.

@@ -64,6 +64,25 @@ lab_done() {
   echo "all $CHECKS checks passed"
 }
 
+# start_listener: `warpgate listen --echo` on hb with the test's LISTEN_FLAGS (an array), its
+# data under $work/b and its log in $work/listen.log ($WG and $work are the test's); waits up
+# to 15 s for its address in $work/b.addr. Its pid in LISTENER. Tests restart it per case when
+# the case changes a NAT: the address carries the NAT facts.
+start_listener() {
+  local i
+  rm -f "$work/b.addr"
+  "$LAB" exec hb -- env XDG_DATA_HOME="$work/b" "$WG" listen "${LISTEN_FLAGS[@]}" --echo --addr-out "$work/b.addr" \
+    >"$work/listen.log" 2>&1 &
+  LISTENER=$!
+  for ((i = 0; i < 150; i++)); do [ -s "$work/b.addr" ] && return 0; sleep 0.1; done
+  return 1
+}
+
+stop_listener() {
+  kill -TERM "$LISTENER" 2>/dev/null || true
+  wait "$LISTENER" 2>/dev/null || true
+}
+
 # punch_hosts: a plain UDP hole punch between ha and hb (both learn their mapping from the
 # lab's STUN server, then fire at each other's). 0: both got through, 1: not, 2: could not
 # run. The two sides' logs stay in $PUNCH_LOGS.
