@@ -62,6 +62,5 @@ check "connect alice (no TLD) echoes too" contains "$OUT" '"reply": "without the
 connect_by_name bob.p2p "nobody"
 check "connect bob.p2p: no link" not contains "$OUT" '"reply"'
 check "connect bob.p2p: the error names the missing name ($(tail -n 1 "$work/connect.err"))" contains "$(cat "$work/connect.err")" "bob"
-
 stop_listener
 lab_done
