@@ -6,12 +6,9 @@
 # registered fails with the server's reason.
 . "$(dirname "$0")/testlib.sh"
 lab_test nickname
-WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
+need_warpgate
 PNPD="$WARPGATE_BIN/warpgate-pnpd"
-for bin in "$WG" "$PNPD"; do
-  [ -x "$bin" ] || { echo "FAIL: $bin is not built (cmake --build the warpgate_cli and warpgate-pnpd targets)"; exit 1; }
-done
-MQTT=198.51.100.100:1883
+[ -x "$PNPD" ] || { echo "FAIL: $PNPD is not built (cmake --build the warpgate-pnpd target)"; exit 1; }
 PNP_AT=198.51.100.103:5300
 work=$(mktemp -d /tmp/wg-nickname.XXXX)
 trap 'rc=$?; rm -rf "$work"; (exit $rc); lab_finish' EXIT
@@ -62,5 +59,6 @@ check "connect alice (no TLD) echoes too" contains "$OUT" '"reply": "without the
 connect_by_name bob.p2p "nobody"
 check "connect bob.p2p: no link" not contains "$OUT" '"reply"'
 check "connect bob.p2p: the error names the missing name ($(tail -n 1 "$work/connect.err"))" contains "$(cat "$work/connect.err")" "bob"
+
 stop_listener
 lab_done

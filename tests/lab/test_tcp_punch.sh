@@ -6,9 +6,7 @@
 # 20 ms of delay per router; a random symmetric NAT is declined up front with the reason.
 . "$(dirname "$0")/testlib.sh"
 lab_test tcp_punch
-WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
-[ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
-MQTT=198.51.100.100:1883
+need_warpgate
 LISTEN_FLAGS=(--test --mqtt "$MQTT" --stun "$STUN")
 MODES=(none full-cone restricted port-restricted sequential)
 work=$(mktemp -d /tmp/wg-tcp-punch.XXXX)

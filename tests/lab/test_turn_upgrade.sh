@@ -10,12 +10,9 @@
 # traffic but no plaintext of the messages.
 . "$(dirname "$0")/testlib.sh"
 lab_test turn_upgrade
-WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
-[ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
-command -v tcpdump >/dev/null || { echo "FAIL: tcpdump is not installed (scripts/install-deps.sh)"; exit 1; }
-MQTT=198.51.100.100:1883
-TURN=(--turn 198.51.100.100:3478 --turn-user test --turn-pass test)
-LISTEN_FLAGS=(--test --mqtt "$MQTT" --stun "$STUN" "${TURN[@]}")
+need_warpgate
+need_tcpdump
+LISTEN_FLAGS=(--test --mqtt "$MQTT" --stun "$STUN" "${LAB_TURN[@]}")
 RUNS=${WG_UPGRADE_RUNS:-10}   # per NAT pair
 MESSAGES=60                   # one every 50 ms: 3 s of stream, the move inside it
 BUDGET_MS=2000                # link to direct
@@ -28,16 +25,16 @@ direct_blocked() {
   local op=-I ra rb
   [ "$1" = on ] || op=-D
   ra=$("$LAB" ip ra) rb=$("$LAB" ip rb)
-  "$LAB" exec wan -- iptables "$op" FORWARD -p udp -s "$ra" -d "$rb" -j DROP
-  "$LAB" exec wan -- iptables "$op" FORWARD -p udp -s "$rb" -d "$ra" -j DROP
+  "$LAB" exec wan -- iptables -w "$op" FORWARD -p udp -s "$ra" -d "$rb" -j DROP
+  "$LAB" exec wan -- iptables -w "$op" FORWARD -p udp -s "$rb" -d "$ra" -j DROP
 }
 
 # relay_cut on|off: coturn's namespace drops what arrives for its TURN port and relay ports.
 relay_cut() {
   local op=-I
   [ "$1" = on ] || op=-D
-  "$LAB" exec wan -- iptables "$op" INPUT -p udp -d 198.51.100.100 --dport 3478 -j DROP
-  "$LAB" exec wan -- iptables "$op" INPUT -p udp -d 198.51.100.100 --dport 49152:49999 -j DROP
+  "$LAB" exec wan -- iptables -w "$op" INPUT -p udp -d 198.51.100.100 --dport 3478 -j DROP
+  "$LAB" exec wan -- iptables -w "$op" INPUT -p udp -d 198.51.100.100 --dport 49152:49999 -j DROP
 }
 
 # wait_for FILE REGEX SECONDS: until a line of FILE matches (polled every 10 ms).
@@ -56,10 +53,11 @@ MOVE_MS=()
 # upgrade_run LABEL TEXT: one link from ha with the direct path blocked until it is up.
 upgrade_run() {
   local label=$1 text=$2 out=$work/connect.out err=$work/connect.err pid ms fine=1
+  rm -f "$out" "$err"  # (wait_for must not find the last run's "connected by")
   direct_blocked on
   # A fresh local port per run: no 4-tuple of the previous run's direct path in the NATs.
   "$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" connect "@$work/b.addr" --test --mqtt "$MQTT" --stun "$STUN" \
-    "${TURN[@]}" --port 0 --transport udp --send "$text" --repeat "$MESSAGES" --interval 50 --timeout 10 -v >"$out" 2>"$err" &
+    "${LAB_TURN[@]}" --port 0 --transport udp --send "$text" --repeat "$MESSAGES" --interval 50 --timeout 10 -v >"$out" 2>"$err" &
   pid=$!
   if ! wait_for "$out" '^connected by' 15; then
     direct_blocked off; wait "$pid" || true

@@ -7,6 +7,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB="$LAB_DIR/lab.sh"
 PUNCH="${WG_LAB_TOOLS:?WG_LAB_TOOLS must name the folder of the built lab tools}/lab_udp_punch"
 STUN=198.51.100.100:3478
+MQTT=198.51.100.100:1883
+LAB_TURN=(--turn 198.51.100.100:3478 --turn-user test --turn-pass test)  # the lab's coturn, as CLI flags
 CHECKS=0
 FAILS=0
 
@@ -44,6 +46,17 @@ lab_finish() {
 LAB_EXTRA_PREFIXES=()
 lab_extra() {
   LAB_EXTRA_PREFIXES+=("$WG_LAB_PREFIX$1")
+}
+
+# need_warpgate: WG names the built CLI ($WARPGATE_BIN/warpgate, as CTest sets it); the test
+# fails when it is not built.
+need_warpgate() {
+  WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
+  [ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
+}
+
+need_tcpdump() {
+  command -v tcpdump >/dev/null || { echo "FAIL: tcpdump is not installed (scripts/install-deps.sh)"; exit 1; }
 }
 
 ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
