@@ -5,6 +5,7 @@
 // links; the relayed one is forced (plugins = turn) and never leaves the relay (leave_relay
 // has no other plugin to race).
 #include <asio/use_awaitable.hpp>
+#include <stdexcept>
 #include <string>
 #include <warpgate/auto_connect.hpp>
 
@@ -48,6 +49,12 @@ ConnectOptions over(const char* plugin) {
     return options;
 }
 
+// The figures are only worth their names when the forced plugin made the link.
+void check_relayed(const LinkPair& link, const char* plugin) {
+    if (link.client->relayed() != (std::string_view(plugin) == "turn"))
+        throw std::runtime_error(std::string("relay figures: the ") + plugin + " link is " + (link.client->relayed() ? "" : "not ") + "relayed");
+}
+
 // From auto_connect() to the first message's arrival at the peer, on fresh started nodes.
 double first_byte_ms(const Servers& servers, const char* plugin) {
     double ms = 0;
@@ -55,6 +62,7 @@ double first_byte_ms(const Servers& servers, const char* plugin) {
         auto link = co_await open_nodes(io, relaying_node(servers, "relay-bench-a"), relaying_node(servers, "relay-bench-b"));
         auto begin = Clock::now();
         co_await link_nodes(io, link, over(plugin));
+        check_relayed(link, plugin);
         co_await link.client->send(as_bytes(std::string_view("first")));
         auto first = co_await link.server->recv(wait);
         ms = ms_since(begin);
@@ -68,6 +76,7 @@ double round_trip_ms(const Servers& servers, const char* plugin, int repetitions
     std::vector<double> samples;
     run([&](asio::io_context& io) -> asio::awaitable<void> {
         auto link = co_await open_link(io, relaying_node(servers, "relay-bench-a"), relaying_node(servers, "relay-bench-b"), over(plugin));
+        check_relayed(link, plugin);
         Bytes message(64, 7);
         for (int i = 0; i <= repetitions; ++i) {  // the first one warms up
             auto begin = Clock::now();
@@ -86,6 +95,7 @@ double delivery_rate(const Servers& servers, const char* plugin, std::size_t cou
     double rate = 0;
     run([&](asio::io_context& io) -> asio::awaitable<void> {
         auto link = co_await open_link(io, relaying_node(servers, "relay-bench-a"), relaying_node(servers, "relay-bench-b"), over(plugin));
+        check_relayed(link, plugin);
         rate = co_await udp_delivery_rate(link, count);
         co_await close_link(link);
     });
