@@ -6,6 +6,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "crypto/random.hpp"
 #include "net/timeout.hpp"
 #include "session/demux.hpp"
 
@@ -163,6 +164,7 @@ void Session::end_session() {
     on_established_ = nullptr;
     wake_heard();
     liveness_timer_.cancel();
+    for (auto& probe : probes_) probe.wake->cancel();
     path_->close();
     if (standby_) standby_->close();
     unacked_.clear();
@@ -209,8 +211,13 @@ asio::awaitable<bool> Session::on_path_datagram(std::span<std::uint8_t> record, 
 
 PathPtr Session::path_of(const Arrival& arrival) {
     if (arrival.path) return arrival.path;
-    if (auto* standby = dynamic_cast<UdpPath*>(standby_.get()); standby && standby->socket() == arrival.socket && standby->remote() == arrival.from)
-        return standby_;
+    auto same = [&](const PathPtr& known) {
+        auto* udp = dynamic_cast<UdpPath*>(known.get());
+        return udp && udp->socket() == arrival.socket && udp->remote() == arrival.from;
+    };
+    if (same(standby_)) return standby_;
+    for (auto& probe : probes_)
+        if (same(probe.path)) return probe.path;
     return std::make_shared<UdpPath>(arrival.socket, arrival.from);
 }
 
@@ -429,6 +436,7 @@ void Session::adopt(PathPtr path) {
             old->close();
     }
     last_received_current_ = Clock::now();
+    for (auto& probe : probes_) probe.wake->cancel();  // each migrate() sees the move
 }
 
 asio::awaitable<void> Session::migrate(PathPtr path) {
@@ -441,8 +449,12 @@ asio::awaitable<void> Session::migrate(PathPtr path) {
         auto demux = demux_.lock();
         if (auto* udp = dynamic_cast<UdpPath*>(path.get()); udp && udp->owns_socket() && demux)
             asio::co_spawn(get_executor(), demux->serve(udp->socket(), false), asio::detached);
-        adopt(std::move(path));
-        co_await send_control(Kind::keepalive);  // the peer follows the first authenticated record
+        if (!channel_) {
+            adopt(std::move(path));
+            co_await send_control(Kind::keepalive);  // nothing authenticates an answer: move at once
+            co_return;
+        }
+        co_await probe_and_move(std::move(path));
         co_return;
     }
     auto stream = std::dynamic_pointer_cast<TcpPath>(path);
@@ -454,6 +466,45 @@ asio::awaitable<void> Session::migrate(PathPtr path) {
     auto expected = counter_body(channel_->next_receive());
     auto join = make_record(Kind::join, expected, true);
     co_await switch_stream(std::move(stream), std::move(join), 0);
+}
+
+asio::awaitable<void> Session::probe_and_move(PathPtr path) {
+    asio::steady_timer wake(get_executor());
+    probes_.push_back({path, &wake});
+    auto left = path_;
+    auto deadline = Clock::now() + settings_.probe_timeout;
+    auto resend = std::chrono::milliseconds(50);
+    std::optional<Error> failed;
+    // Until the peer answers on `path`, the link moves elsewhere (another probe won, the peer
+    // rebound), it ends, or time runs out. Resent at 50, 100, 200 ms...: a lost probe or answer.
+    while (path_ == left && state_ == State::established && Clock::now() < deadline) {
+        std::array<std::uint8_t, 8> nonce;  // answers no Pipe::ping: nobody waits for this pong
+        crypto::random_bytes(nonce);
+        auto probe = make_record(Kind::ping, nonce);
+        try {
+            co_await path->send(probe);
+        } catch (const Exception& e) {
+            failed = e.error();  // e.g. ICMP port unreachable on a dialled socket
+            break;
+        }
+        wake.expires_at(std::min(deadline, Clock::now() + resend));
+        asio::error_code ec;
+        co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        bool stop = co_await net::cancelled();  // the race was decided elsewhere
+        if (stop) {
+            failed = Error{Errc::cancelled, "cancelled"};
+            break;
+        }
+        resend *= 2;
+    }
+    std::erase_if(probes_, [&](const Probe& p) { return p.wake == &wake; });
+    if (path_ == path) co_return;
+    path->close();
+    auto where = path->describe();
+    if (state_ != State::established) throw Exception(Errc::closed, "the link ended while moving to " + where);
+    if (failed) throw Exception(failed->code, "moving the link to " + where + " failed: " + failed->message);
+    if (path_ != left) throw Exception(Errc::cancelled, "the link moved to " + path_->describe() + ", not to " + where);
+    throw Exception(Errc::timeout, "the peer did not answer on " + where + " within " + net::describe(settings_.probe_timeout));
 }
 
 asio::awaitable<bool> Session::on_join(std::span<std::uint8_t> record, const std::shared_ptr<TcpPath>& path) {
