@@ -275,9 +275,17 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arri
         if (stream && crypto::SecureChannel::out_of_band(counter)) co_return reject("an out-of-band record on an open stream");
         // A stream just joined starts with what the peer resent: what arrived already is skipped.
         if (stream && resuming_ && arrival.stream == resuming_ && counter < channel_->next_receive()) co_return true;
-        auto opened = channel_->open_in_place(record.subspan(sealed_prefix));
+        // Opened straight into the message it carries: the kind byte apart, the body into a
+        // buffer of its own that becomes the application's message, with no copy afterwards.
+        auto sealed = record.subspan(sealed_prefix);
+        std::uint8_t kind_byte = 0;
+        Message body(sealed.size() > crypto::SecureChannel::overhead ? sealed.size() - crypto::SecureChannel::overhead - 1 : 0);
+        auto opened = sealed.size() > crypto::SecureChannel::overhead
+                          ? channel_->open_into(sealed, {std::span(&kind_byte, 1), std::span(body)})
+                          : channel_->open_in_place(sealed).transform([](auto plaintext) { return plaintext.size(); });
         if (!opened) co_return reject("record failed authentication: " + opened.error().message);
-        auto inner = decode_inner(*opened);
+        if (*opened == 0) co_return reject("session record without a kind byte");
+        auto inner = decode_inner(kind_byte, body);
         if (!inner) co_return reject(inner.error().message);
         if (stream && arrival.stream == resuming_) resuming_ = nullptr;
         // Only the newest record may move the session: a replayed or delayed copy from
@@ -289,7 +297,7 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arri
         if (arrival.current) last_received_current_ = last_received_;
         if (!arrival.current && newest && !stream) consider_move(arrival);
         auto kind = inner->kind;
-        bool keep = co_await on_inner(kind, inner->body);
+        bool keep = co_await on_inner(kind, std::move(body));
         if (keep && stream && kind != Kind::ack && state_ == State::established) {
             ++received_since_ack_;
             received_bytes_since_ack_ += record.size();
@@ -314,13 +322,13 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arri
         auto inner = decode_inner(record.subspan(sealed_prefix));
         if (!inner) co_return reject(inner.error().message);
         last_received_ = Clock::now();
-        bool keep = co_await on_inner(inner->kind, inner->body);
+        bool keep = co_await on_inner(inner->kind, Message(inner->body.begin(), inner->body.end()));
         co_return keep;
     }
     co_return reject("a record of unknown type");
 }
 
-asio::awaitable<bool> Session::on_inner(Kind kind, ByteView body) {
+asio::awaitable<bool> Session::on_inner(Kind kind, Message body) {
     if (state_ == State::introducing) {
         if (role_ == Role::responder) {
             // The first record that opens proves the initiator holds the new keys: the key
@@ -349,7 +357,7 @@ asio::awaitable<bool> Session::on_inner(Kind kind, ByteView body) {
     }
     // (if-chains, not a switch: GCC 12 miscompiles co_await inside switch cases)
     if (kind == Kind::data) {
-        bool open = co_await deliver(Message(body.begin(), body.end()));
+        bool open = co_await deliver(std::move(body));
         co_return open;
     }
     if (kind == Kind::ping) {

@@ -157,7 +157,8 @@ private:
     asio::awaitable<void> switch_stream(std::shared_ptr<TcpPath> path, std::optional<RecordBuffer> first, std::uint64_t peer_next);
     // Senders wait here while a stream switches paths, so records keep their counters' order.
     asio::awaitable<void> pass_gate();
-    asio::awaitable<bool> on_inner(Kind kind, ByteView body);
+    // `body` is the record's body, moved into the application's message when it is data.
+    asio::awaitable<bool> on_inner(Kind kind, Message body);
     void hear(Kind kind);
     // Seals (or frames, for a plaintext session) kind + body into a record.
     RecordBuffer make_record(Kind kind, ByteView body, bool out_of_band = false);
