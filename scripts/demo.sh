@@ -5,7 +5,10 @@
 # two peers in one process connect through auto_connect over loopback and talk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh --build-only  # no servers: the demo touches no system service
+# As root the lab's servers too (the lab runs its own instances; a service the install
+# started is stopped again, and none the machine already ran is touched); otherwise only
+# what the build needs.
+if [ "$(id -u)" -eq 0 ]; then scripts/install-deps.sh; else scripts/install-deps.sh --build-only; fi
 BUILD_DIR=build scripts/build.sh -DWARPGATE_TESTS=OFF -DWARPGATE_BENCH=OFF
 if why=$(tests/lab/lab.sh check 2>&1); then exec scripts/demo_lab.sh "$@"; fi
 why=${why#lab: }

@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 build=build-fuzz
+# The tests' option is left as the build has it: scripts/test.sh builds them here too.
 CC=clang CXX=clang++ cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DWARPGATE_FUZZ=ON -DWARPGATE_TESTS=OFF -DWARPGATE_BENCH=OFF >/dev/null
+  -DWARPGATE_FUZZ=ON -DWARPGATE_BENCH=OFF >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in tests/fuzz/*_fuzz.cpp; do [ -e "$f" ] && targets+=("$(basename "$f" .cpp)"); done

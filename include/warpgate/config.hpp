@@ -43,7 +43,7 @@ struct NicknameServer {
 
 struct NodeConfig {
     // --- the original's NODE_CONF knobs ---
-    bool reuse_addr = false;           // SO_REUSEADDR on the listen sockets
+    bool reuse_addr = false;           // SO_REUSEADDR on the UDP listen sockets (TCP listeners always)
     bool enable_upnp = true;           // ask the router for port mappings at start (UPnP-IGD, NAT-PMP or PCP)
     int sig_pipe_no = 1;               // MQTT brokers to keep a signaling connection to (0: none)
     std::filesystem::path install_path;  // keys and state; empty: $XDG_DATA_HOME/warpgate or ~/.local/share/warpgate

@@ -32,7 +32,9 @@ class AutoConnect : public ::testing::TestWithParam<Case> {};
 }  // namespace
 
 TEST_P(AutoConnect, TwoGatesTalkThroughDirectConnect) {
-    auto [transport, address] = GetParam();
+    // Copies, not structured bindings: clang 14 cannot capture those in the lambda below.
+    auto transport = GetParam().transport;
+    auto address = GetParam().ip;
     if (std::string_view(address) == "::1" && !has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback here";
     TempDir dir;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {

@@ -43,7 +43,9 @@ class PipeEcho : public ::testing::TestWithParam<std::tuple<Transport, Family>> 
 }  // namespace
 
 TEST_P(PipeEcho, MessagesArriveIntactAndInOrder) {
-    auto [transport, family] = GetParam();
+    // Copies, not structured bindings: clang 14 cannot capture those in the lambda below.
+    auto transport = std::get<0>(GetParam());
+    auto family = std::get<1>(GetParam());
     if (family == IP6 && !has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
     std::vector<std::size_t> sizes = {1, 2, 100, 1400, 60000};
     if (transport == TCP) sizes.insert(sizes.end(), {65536 * 3 + 7, 1024 * 1024});

@@ -37,7 +37,7 @@ asio::awaitable<std::pair<Result<BindingResult>, Result<BindingResult>>> change_
 
 TEST_F(StunClient, UdpBindingBothFamilies) {
     for (auto [local, server] : {std::pair{loopback("127.0.0.1"), coturn->endpoint(0)}, std::pair{loopback("::1"), coturn->endpoint(2)}}) {
-        auto r = run_async([&](asio::io_context& io) { return binding(io.get_executor(), UDP, local, server, ClientOptions{}); });
+        auto r = run_async([&, local = local, server = server](asio::io_context& io) { return binding(io.get_executor(), UDP, local, server, ClientOptions{}); });
         ASSERT_TRUE(r) << r.error().message;
         EXPECT_EQ(r->response.mapped, r->local) << "no NAT on loopback: the mapping is the socket itself";
         EXPECT_EQ(r->response.mapped.ip, local.ip);
@@ -57,7 +57,7 @@ TEST_F(StunClient, OtherAddressNamesTheSecondIpAndPort) {
 
 TEST_F(StunClient, TcpBindingBothFamilies) {
     for (auto [local, server] : {std::pair{loopback("127.0.0.1"), coturn->endpoint(0)}, std::pair{loopback("::1"), coturn->endpoint(2)}}) {
-        auto r = run_async([&](asio::io_context& io) { return binding(io.get_executor(), TCP, local, server, ClientOptions{}); });
+        auto r = run_async([&, local = local, server = server](asio::io_context& io) { return binding(io.get_executor(), TCP, local, server, ClientOptions{}); });
         ASSERT_TRUE(r) << r.error().message;
         EXPECT_EQ(r->response.mapped, r->local);
         EXPECT_EQ(r->source, server);
