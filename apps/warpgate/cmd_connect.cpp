@@ -147,8 +147,10 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
                 auto peer = value_or_throw(parse_address_text(text));
                 Node node(io.get_executor(), std::move(node_options));
                 co_await node.start({progress_printer(args->flags.verbose)});
-                ConnectOptions options{*parse_transport(args->transport),
-                                       std::chrono::milliseconds(static_cast<long>(args->timeout * 1000)), args->plugins};
+                ConnectOptions options;
+                options.transport = *parse_transport(args->transport);
+                options.timeout = std::chrono::milliseconds(static_cast<long>(args->timeout * 1000));
+                options.plugins = args->plugins;
                 ConnectResult result;
                 std::exception_ptr failure;
                 auto connect_begin = std::chrono::steady_clock::now();

@@ -98,7 +98,7 @@ asio::awaitable<LinkPair> open_link(asio::io_context& io, Transport transport, b
     link.a = co_await Node::open(io.get_executor(), test_node(encrypted));
     link.b = co_await Node::open(io.get_executor(), test_node(encrypted));
     link.b->on_inbound([&link](PipePtr pipe) { link.server = pipe; });
-    auto result = co_await auto_connect(*link.a, link.b->node_address(), {.transport = transport, .timeout = std::chrono::seconds(5)});
+    auto result = co_await auto_connect(*link.a, link.b->node_address(), {transport, std::chrono::seconds(5)});
     link.client = result.pipe;
     while (!link.server) co_await asio::post(io, asio::use_awaitable);
     co_return link;
