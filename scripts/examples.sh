@@ -25,9 +25,9 @@ if [ "$blocks" -ne "$markers" ]; then
   echo "README.md has $blocks C++ blocks but $markers of them name their examples/ file" >&2
   exit 1
 fi
-for example in $(sed -n 's/^<!-- \(examples\/.*\.cpp\) -->$/\1/p' README.md); do
+while read -r example; do
   diff -u <(readme_block "$example") "$example" || { echo "README.md prints $example differently" >&2; exit 1; }
-done
+done < <(sed -n 's/^<!-- \(examples\/.*\.cpp\) -->$/\1/p' README.md)
 
 echo "-- cmake --install $build"
 cmake --build "$build" --target warpgate warpgate_cli warpgate-pnpd >/dev/null
@@ -46,6 +46,20 @@ for example in examples/*.cpp; do
   # shellcheck disable=SC2086  # pc_flags is a list of flags
   $launcher "$cxx" -std=c++20 -O2 "$example" -o "$work/pkg-config/$name" $pc_flags
 done
+
+echo "-- a braced options temporary inside co_await does not compile (GCC 12 frees it twice)"
+cat >"$work/braced.cpp" <<'CPP'
+#include <warpgate/gate.hpp>
+asio::awaitable<void> open(asio::any_io_executor ex) {
+    auto gate = co_await warpgate::Gate::open(ex, "alpha", {.conf = warpgate::NodeConfig::test(), .port = 0});
+}
+CPP
+# shellcheck disable=SC2086
+if "$cxx" -std=c++20 -fsyntax-only "$work/braced.cpp" $pc_flags 2>"$work/braced.log"; then
+  echo "the unsafe pattern compiles" >&2
+  exit 1
+fi
+grep -q "GateOptions" "$work/braced.log" || { cat "$work/braced.log" >&2; exit 1; }
 
 echo "-- run on loopback"
 export HOME="$work/home"  # the examples' identity keys

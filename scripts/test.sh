@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and passes every test: unit, integration and (as root) the
-# NAT lab; the examples against the installed package; then unit and integration again under AddressSanitizer + UndefinedBehaviorSanitizer;
-# then a short run of every fuzzer. Ends with one "N passed, N failed" line.
+# Installs dependencies, builds, and passes every test: unit, integration, the examples against
+# the installed package and (as root) the NAT lab; then unit and integration again under
+# AddressSanitizer + UndefinedBehaviorSanitizer; then a short run of every fuzzer. Ends with one
+# "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

@@ -20,8 +20,8 @@ std::shared_ptr<spdlog::logger> default_logger() {
 // Read on every log call from any thread, replaced rarely: an atomic shared_ptr keeps a logger
 // alive while a message is written to it during set_logger().
 std::atomic<std::shared_ptr<spdlog::logger>>& current() {
-    static std::atomic<std::shared_ptr<spdlog::logger>> logger{default_logger()};
-    return logger;
+    static std::atomic<std::shared_ptr<spdlog::logger>> held{default_logger()};
+    return held;
 }
 
 }  // namespace
