@@ -16,5 +16,6 @@ install(FILES ${PROJECT_BINARY_DIR}/warpgateConfig.cmake ${PROJECT_BINARY_DIR}/w
         DESTINATION ${WARPGATE_CMAKE_DIR})
 
 file(RELATIVE_PATH WARPGATE_PC_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
+string(REGEX REPLACE "/$" "" WARPGATE_PC_PREFIX "${WARPGATE_PC_PREFIX}")
 configure_file(cmake/warpgate.pc.in ${PROJECT_BINARY_DIR}/warpgate.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/warpgate.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

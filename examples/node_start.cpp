@@ -17,11 +17,11 @@ asio::awaitable<void> start(asio::any_io_executor ex) {
 
 int main() {
     asio::io_context io;
-    asio::co_spawn(io, start(io.get_executor()), [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-    });
+    // A future holds the coroutine's result or exception once io.run() returns.
+    auto started = asio::co_spawn(io, start(io.get_executor()), asio::use_future);
+    io.run();
     try {
-        io.run();
+        started.get();
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;
