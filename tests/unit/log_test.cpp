@@ -7,7 +7,7 @@
 #include <warpgate/log.hpp>
 
 #include "crypto/keystore.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace warpgate::test {
 namespace {
