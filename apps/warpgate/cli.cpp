@@ -88,6 +88,7 @@ NodeOptions NodeFlags::node_options() const {
     NodeOptions options;
     options.conf = load_node_config(*this);
     options.port = port;
+    if (dialler && !port) options.port = 0;
     for (auto& text : ips) {
         asio::error_code ec;
         auto ip = asio::ip::make_address(text, ec);
@@ -128,21 +129,35 @@ std::function<void(std::string_view)> progress_printer(bool verbose) {
     return [](std::string_view line) { std::cerr << "start " << line << std::endl; };
 }
 
-int run(std::function<asio::awaitable<int>(asio::io_context&)> body) {
+int run(std::function<asio::awaitable<int>(asio::io_context&)> body, OnSignal on_signal) {
     // Logs go to stderr: stdout carries the command's output (addresses, messages, JSON).
     spdlog::set_default_logger(warpgate::logger());  // the library's, on stderr
     if (spdlog::get_level() != spdlog::level::debug) spdlog::set_level(spdlog::level::warn);
     asio::io_context io;
     int code = 1;
+    bool signalled = false;
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::cancellation_signal cancel;
     signals.async_wait([&](asio::error_code ec, int) {
-        if (!ec) cancel.emit(asio::cancellation_type::terminal);
+        if (ec) return;
+        signalled = true;
+        cancel.emit(asio::cancellation_type::terminal);
     });
     asio::co_spawn(io, body(io), asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, int result) {
         signals.cancel();
         if (!e) {
             code = result;
+            return;
+        }
+        // Whatever the cancelled body threw on its way out (an aborted wait, a cancelled
+        // connect) is the signal's doing, not an error to report.
+        if (signalled) {
+            if (on_signal == OnSignal::stop_service) {
+                code = 0;
+                return;
+            }
+            std::cerr << "warpgate: interrupted" << std::endl;
+            code = 130;
             return;
         }
         try {

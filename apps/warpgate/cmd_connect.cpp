@@ -3,7 +3,6 @@
 // its NAT rebinds): each reply is printed as it comes, a lost one only counts as lost.
 #include <fmt/format.h>
 #include <map>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <warpgate/auto_connect.hpp>
@@ -12,15 +11,6 @@
 
 namespace warpgate::cli {
 namespace {
-
-std::string read_target(const std::string& target) {
-    if (target.empty() || target[0] != '@') return target;
-    std::ifstream in(target.substr(1));
-    if (!in) throw Exception(Errc::config, "cannot read address file " + target.substr(1));
-    std::string text;
-    in >> text;
-    return text;
-}
 
 nlohmann::json phases_json(const std::vector<PhaseRun>& phases) {
     nlohmann::json out = nlohmann::json::array();
@@ -48,10 +38,16 @@ nlohmann::json plugins_json(const std::vector<PluginReport>& plugins) {
 }
 
 void print_connected(const ConnectResult& result) {
-    std::cout << "connected by " << result.attempt.describe() << "\n";
+    std::cout << "connected (" << result.plugin << ", " << path_of(*result.pipe) << ") by " << result.attempt.describe() << "\n";
     for (auto& p : result.phases)
         std::cout << fmt::format("  {} phase: {:.2f} ms, {} attempts\n", to_string(p.phase), p.duration.count() / 1000.0, p.attempts.size());
     for (auto& p : result.plugins) std::cout << fmt::format("  {}: {} ({})\n", p.plugin, to_string(p.verdict), p.reason);
+    std::cout << std::flush;
+}
+
+nlohmann::json connected_json(const ConnectResult& result) {
+    return {{"plugin", result.plugin}, {"attempt", result.attempt.describe()}, {"path", path_of(*result.pipe)},
+            {"relayed", result.pipe->relayed()}, {"plugins", plugins_json(result.plugins)}, {"phases", phases_json(result.phases)}};
 }
 
 using Clock = std::chrono::steady_clock;
@@ -106,29 +102,96 @@ asio::awaitable<RepeatReport> send_repeatedly(Pipe& pipe, const std::string& tex
     co_return report;
 }
 
+struct ConnectArgs {
+    DialFlags dial;
+    std::string send = "hello from warpgate";
+    bool json = false;
+    int repeat = 1;
+    int interval_ms = 200;
+};
+
+// Sends the message once and prints the reply. The link is up and the message delivered
+// before the wait: when no reply comes, say so (the listener echoes only with --echo).
+asio::awaitable<int> send_once(const ConnectArgs& args, const ConnectResult& result, Clock::time_point connect_begin) {
+    if (!args.json) print_connected(result);
+    auto begin = Clock::now();
+    co_await result.pipe->send(as_bytes(args.send));
+    Message reply;
+    try {
+        reply = co_await result.pipe->recv(args.dial.timeout());
+    } catch (const Exception& e) {
+        if (e.errc() != Errc::timeout) throw;
+        throw Exception(Errc::timeout, fmt::format("connected ({}, {}) and sent the message, but no reply came within {} ms "
+                                                   "(a listener echoes only with --echo)",
+                                                   result.plugin, path_of(*result.pipe), args.dial.timeout().count()));
+    }
+    auto now = Clock::now();
+    auto rtt = ms_between(begin, now);
+    if (args.json) {
+        auto out = connected_json(result);
+        out["reply"] = std::string(as_chars(reply));
+        out["reply_ms"] = rtt;
+        out["first_echo_ms"] = ms_between(connect_begin, now);
+        std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    } else {
+        std::cout << "reply: " << as_chars(reply) << fmt::format(" ({:.2f} ms)", rtt) << std::endl;
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> send_repeat(const ConnectArgs& args, const ConnectResult& result) {
+    print_connected(result);
+    auto report = co_await send_repeatedly(*result.pipe, args.send, args.repeat, std::chrono::milliseconds(args.interval_ms), args.dial.timeout());
+    std::cout << fmt::format("{} sent, {} replies, longest silence {:.0f} ms", args.repeat, report.replies, report.longest_silence_ms) << std::endl;
+    if (!report.last_answered) std::cerr << "error: the last message got no reply" << std::endl;
+    co_return report.last_answered ? 0 : 1;
+}
+
+asio::awaitable<int> run_connect(asio::io_context& io, const ConnectArgs& args) {
+    auto dialler = co_await start_dialler(io, args.dial);
+    auto& node = *dialler.node;
+    std::exception_ptr failure;
+    PipePtr pipe;
+    int code = 1;
+    try {
+        auto connect_begin = Clock::now();
+        auto result = co_await auto_connect(node, dialler.peer, dialler.options);
+        pipe = result.pipe;
+        if (args.repeat > 1) code = co_await send_repeat(args, result);
+        else code = co_await send_once(args, result, connect_begin);
+    } catch (const Exception&) {
+        failure = std::current_exception();
+    }
+    if (pipe) pipe->close();  // also after a failure: the peer learns at once, nothing lingers
+    co_await node.close();
+    if (failure) std::rethrow_exception(failure);
+    co_return code;
+}
+
+// --json: a failure is a JSON object too, with "error" (and the race's reports when it got that far).
+asio::awaitable<int> run_connect_json(asio::io_context& io, const ConnectArgs& args) {
+    try {
+        auto code = co_await run_connect(io, args);
+        co_return code;
+    } catch (const ConnectFailure& e) {
+        std::cout << nlohmann::json{{"error", e.error().to_string()}, {"plugins", plugins_json(e.plugins)}, {"phases", phases_json(e.phases)}}
+                         .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << std::endl;
+        throw;
+    } catch (const Exception& e) {
+        std::cout << nlohmann::json{{"error", e.error().to_string()}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+        throw;
+    }
+}
+
 }  // namespace
 
 void add_connect_command(CLI::App& app, std::function<int()>& action) {
     auto* cmd = app.add_subcommand("connect", "Connect to a peer, send a message and print the reply");
-    struct Args {
-        NodeFlags flags;
-        std::string target;
-        std::string send = "hello from warpgate";
-        std::vector<std::string> plugins;
-        double timeout = 10;
-        std::string transport = "tcp";
-        bool json = false;
-        int repeat = 1;
-        int interval_ms = 200;
-    };
-    auto args = std::make_shared<Args>();
-    args->flags.add_to(*cmd);
-    cmd->add_option("target", args->target, "Peer address text (wg1...), @FILE holding it, or a nickname")->required();
+    auto args = std::make_shared<ConnectArgs>();
+    args->dial.add_to(*cmd, true);
     cmd->add_option("--send", args->send, "Message to send");
-    cmd->add_option("--plugins", args->plugins, "Only these traversal plugins, comma separated (e.g. direct_connect)")->delimiter(',');
-    cmd->add_option("--timeout", args->timeout, "Overall connect timeout in seconds")->check(CLI::PositiveNumber);
-    cmd->add_option("--transport", args->transport, "tcp or udp")->check(CLI::IsMember({"tcp", "udp"}));
-    auto* json = cmd->add_flag("--json", args->json, "Print the outcome as JSON");
+    auto* json = cmd->add_flag("--json", args->json, "Print the outcome as JSON (a failure too: an object with \"error\")");
     cmd->add_option("--repeat", args->repeat,
                     "Send the message N times over the one link (\"TEXT #i\"), printing each reply as it comes; lost replies are "
                     "counted, an ended link is an error; exits 1 unless the last one is answered (text output only)")
@@ -137,73 +200,7 @@ void add_connect_command(CLI::App& app, std::function<int()>& action) {
     cmd->add_option("--interval", args->interval_ms, "Milliseconds between --repeat messages (default 200)")->check(CLI::PositiveNumber);
     cmd->callback([&action, args] {
         action = [args] {
-            return run([args](asio::io_context& io) -> asio::awaitable<int> {
-                auto text = read_target(args->target);
-                auto node_options = args->flags.node_options();
-                if (!text.starts_with("wg1")) {
-                    auto resolved = co_await resolve_nickname(io, node_options.conf, text);
-                    text = std::move(resolved);
-                }
-                auto peer = value_or_throw(parse_address_text(text));
-                Node node(io.get_executor(), std::move(node_options));
-                co_await node.start({progress_printer(args->flags.verbose)});
-                ConnectOptions options;
-                options.transport = *parse_transport(args->transport);
-                options.timeout = std::chrono::milliseconds(static_cast<long>(args->timeout * 1000));
-                options.plugins = args->plugins;
-                ConnectResult result;
-                std::exception_ptr failure;
-                auto connect_begin = std::chrono::steady_clock::now();
-                try {
-                    result = co_await auto_connect(node, peer, options);
-                } catch (const ConnectFailure& e) {
-                    if (args->json)
-                        std::cout << nlohmann::json{{"error", e.error().to_string()}, {"plugins", plugins_json(e.plugins)},
-                                                    {"phases", phases_json(e.phases)}}
-                                         .dump(2)
-                                  << std::endl;
-                    failure = std::current_exception();
-                } catch (const Exception&) {
-                    failure = std::current_exception();
-                }
-                if (failure) {
-                    co_await node.close();
-                    std::rethrow_exception(failure);
-                }
-                if (args->repeat > 1) {
-                    print_connected(result);
-                    std::cout << std::flush;
-                    auto report = co_await send_repeatedly(*result.pipe, args->send, args->repeat, std::chrono::milliseconds(args->interval_ms),
-                                                           std::chrono::milliseconds(static_cast<long>(args->timeout * 1000)));
-                    std::cout << fmt::format("{} sent, {} replies, longest silence {:.0f} ms", args->repeat, report.replies,
-                                             report.longest_silence_ms)
-                              << std::endl;
-                    result.pipe->close();
-                    co_await node.close();
-                    if (!report.last_answered) std::cerr << "error: the last message got no reply" << std::endl;
-                    co_return report.last_answered ? 0 : 1;
-                }
-                auto begin = std::chrono::steady_clock::now();
-                co_await result.pipe->send(as_bytes(args->send));
-                auto reply = co_await result.pipe->recv(std::chrono::milliseconds(static_cast<long>(args->timeout * 1000)));
-                auto now = std::chrono::steady_clock::now();
-                auto rtt = std::chrono::duration<double, std::milli>(now - begin).count();
-                auto first_echo = std::chrono::duration<double, std::milli>(now - connect_begin).count();
-                if (args->json) {
-                    std::cout << nlohmann::json{{"plugin", result.plugin}, {"attempt", result.attempt.describe()},
-                                                {"reply", std::string(as_chars(reply))}, {"reply_ms", rtt},
-                                                {"first_echo_ms", first_echo}, {"relayed", result.pipe->relayed()},
-                                                {"plugins", plugins_json(result.plugins)}, {"phases", phases_json(result.phases)}}
-                                     .dump(2)
-                              << std::endl;
-                } else {
-                    print_connected(result);
-                    std::cout << "reply: " << as_chars(reply) << fmt::format(" ({:.2f} ms)", rtt) << std::endl;
-                }
-                result.pipe->close();
-                co_await node.close();
-                co_return 0;
-            });
+            return run([args](asio::io_context& io) { return args->json ? run_connect_json(io, *args) : run_connect(io, *args); });
         };
     });
 }

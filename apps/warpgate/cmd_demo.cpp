@@ -5,12 +5,19 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
+#include <stdlib.h>
 #include <warpgate/gate.hpp>
 
 #include "cli.hpp"
 
 namespace warpgate::cli {
 namespace {
+
+std::filesystem::path private_temp_dir() {
+    auto pattern = (std::filesystem::temp_directory_path() / "warpgate-demo-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw Exception(Errc::io, "cannot create a temporary directory under " + std::filesystem::temp_directory_path().string());
+    return pattern;
+}
 
 void step(std::string_view text) { std::cout << "demo: " << text << std::endl; }
 
@@ -61,8 +68,17 @@ void add_demo_command(CLI::App& app, std::function<int()>& action) {
         action = [verbose] {
             if (*verbose) spdlog::set_level(spdlog::level::debug);
             return run([verbose](asio::io_context& io) -> asio::awaitable<int> {
-                // Keys of the demo's two identities live in a scratch directory, not the user's.
-                auto dir = std::filesystem::temp_directory_path() / "warpgate-demo";
+                // Keys of the demo's two identities live in a private scratch directory (mode
+                // 0700, a fresh name per run), not the user's and not one another user could
+                // prepare in the shared temp directory; it is removed at the end.
+                auto dir = private_temp_dir();
+                struct RemoveAtEnd {
+                    std::filesystem::path dir;
+                    ~RemoveAtEnd() {
+                        std::error_code ec;
+                        std::filesystem::remove_all(dir, ec);
+                    }
+                } cleanup{dir};
                 GateOptions options;
                 options.conf = NodeConfig::test();
                 options.conf.install_path = dir;

@@ -4,7 +4,6 @@
 #include <asio/signal_set.hpp>
 #include <nlohmann/json.hpp>
 #include <asio/steady_timer.hpp>
-#include <fstream>
 #include <iostream>
 
 #include "cli.hpp"
@@ -12,17 +11,43 @@
 namespace warpgate::cli {
 namespace {
 
-asio::awaitable<void> serve_link(PipePtr pipe, bool echo) {
-    auto peer = pipe->remote_endpoint().to_string();
-    std::cout << "link from " << peer << " (" << to_string(pipe->transport()) << ")" << std::endl;
+// Text lines, or with --json one event per line: link, message, link_closed.
+struct Events {
+    bool json = false;
+
+    void link(const Pipe& pipe) const {
+        if (json)
+            print_json_line(std::cout, {{"event", "link"}, {"peer", pipe.peer_node_id()}, {"endpoint", pipe.remote_endpoint().to_string()},
+                                        {"path", path_of(pipe)}, {"encrypted", pipe.encrypted()}});
+        else
+            std::cout << "link from " << pipe.remote_endpoint().to_string() << " (" << to_string(pipe.transport()) << ")" << std::endl;
+    }
+    void message(const Endpoint& from, const std::string& peer, ByteView text) const {
+        if (json)
+            print_json_line(std::cout, {{"event", "message"}, {"peer", peer}, {"endpoint", from.to_string()}, {"text", std::string(as_chars(text))}});
+        else
+            std::cout << "[" << from.to_string() << "] " << as_chars(text) << std::endl;
+    }
+    void closed(const Endpoint& from, const std::string& peer, const std::string& reason) const {
+        if (json)
+            print_json_line(std::cout, {{"event", "link_closed"}, {"peer", peer}, {"endpoint", from.to_string()}, {"reason", reason}});
+        else
+            std::cout << "link from " << from.to_string() << " ended: " << reason << std::endl;
+    }
+};
+
+asio::awaitable<void> serve_link(PipePtr pipe, bool echo, Events events) {
+    auto from = pipe->remote_endpoint();
+    auto peer = pipe->peer_node_id();
+    events.link(*pipe);
     try {
         for (;;) {
             auto message = co_await pipe->recv(std::chrono::hours(24));
-            std::cout << "[" << peer << "] " << as_chars(message) << std::endl;
+            events.message(from, peer, message);
             if (echo) co_await pipe->send(message);
         }
     } catch (const Exception& e) {
-        std::cout << "link from " << peer << " ended: " << e.error().message << std::endl;
+        events.closed(from, peer, e.error().message);
     }
 }
 
@@ -62,59 +87,43 @@ asio::awaitable<void> stats_on_signal(asio::signal_set& usr1, const Node& node, 
 }  // namespace
 
 void add_listen_command(CLI::App& app, std::function<int()>& action) {
-    auto* cmd = app.add_subcommand("listen", "Run a node and accept links until SIGINT/SIGTERM");
-    auto flags = std::make_shared<NodeFlags>();
-    auto addr_out = std::make_shared<std::string>();
+    auto* cmd = app.add_subcommand("listen", "Run a node and accept links until SIGINT/SIGTERM (exit 0)");
+    auto flags = std::make_shared<ListenFlags>();
     auto echo = std::make_shared<bool>(false);
-    auto json = std::make_shared<bool>(false);
     flags->add_to(*cmd);
-    cmd->add_flag("--json", *json, "Print the start line and the counters (on SIGUSR1 and at exit) as JSON lines");
-    cmd->add_option("--addr-out", *addr_out, "Also write the node's address (text form) to FILE");
+    cmd->get_option("--json")->description(
+        "One JSON line per event: listening (address), link (peer, path), message, link_closed, stats (on SIGUSR1 and at exit)");
     cmd->add_flag("--echo", *echo, "Send every received message back to its sender");
-    cmd->callback([&action, flags, addr_out, echo, json] {
-        action = [flags, addr_out, echo, json] {
-            return run([=](asio::io_context& io) -> asio::awaitable<int> {
-                // An operator should see refusals (info, rate-limited), not only warnings.
-                if (spdlog::get_level() > spdlog::level::info) spdlog::set_level(spdlog::level::info);
-                Node node(io.get_executor(), flags->node_options());
-                co_await node.start({progress_printer(flags->verbose)});
-                node.on_inbound([&io, echo](PipePtr pipe) { asio::co_spawn(io, serve_link(pipe, *echo), asio::detached); });
-                node.add_msg_cb([echo](Message m, Endpoint from, Pipe& pipe) -> asio::awaitable<void> {
-                    std::cout << "[" << from.to_string() << "] " << as_chars(m) << std::endl;
-                    if (*echo) co_await pipe.send(m);
-                });
-                if (!addr_out->empty()) {
-                    std::ofstream out(*addr_out + ".tmp");
-                    out << node.address_text() << "\n";
-                    out.close();
-                    std::rename((*addr_out + ".tmp").c_str(), addr_out->c_str());  // readers never see half a file
-                }
-                auto mappings = nlohmann::json::array();
-                for (auto& m : node.port_mappings()) mappings.push_back(to_json(m));
-                if (*json)
-                    std::cout << nlohmann::json{{"event", "listening"}, {"port", node.listen_port()}, {"node_id", node.node_id()},
-                                                {"address", node.address_text()}, {"port_mappings", mappings}}
-                                     .dump()
-                              << std::endl;
-                else {
-                    std::cout << "listening on port " << node.listen_port() << " as " << node.node_id() << "\n";
-                    for (auto& m : node.port_mappings()) std::cout << "port mapping: " << describe(m) << "\n";
-                    std::cout << node.address_text() << std::endl;
-                }
-                asio::signal_set usr1(io, SIGUSR1);
-                asio::co_spawn(io, stats_on_signal(usr1, node, *json), asio::detached);
-                // Sleeps until SIGINT/SIGTERM cancels this coroutine.
-                asio::steady_timer forever(io, asio::steady_timer::time_point::max());
-                asio::error_code ec;
-                co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-                // The signal cancelled us; what follows (closing the node) must still run.
-                co_await asio::this_coro::reset_cancellation_state();
-                usr1.cancel();
-                print_stats(node, *json);
-                if (!*json) std::cout << "closing" << std::endl;
-                co_await asio::co_spawn(io, node.close(), asio::use_awaitable);  // outside the cancelled scope
-                co_return 0;
-            });
+    cmd->callback([&action, flags, echo] {
+        action = [flags, echo] {
+            return run(
+                [=](asio::io_context& io) -> asio::awaitable<int> {
+                    // An operator should see refusals (info, rate-limited), not only warnings.
+                    if (spdlog::get_level() > spdlog::level::info) spdlog::set_level(spdlog::level::info);
+                    Node node(io.get_executor(), flags->node.node_options());
+                    co_await node.start({progress_printer(flags->node.verbose)});
+                    Events events{flags->json};
+                    node.on_inbound([&io, echo, events](PipePtr pipe) { asio::co_spawn(io, serve_link(pipe, *echo, events), asio::detached); });
+                    node.add_msg_cb([echo, events](Message m, Endpoint from, Pipe& pipe) -> asio::awaitable<void> {
+                        events.message(from, pipe.peer_node_id(), m);
+                        if (*echo) co_await pipe.send(m);
+                    });
+                    announce_listening(node, *flags, std::cout);
+                    asio::signal_set usr1(io, SIGUSR1);
+                    asio::co_spawn(io, stats_on_signal(usr1, node, flags->json), asio::detached);
+                    // Sleeps until SIGINT/SIGTERM cancels this coroutine.
+                    asio::steady_timer forever(io, asio::steady_timer::time_point::max());
+                    asio::error_code ec;
+                    co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                    // The signal cancelled us; what follows (closing the node) must still run.
+                    co_await asio::this_coro::reset_cancellation_state();
+                    usr1.cancel();
+                    print_stats(node, flags->json);
+                    if (!flags->json) std::cout << "closing" << std::endl;
+                    co_await asio::co_spawn(io, node.close(), asio::use_awaitable);  // outside the cancelled scope
+                    co_return 0;
+                },
+                OnSignal::stop_service);
         };
     });
 }

@@ -47,6 +47,14 @@ std::vector<std::pair<const Interface*, asio::ip::address>> addresses_to_measure
     return out;
 }
 
+// A report no server answered says "blocked", but that is not a measurement: the servers may
+// be down as well as UDP blocked here.
+bool any_answered(const Measured& m) {
+    return m.report && std::any_of(m.report->servers.begin(), m.report->servers.end(), [](auto& s) { return s.answered; });
+}
+
+constexpr const char* no_answer = "no STUN server answered (is the server running and reachable? is UDP blocked here?)";
+
 nlohmann::json to_json(const Measured& m) {
     nlohmann::json j{{"interface", m.nic->name}, {"index", m.nic->index}, {"family", to_string(family_of(m.ip))},
                      {"local_ip", m.ip.to_string()}};
@@ -55,6 +63,7 @@ nlohmann::json to_json(const Measured& m) {
         return j;
     }
     const auto& r = *m.report;
+    if (!any_answered(m)) j["error"] = no_answer;
     j["external"] = r.external ? r.external->to_string() : "";
     j["nat_type"] = to_string(r.nat.type);
     j["nat_type_code"] = static_cast<int>(r.nat.type);
@@ -87,7 +96,9 @@ void print_text(const Measured& m) {
         return;
     }
     const auto& r = *m.report;
-    std::cout << "external " << (r.external ? r.external->to_string() : "none") << ", NAT " << to_string(r.nat.type)
+    if (!any_answered(m)) std::cout << "error: " << no_answer << "\n";
+    else
+        std::cout << "external " << (r.external ? r.external->to_string() : "none") << ", NAT " << to_string(r.nat.type)
               << (r.observations.filtering_testable ? "" : " (filtering assumed: no RFC 5780 server)") << ", "
               << to_string(r.nat.mapping) << " mapping, delta " << to_string(r.nat.delta_type) << " " << r.nat.delta_value
               << ", TCP " << (r.tcp_external ? r.tcp_external->to_string() : "none") << (r.servers_disagree ? ", servers disagree" : "")
@@ -154,8 +165,7 @@ asio::awaitable<int> run_nat(asio::io_context& io, const NatFlags& flags) {
         for (auto& m : measured) print_text(m);
         std::cout << std::flush;
     }
-    bool any = std::any_of(measured.begin(), measured.end(), [](const Measured& m) { return m.report.has_value(); });
-    co_return any ? 0 : 1;
+    co_return std::any_of(measured.begin(), measured.end(), any_answered) ? 0 : 1;
 }
 
 }  // namespace

@@ -36,10 +36,8 @@ nlohmann::json reply_json(const pnp::Client& client, std::string_view name, cons
 }  // namespace
 
 asio::awaitable<std::string> resolve_nickname(asio::io_context& io, const NodeConfig& conf, std::string_view name) {
-    // Lookups need no particular key: a fresh one keeps them unlinkable to this node.
-    auto client = make_client(io, conf, crypto::IdentityKey::generate(), false);
-    auto reply = co_await client.lookup(name);
-    co_return std::string(as_chars(accepted(std::move(reply), name).value));
+    auto value = co_await pnp::resolve(io.get_executor(), conf.nickname_servers, name);
+    co_return value_or_throw(std::move(value));
 }
 
 void add_nickname_command(CLI::App& app, std::function<int()>& action) {

@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
     warpgate::cli::add_demo_command(app, action);
     warpgate::cli::add_nat_command(app, action);
     warpgate::cli::add_nickname_command(app, action);
+    warpgate::cli::add_pipe_command(app, action);
+    warpgate::cli::add_forward_command(app, action);
+    warpgate::cli::add_ping_command(app, action);
     CLI11_PARSE(app, argc, argv);
     return action ? action() : 2;
 }

@@ -3,12 +3,14 @@
 #pragma once
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+#include <warpgate/auto_connect.hpp>
 #include <warpgate/node.hpp>
 
 namespace warpgate::bench {
@@ -37,11 +39,29 @@ double median(std::vector<double> samples);
 // Runs one coroutine on a fresh single-threaded io_context (one core) to completion.
 void run(const std::function<asio::awaitable<void>(asio::io_context&)>& coroutine);
 
+constexpr std::size_t datagram_size = 1200;                  // the UDP figures' datagrams
+constexpr std::chrono::milliseconds udp_quiet{300};          // a UDP reader stops after this much silence
+
+// Two nodes and a link between them by auto_connect (client: a's end, server: b's).
+struct LinkPair {
+    std::unique_ptr<Node> a, b;
+    PipePtr client, server;
+};
+asio::awaitable<LinkPair> open_link(asio::io_context& io, NodeOptions a, NodeOptions b, ConnectOptions options);
+// The same in two steps: the started nodes, then the link (to time the link alone).
+asio::awaitable<LinkPair> open_nodes(asio::io_context& io, NodeOptions a, NodeOptions b);
+asio::awaitable<void> link_nodes(asio::io_context& io, LinkPair& link, ConnectOptions options);
+asio::awaitable<void> close_link(LinkPair& link);
+// datagram_size datagrams from client to server as fast as it sends them: received per second
+// (the receiver stops after udp_quiet of silence: the rest was lost).
+asio::awaitable<double> udp_delivery_rate(LinkPair& link, std::size_t count);
+
 // --- figures, by file ---
 std::vector<Figure> node_figures(const Sizes& sizes);        // node_figures.cpp
 std::vector<Figure> throughput_figures(const Sizes& sizes);  // throughput_figures.cpp
 std::vector<Figure> crypto_figures(const Sizes& sizes);      // crypto_figures.cpp
 std::vector<Figure> scale_figures(const Sizes& sizes);       // scale_figures.cpp
+std::vector<Figure> relay_figures(const Sizes& sizes);       // relay_figures.cpp
 
 // --- output (summary_main.cpp) ---
 void print_table(const std::vector<Figure>& figures);

@@ -1,7 +1,10 @@
 // warpgate_summary: every performance figure of issue 20 in one run, as one table (figure,
 // value, baseline, ratio, target), optionally saved as JSON to compare a change with the last.
-//   warpgate_summary [--json PATH] [--quick] [--only node|throughput|crypto|scale]
+//   warpgate_summary [--json PATH] [--quick] [--only node|throughput|crypto|scale|relay]
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +16,8 @@
 #include "summary.hpp"
 
 namespace warpgate::bench {
+
+using namespace asio::experimental::awaitable_operators;
 
 NodeOptions test_node(bool encrypted) {
     NodeOptions o;
@@ -38,6 +43,56 @@ void run(const std::function<asio::awaitable<void>(asio::io_context&)>& coroutin
     asio::co_spawn(io, coroutine(io), [&](std::exception_ptr e) { error = e; });
     io.run();
     if (error) std::rethrow_exception(error);
+}
+
+asio::awaitable<LinkPair> open_nodes(asio::io_context& io, NodeOptions a, NodeOptions b) {
+    LinkPair link;
+    link.a = co_await Node::open(io.get_executor(), std::move(a));
+    link.b = co_await Node::open(io.get_executor(), std::move(b));
+    co_return link;
+}
+
+asio::awaitable<void> link_nodes(asio::io_context& io, LinkPair& link, ConnectOptions options) {
+    link.b->on_inbound([&link](PipePtr pipe) { link.server = pipe; });
+    auto result = co_await auto_connect(*link.a, link.b->node_address(), std::move(options));
+    link.client = result.pipe;
+    while (!link.server) co_await asio::post(io, asio::use_awaitable);
+}
+
+asio::awaitable<LinkPair> open_link(asio::io_context& io, NodeOptions a, NodeOptions b, ConnectOptions options) {
+    auto link = co_await open_nodes(io, std::move(a), std::move(b));
+    co_await link_nodes(io, link, std::move(options));
+    co_return link;
+}
+
+asio::awaitable<void> close_link(LinkPair& link) {
+    link.client->close();
+    link.server->close();
+    co_await link.a->close();
+    co_await link.b->close();
+}
+
+asio::awaitable<double> udp_delivery_rate(LinkPair& link, std::size_t count) {
+    using Clock = std::chrono::steady_clock;
+    std::size_t got = 0;
+    auto begin = Clock::now();
+    auto last = begin;
+    auto writer = [&]() -> asio::awaitable<void> {
+        Bytes datagram(datagram_size, 1);
+        for (std::size_t i = 0; i < count; ++i) co_await link.client->send(datagram);
+    };
+    auto reader = [&]() -> asio::awaitable<void> {
+        try {
+            while (got < count) {
+                auto message = co_await link.server->recv(udp_quiet);
+                ++got;
+                last = Clock::now();
+            }
+        } catch (const Exception&) {  // silence: the rest was lost
+        }
+    };
+    co_await (writer() && reader());
+    co_return static_cast<double>(got) / std::chrono::duration<double>(last - begin).count();
 }
 
 namespace {
@@ -94,7 +149,7 @@ int main(int argc, char** argv) {
         } else if (arg == "--quick") {
             sizes = {.repetitions = 7, .stream_bytes = 256 << 20, .datagrams = 50000, .idle_links = 1000};
         } else {
-            std::fprintf(stderr, "usage: %s [--json PATH] [--quick] [--only node|throughput|crypto|scale]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--json PATH] [--quick] [--only node|throughput|crypto|scale|relay]\n", argv[0]);
             return 2;
         }
     }
@@ -109,6 +164,7 @@ int main(int argc, char** argv) {
     add("node", node_figures);
     add("throughput", throughput_figures);
     add("scale", scale_figures);
+    add("relay", relay_figures);
     print_table(figures);
     if (!json_path.empty()) {
         std::ofstream(json_path) << to_json(figures) << "\n";

@@ -20,8 +20,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace asio::experimental::awaitable_operators;
 constexpr std::size_t message_size = 64 * 1024;
-constexpr std::size_t datagram_size = 1200;
-constexpr auto quiet = std::chrono::milliseconds(300);  // a UDP reader stops after this much silence
 
 double seconds_since(Clock::time_point begin) { return std::chrono::duration<double>(Clock::now() - begin).count(); }
 
@@ -74,7 +72,7 @@ double raw_udp_rate(std::size_t count) {
             // baseline more than the receive itself.
             asio::error_code received, waited;
             while (got < count) {
-                silence.expires_after(quiet);
+                silence.expires_after(udp_quiet);
                 auto outcome = co_await (server.async_receive(asio::buffer(datagram), asio::redirect_error(asio::use_awaitable, received)) ||
                                          silence.async_wait(asio::redirect_error(asio::use_awaitable, waited)));
                 if (outcome.index() == 1 || received) break;
@@ -88,33 +86,10 @@ double raw_udp_rate(std::size_t count) {
     return rate;
 }
 
-struct LinkPair {
-    std::unique_ptr<Node> a, b;
-    PipePtr client, server;
-};
-
-asio::awaitable<LinkPair> open_link(asio::io_context& io, Transport transport, bool encrypted) {
-    LinkPair link;
-    link.a = co_await Node::open(io.get_executor(), test_node(encrypted));
-    link.b = co_await Node::open(io.get_executor(), test_node(encrypted));
-    link.b->on_inbound([&link](PipePtr pipe) { link.server = pipe; });
-    auto result = co_await auto_connect(*link.a, link.b->node_address(), {transport, std::chrono::seconds(5)});
-    link.client = result.pipe;
-    while (!link.server) co_await asio::post(io, asio::use_awaitable);
-    co_return link;
-}
-
-asio::awaitable<void> close_link(LinkPair& link) {
-    link.client->close();
-    link.server->close();
-    co_await link.a->close();
-    co_await link.b->close();
-}
-
 double link_tcp_mibps(std::size_t total, bool encrypted) {
     double seconds = 0;
     run([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto link = co_await open_link(io, TCP, encrypted);
+        auto link = co_await open_link(io, test_node(encrypted), test_node(encrypted), {TCP, std::chrono::seconds(5)});
         auto begin = Clock::now();
         auto writer = [&]() -> asio::awaitable<void> {
             Bytes chunk(message_size, 1);
@@ -136,26 +111,8 @@ double link_tcp_mibps(std::size_t total, bool encrypted) {
 double link_udp_rate(std::size_t count) {
     double rate = 0;
     run([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto link = co_await open_link(io, UDP, true);
-        std::size_t got = 0;
-        auto begin = Clock::now();
-        auto last = begin;
-        auto writer = [&]() -> asio::awaitable<void> {
-            Bytes datagram(datagram_size, 1);
-            for (std::size_t i = 0; i < count; ++i) co_await link.client->send(datagram);
-        };
-        auto reader = [&]() -> asio::awaitable<void> {
-            try {
-                while (got < count) {
-                    auto message = co_await link.server->recv(quiet);
-                    ++got;
-                    last = Clock::now();
-                }
-            } catch (const Exception&) {  // silence: the rest was lost
-            }
-        };
-        co_await (writer() && reader());
-        rate = static_cast<double>(got) / std::chrono::duration<double>(last - begin).count();
+        auto link = co_await open_link(io, test_node(true), test_node(true), {UDP, std::chrono::seconds(5)});
+        rate = co_await udp_delivery_rate(link, count);
         co_await close_link(link);
     });
     return rate;

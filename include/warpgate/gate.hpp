@@ -42,8 +42,14 @@ public:
     ~Gate();
 
     asio::awaitable<Link> connect(const NodeAddress& peer, LinkOptions options = {});
-    // peer: address text ("wg1...")
+    // peer: address text ("wg1...") or a nickname (find()).
     asio::awaitable<Link> connect(std::string_view peer, LinkOptions options = {});
+    // The address a nickname ("alice" or "alice.p2p", docs/pnp.md) maps to on the configured
+    // nickname servers (NodeConfig::nickname_servers), as registered: it resolves the moment
+    // the owner's registration returned. Throws Errc::config with no server configured,
+    // Errc::unreachable when no server holds the name, Errc::malformed when its value is no
+    // node address; a server's transport error otherwise.
+    asio::awaitable<NodeAddress> find(std::string_view nickname);
     // The next inbound link. Throws Errc::timeout.
     asio::awaitable<Link> accept(std::chrono::milliseconds timeout = std::chrono::seconds(30));
     // Inbound links go to `handler` instead of accept().

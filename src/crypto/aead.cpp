@@ -54,19 +54,26 @@ void Aead::seal(const AeadNonce& nonce, ByteView aad, std::initializer_list<Byte
                   "AEAD tag");
 }
 
-bool Aead::open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::span<std::uint8_t> out) {
-    if (sealed.size() < aead_tag_size || out.size() != sealed.size() - aead_tag_size)
-        throw std::length_error("AEAD open sizes");
-    std::size_t body = out.size();
+bool Aead::open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::initializer_list<std::span<std::uint8_t>> out) {
+    std::size_t body = 0;
+    for (auto part : out) body += part.size();
+    if (sealed.size() < aead_tag_size || body != sealed.size() - aead_tag_size) throw std::length_error("AEAD open sizes");
     start(nonce, aad);
-    int size = 0;
-    if (body > 0)
-        check_openssl(EVP_CipherUpdate(ctx_.get(), out.data(), &size, sealed.data(), length_of(body)), "AEAD decrypt");
+    std::size_t at = 0;
+    for (auto part : out) {
+        if (part.empty()) continue;
+        int size = 0;
+        check_openssl(EVP_CipherUpdate(ctx_.get(), part.data(), &size, sealed.data() + at, length_of(part.size())),
+                      "AEAD decrypt");
+        at += static_cast<std::size_t>(size);
+    }
     // OpenSSL takes a non-const tag pointer but only copies from it.
     auto* tag = const_cast<std::uint8_t*>(sealed.data() + body);
     check_openssl(EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_SET_TAG, aead_tag_size, tag), "AEAD set tag");
+    // ChaCha20-Poly1305 holds nothing back: the final step only checks the tag.
+    std::uint8_t none[1];
     int tail = 0;
-    if (EVP_CipherFinal_ex(ctx_.get(), out.data() + size, &tail) == 1) return true;
+    if (EVP_CipherFinal_ex(ctx_.get(), none, &tail) == 1) return true;
     ERR_clear_error();
     return false;
 }

@@ -35,7 +35,13 @@ public:
               std::span<std::uint8_t> out);
     // Reads ciphertext || tag and writes the plaintext (out.size() must be sealed.size() -
     // aead_tag_size). False when the tag does not match; out then holds no usable data.
-    bool open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::span<std::uint8_t> out);
+    bool open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::span<std::uint8_t> out) {
+        return open(nonce, aad, sealed, {out});
+    }
+    // The same into parts filled in order (a record's kind byte and the application's message:
+    // decrypted straight to where it is kept, no copy afterwards). The parts' sizes add up to
+    // sealed.size() - aead_tag_size.
+    bool open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::initializer_list<std::span<std::uint8_t>> out);
 
 private:
     void start(const AeadNonce& nonce, ByteView aad);

@@ -103,6 +103,14 @@ Result<void> SecureChannel::admit(std::uint64_t counter) const {
 }
 
 Result<std::size_t> SecureChannel::open_into(ByteView record, std::span<std::uint8_t> out) {
+    std::size_t size = record.size() >= overhead ? record.size() - overhead : 0;
+    if (out.size() < size)
+        return fail(Errc::malformed, "buffer of " + std::to_string(out.size()) + " bytes cannot hold a " +
+                                         std::to_string(size) + "-byte record");
+    return open_into(record, {out.first(size)});
+}
+
+Result<std::size_t> SecureChannel::open_into(ByteView record, std::initializer_list<std::span<std::uint8_t>> out) {
     if (broken_) return fail(Errc::closed, "secure link is closed after an earlier record failed");
     auto failed = [this, &record](Error error) {
         broken_ = mode_ == ChannelMode::stream && !(record.size() >= header_size && out_of_band(load_counter(record.data())));
@@ -113,13 +121,14 @@ Result<std::size_t> SecureChannel::open_into(ByteView record, std::span<std::uin
                                               " bytes is shorter than the " + std::to_string(overhead) +
                                               "-byte minimum (truncated)"});
     std::size_t size = record.size() - overhead;
-    if (out.size() < size)
-        return fail(Errc::malformed, "buffer of " + std::to_string(out.size()) + " bytes cannot hold a " +
-                                         std::to_string(size) + "-byte record");
+    std::size_t room = 0;
+    for (auto part : out) room += part.size();
+    if (room != size)
+        return fail(Errc::malformed, "buffers of " + std::to_string(room) + " bytes for a " + std::to_string(size) +
+                                         "-byte record");
     std::uint64_t counter = load_counter(record.data());
     if (auto ok = admit(counter); !ok) return failed(ok.error());
-    if (!opener_.open(nonce_of(record.data()), record.first(header_size), record.subspan(header_size),
-                      out.first(size)))
+    if (!opener_.open(nonce_of(record.data()), record.first(header_size), record.subspan(header_size), out))
         return failed({Errc::auth_failed, "secure record " + number(counter) +
                                               " failed authentication (tampered, truncated or forged)"});
     if (out_of_band(counter))

@@ -55,6 +55,9 @@ public:
     // As open(), writing the plaintext to the front of `out` (at least record.size() -
     // overhead bytes, else Errc::malformed).
     Result<std::size_t> open_into(ByteView record, std::span<std::uint8_t> out);
+    // As open(), writing the plaintext into parts, in order, whose sizes add up to exactly
+    // record.size() - overhead (else Errc::malformed): a record's kind byte and its body.
+    Result<std::size_t> open_into(ByteView record, std::initializer_list<std::span<std::uint8_t>> out);
     // As open(), decrypting where the record lies: returns the plaintext as a view into
     // `record` (its bytes [8, 8+n)). Saves a buffer and a pass over memory when receiving.
     Result<std::span<std::uint8_t>> open_in_place(std::span<std::uint8_t> record);

@@ -25,7 +25,10 @@ asio::error_code open_and_bind(Socket& socket, const Endpoint_& endpoint, bool r
     if (ec) return ec;
     // Separate sockets per family: an IPv6 socket must not also take the IPv4 port.
     if (endpoint.address().is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
-    if (reuse_addr) socket.set_option(asio::socket_base::reuse_address(true), ec);
+    // TCP listeners always: a node started again must not be refused for its last run's
+    // connections in TIME_WAIT on the port (SO_REUSEADDR does not let two listeners share it).
+    // UDP only when asked, as there it would let a second node take the port.
+    if (reuse_addr || std::is_same_v<Socket, asio::ip::tcp::acceptor>) socket.set_option(asio::socket_base::reuse_address(true), ec);
     // A TCP socket may bind a port a listener holds only when both set SO_REUSEPORT (Linux):
     // STUN over TCP (and later TCP punching) from the listen port needs it. Not on UDP, where
     // a second socket on the port would take a share of the node's datagrams; the UDP bind

@@ -47,8 +47,11 @@ struct Race {
     explicit Race(asio::any_io_executor ex, std::size_t n) : wake(ex), status(n, Status::pending), reports(n) {}
     asio::steady_timer wake;
     std::size_t running = 0;
-    // Looking for a path to move a live link to (leaving a relay), not for a new link.
+    // Looking for a path to move a live link to (leaving a relay), not for a new link: an
+    // attempt wins when the link moved to the path it reached (Session::migrate: the peer
+    // answered there).
     bool paths_only = false;
+    std::weak_ptr<session::Session> moving;
     PathPtr winner_path;
     PipePtr winner;
     std::size_t winner_index = 0;
@@ -80,16 +83,18 @@ asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::size_t index,
         if (race->paths_only) {
             auto reached = co_await plugin->attempt(node.impl().context_for(*plugin), peer, attempt);
             if (!reached.path) throw Exception(Errc::unsupported, "it makes a link of its own, not a path to move a link to");
-            if (race->winner_path) {
+            auto session = race->moving.lock();
+            if (race->winner_path || !session) {
                 reached.path->close();
                 status = Status::late;
             } else {
+                co_await session->migrate(reached.path);  // throws when the peer does not answer there
                 race->winner_path = std::move(reached.path);
                 race->winner_index = index;
                 report.won = true;
                 status = Status::won;
             }
-            report.outcome = status == Status::won ? "reached" : "reached, but another attempt won";
+            report.outcome = status == Status::won ? "moved the link there" : "reached, but another attempt won";
             report.duration = between(begin, Clock::now());
             --race->running;
             race->wake.cancel();
@@ -308,8 +313,8 @@ asio::awaitable<bool> run_race(std::shared_ptr<Race> race, const std::vector<Ent
 }
 
 // A link that won on a relay keeps looking for a direct path in the background (the
-// non-relay plugins race again, for paths only) and moves there when one is reached; it stays
-// on the relay, saying why, when none is.
+// non-relay plugins race again, for paths only) and moves to the first reached path the peer
+// answers on; it stays on the relay, saying why, when there is none.
 asio::awaitable<void> leave_relay(std::shared_ptr<node::NodeImpl> impl, NodeAddress peer, std::weak_ptr<session::Session> weak,
                                   ConnectOptions options) {
     auto ex = co_await asio::this_coro::executor;
@@ -318,6 +323,7 @@ asio::awaitable<void> leave_relay(std::shared_ptr<node::NodeImpl> impl, NodeAddr
     auto plan = plan_attempts(node, peer, options, true);
     auto race = make_race(ex, plan.entries);
     race->paths_only = true;
+    race->moving = weak;
     auto begin = Clock::now();
     bool timed_out = co_await run_race(race, plan.entries, node, peer, options, begin, begin + options.upgrade_timeout);
     auto session = weak.lock();
@@ -332,14 +338,9 @@ asio::awaitable<void> leave_relay(std::shared_ptr<node::NodeImpl> impl, NodeAddr
         log::info("link to {} stays on the relay: no direct path{}", session->peer_node_id(), describe(plugins, by_phase(plan.entries, *race)));
         co_return;
     }
-    auto winner = plan.entries[race->winner_index].planned.attempt.describe();
-    try {
-        co_await session->migrate(race->winner_path);
-        log::info("link to {} left the relay after {}: {} reached {}", session->peer_node_id(), net::describe(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin)),
-                     winner, session->path()->describe());
-    } catch (const Exception& e) {
-        log::info("link to {} stays on the relay: moving it to {} failed: {}", session->peer_node_id(), winner, e.what());
-    }
+    log::info("link to {} left the relay after {}: {} reached {}", session->peer_node_id(),
+                 net::describe(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin)),
+                 plan.entries[race->winner_index].planned.attempt.describe(), session->path()->describe());
 }
 
 }  // namespace

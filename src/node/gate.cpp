@@ -1,6 +1,9 @@
 #include <warpgate/gate.hpp>
 
+#include <fmt/format.h>
+
 #include "net/inbox.hpp"
+#include "proto/pnp_client.hpp"
 
 namespace warpgate {
 
@@ -48,10 +51,23 @@ asio::awaitable<Link> Gate::connect(const NodeAddress& peer, LinkOptions options
 }
 
 asio::awaitable<Link> Gate::connect(std::string_view peer, LinkOptions options) {
+    if (!peer.starts_with("wg1")) {
+        auto found = co_await find(peer);
+        auto link = co_await connect(found, std::move(options));
+        co_return link;
+    }
     auto address = parse_address_text(peer);
     if (!address) throw Exception(Errc::malformed, "bad peer address: " + address.error().message);
     auto link = co_await connect(*address, std::move(options));
     co_return link;
+}
+
+asio::awaitable<NodeAddress> Gate::find(std::string_view nickname) {
+    auto value = co_await pnp::resolve(node_->get_executor(), node_->config().nickname_servers, nickname);
+    if (!value) throw Exception(value.error());
+    auto address = parse_address_text(*value);
+    if (!address) throw Exception(Errc::malformed, fmt::format("nickname '{}' maps to no node address: {}", nickname, address.error().message));
+    co_return *address;
 }
 
 asio::awaitable<Link> Gate::accept(std::chrono::milliseconds timeout) {

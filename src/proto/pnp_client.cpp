@@ -123,6 +123,14 @@ Error refusal_error(const Reply& reply, std::string_view server, std::string_vie
     return {code, fmt::format("{} refused '{}': {} ({})", who, name, status_name(reply.status), reply.detail)};
 }
 
+asio::awaitable<Result<std::string>> resolve(asio::any_io_executor executor, std::vector<NicknameServer> servers, std::string_view name) {
+    Client client(executor, std::move(servers), crypto::IdentityKey::generate());
+    auto reply = co_await client.lookup(name);
+    if (!reply) co_return tl::unexpected(reply.error());
+    if (reply->status != Status::ok) co_return tl::unexpected(refusal_error(*reply, "", name));
+    co_return std::string(as_chars(reply->value));
+}
+
 Client::Client(asio::any_io_executor executor, std::vector<NicknameServer> servers, crypto::IdentityKey key, ClientOptions options)
     : executor_(executor), servers_(std::move(servers)), key_(std::move(key)), options_(std::move(options)) {}
 

@@ -39,6 +39,11 @@ asio::awaitable<Result<Reply>> exchange(asio::any_io_executor executor, const Ni
 // A reply's refusal as an Error a user can act on (Errc::refused, or not_found as unreachable).
 Error refusal_error(const Reply& reply, std::string_view server, std::string_view name);
 
+// The value `name` maps to on `servers`, looked up under a fresh key (a lookup need not be
+// linkable to the caller): Errc::config with no server configured (saying how to run one),
+// the refusal (not_found as Errc::unreachable) or every server's transport error otherwise.
+asio::awaitable<Result<std::string>> resolve(asio::any_io_executor executor, std::vector<NicknameServer> servers, std::string_view name);
+
 class Client {
 public:
     Client(asio::any_io_executor executor, std::vector<NicknameServer> servers, crypto::IdentityKey key, ClientOptions options = {});

@@ -209,13 +209,16 @@ std::optional<SessionId> receiver_of(ByteView record) {
 
 Result<Inner> decode_inner(ByteView plaintext) {
     if (plaintext.empty()) return fail(Errc::malformed, "session record without a kind byte");
-    if (plaintext[0] > max_kind) return fail(Errc::malformed, fmt::format("session record of unknown kind {}", plaintext[0]));
-    auto kind = static_cast<Kind>(plaintext[0]);
-    auto body = plaintext.subspan(1);
+    return decode_inner(plaintext[0], plaintext.subspan(1));
+}
+
+Result<Inner> decode_inner(std::uint8_t kind_byte, ByteView body) {
+    if (kind_byte > max_kind) return fail(Errc::malformed, fmt::format("session record of unknown kind {}", kind_byte));
+    auto kind = static_cast<Kind>(kind_byte);
     if ((kind == Kind::ping || kind == Kind::pong) && body.size() != 8)
         return fail(Errc::malformed, fmt::format("ping/pong with a {}-byte nonce (must be 8)", body.size()));
     if ((kind == Kind::confirm || kind == Kind::confirm_ack || kind == Kind::keepalive) && !body.empty())
-        return fail(Errc::malformed, fmt::format("control record of kind {} with a {}-byte body", plaintext[0], body.size()));
+        return fail(Errc::malformed, fmt::format("control record of kind {} with a {}-byte body", kind_byte, body.size()));
     if ((kind == Kind::ack || kind == Kind::join) && body.size() != 8)
         return fail(Errc::malformed, fmt::format("ack/join with a {}-byte body (must be 8)", body.size()));
     if (kind == Kind::close && body.size() > max_reason_size)

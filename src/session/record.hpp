@@ -150,6 +150,9 @@ struct Inner {
     ByteView body;
 };
 Result<Inner> decode_inner(ByteView plaintext);
+// The same for a kind byte and a body that lie apart (a sealed record opened into the message
+// that carries its body).
+Result<Inner> decode_inner(std::uint8_t kind, ByteView body);
 
 // The TCP length prefix: Errc::malformed when 0 or over `max_record`.
 Result<std::size_t> decode_length(std::span<const std::uint8_t, tcp_length_size> prefix, std::size_t max_record);

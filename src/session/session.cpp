@@ -6,6 +6,7 @@
 #include <asio/use_awaitable.hpp>
 #include "log.hpp"
 
+#include "crypto/random.hpp"
 #include "net/timeout.hpp"
 #include "session/demux.hpp"
 
@@ -163,6 +164,7 @@ void Session::end_session() {
     on_established_ = nullptr;
     wake_heard();
     liveness_timer_.cancel();
+    for (auto& probe : probes_) probe.wake->cancel();
     path_->close();
     if (standby_) standby_->close();
     unacked_.clear();
@@ -209,8 +211,13 @@ asio::awaitable<bool> Session::on_path_datagram(std::span<std::uint8_t> record, 
 
 PathPtr Session::path_of(const Arrival& arrival) {
     if (arrival.path) return arrival.path;
-    if (auto* standby = dynamic_cast<UdpPath*>(standby_.get()); standby && standby->socket() == arrival.socket && standby->remote() == arrival.from)
-        return standby_;
+    auto same = [&](const PathPtr& known) {
+        auto* udp = dynamic_cast<UdpPath*>(known.get());
+        return udp && udp->socket() == arrival.socket && udp->remote() == arrival.from;
+    };
+    if (same(standby_)) return standby_;
+    for (auto& probe : probes_)
+        if (same(probe.path)) return probe.path;
     return std::make_shared<UdpPath>(arrival.socket, arrival.from);
 }
 
@@ -268,9 +275,17 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arri
         if (stream && crypto::SecureChannel::out_of_band(counter)) co_return reject("an out-of-band record on an open stream");
         // A stream just joined starts with what the peer resent: what arrived already is skipped.
         if (stream && resuming_ && arrival.stream == resuming_ && counter < channel_->next_receive()) co_return true;
-        auto opened = channel_->open_in_place(record.subspan(sealed_prefix));
+        // Opened straight into the message it carries: the kind byte apart, the body into a
+        // buffer of its own that becomes the application's message, with no copy afterwards.
+        auto sealed = record.subspan(sealed_prefix);
+        std::uint8_t kind_byte = 0;
+        Message body(sealed.size() > crypto::SecureChannel::overhead ? sealed.size() - crypto::SecureChannel::overhead - 1 : 0);
+        auto opened = sealed.size() > crypto::SecureChannel::overhead
+                          ? channel_->open_into(sealed, {std::span(&kind_byte, 1), std::span(body)})
+                          : channel_->open_in_place(sealed).transform([](auto plaintext) { return plaintext.size(); });
         if (!opened) co_return reject("record failed authentication: " + opened.error().message);
-        auto inner = decode_inner(*opened);
+        if (*opened == 0) co_return reject("session record without a kind byte");
+        auto inner = decode_inner(kind_byte, body);
         if (!inner) co_return reject(inner.error().message);
         if (stream && arrival.stream == resuming_) resuming_ = nullptr;
         // Only the newest record may move the session: a replayed or delayed copy from
@@ -282,7 +297,7 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arri
         if (arrival.current) last_received_current_ = last_received_;
         if (!arrival.current && newest && !stream) consider_move(arrival);
         auto kind = inner->kind;
-        bool keep = co_await on_inner(kind, inner->body);
+        bool keep = co_await on_inner(kind, std::move(body));
         if (keep && stream && kind != Kind::ack && state_ == State::established) {
             ++received_since_ack_;
             received_bytes_since_ack_ += record.size();
@@ -307,13 +322,13 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arri
         auto inner = decode_inner(record.subspan(sealed_prefix));
         if (!inner) co_return reject(inner.error().message);
         last_received_ = Clock::now();
-        bool keep = co_await on_inner(inner->kind, inner->body);
+        bool keep = co_await on_inner(inner->kind, Message(inner->body.begin(), inner->body.end()));
         co_return keep;
     }
     co_return reject("a record of unknown type");
 }
 
-asio::awaitable<bool> Session::on_inner(Kind kind, ByteView body) {
+asio::awaitable<bool> Session::on_inner(Kind kind, Message body) {
     if (state_ == State::introducing) {
         if (role_ == Role::responder) {
             // The first record that opens proves the initiator holds the new keys: the key
@@ -334,12 +349,15 @@ asio::awaitable<bool> Session::on_inner(Kind kind, ByteView body) {
             if (kind == Kind::confirm) co_return is_open();
         } else {
             heard_.acknowledged = true;  // only an established responder seals records
+            // Its data may follow at once, in full-sized records: the reader takes the next
+            // record before initiate() resumes to establish(), so lift the limit here.
+            if (auto* tcp = dynamic_cast<TcpPath*>(path_.get())) tcp->set_max_record(options_.max_message_size + 64);
             wake_heard();
         }
     }
     // (if-chains, not a switch: GCC 12 miscompiles co_await inside switch cases)
     if (kind == Kind::data) {
-        bool open = co_await deliver(Message(body.begin(), body.end()));
+        bool open = co_await deliver(std::move(body));
         co_return open;
     }
     if (kind == Kind::ping) {
@@ -426,6 +444,7 @@ void Session::adopt(PathPtr path) {
             old->close();
     }
     last_received_current_ = Clock::now();
+    for (auto& probe : probes_) probe.wake->cancel();  // each migrate() sees the move
 }
 
 asio::awaitable<void> Session::migrate(PathPtr path) {
@@ -438,8 +457,12 @@ asio::awaitable<void> Session::migrate(PathPtr path) {
         auto demux = demux_.lock();
         if (auto* udp = dynamic_cast<UdpPath*>(path.get()); udp && udp->owns_socket() && demux)
             asio::co_spawn(get_executor(), demux->serve(udp->socket(), false), asio::detached);
-        adopt(std::move(path));
-        co_await send_control(Kind::keepalive);  // the peer follows the first authenticated record
+        if (!channel_) {
+            adopt(std::move(path));
+            co_await send_control(Kind::keepalive);  // nothing authenticates an answer: move at once
+            co_return;
+        }
+        co_await probe_and_move(std::move(path));
         co_return;
     }
     auto stream = std::dynamic_pointer_cast<TcpPath>(path);
@@ -451,6 +474,45 @@ asio::awaitable<void> Session::migrate(PathPtr path) {
     auto expected = counter_body(channel_->next_receive());
     auto join = make_record(Kind::join, expected, true);
     co_await switch_stream(std::move(stream), std::move(join), 0);
+}
+
+asio::awaitable<void> Session::probe_and_move(PathPtr path) {
+    asio::steady_timer wake(get_executor());
+    probes_.push_back({path, &wake});
+    auto left = path_;
+    auto deadline = Clock::now() + settings_.probe_timeout;
+    auto resend = std::chrono::milliseconds(50);
+    std::optional<Error> failed;
+    // Until the peer answers on `path`, the link moves elsewhere (another probe won, the peer
+    // rebound), it ends, or time runs out. Resent at 50, 100, 200 ms...: a lost probe or answer.
+    while (path_ == left && state_ == State::established && Clock::now() < deadline) {
+        std::array<std::uint8_t, 8> nonce;  // answers no Pipe::ping: nobody waits for this pong
+        crypto::random_bytes(nonce);
+        auto probe = make_record(Kind::ping, nonce);
+        try {
+            co_await path->send(probe);
+        } catch (const Exception& e) {
+            failed = e.error();  // e.g. ICMP port unreachable on a dialled socket
+            break;
+        }
+        wake.expires_at(std::min(deadline, Clock::now() + resend));
+        asio::error_code ec;
+        co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        bool stop = co_await net::cancelled();  // the race was decided elsewhere
+        if (stop) {
+            failed = Error{Errc::cancelled, "cancelled"};
+            break;
+        }
+        resend *= 2;
+    }
+    std::erase_if(probes_, [&](const Probe& p) { return p.wake == &wake; });
+    if (path_ == path) co_return;
+    path->close();
+    auto where = path->describe();
+    if (state_ != State::established) throw Exception(Errc::closed, "the link ended while moving to " + where);
+    if (failed) throw Exception(failed->code, "moving the link to " + where + " failed: " + failed->message);
+    if (path_ != left) throw Exception(Errc::cancelled, "the link moved to " + path_->describe() + ", not to " + where);
+    throw Exception(Errc::timeout, "the peer did not answer on " + where + " within " + net::describe(settings_.probe_timeout));
 }
 
 asio::awaitable<bool> Session::on_join(std::span<std::uint8_t> record, const std::shared_ptr<TcpPath>& path) {

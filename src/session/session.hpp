@@ -43,6 +43,7 @@ struct SessionSettings {
     std::chrono::milliseconds keepalive_interval{25000};  // below common NAT UDP timeouts
     std::chrono::milliseconds dead_after{75000};          // no authenticated record: the link is dead
     std::chrono::milliseconds path_quiet_after{50000};    // a quiet path hands over to the standby
+    std::chrono::milliseconds probe_timeout{1500};        // migrate(): the peer answers on the new path by then
 };
 
 class Session final : public Pipe {
@@ -85,7 +86,12 @@ public:
 
     // --- migration ---
     // Moves the link to `path` (same transport; a TCP path must be fresh, unread). Datagram
-    // sessions: the peer follows the first authenticated record. Stream sessions (encrypted
+    // sessions: make before break, pings on `path` until the peer answers there (the peer
+    // follows the first authenticated record, its answer moves this side); meanwhile records
+    // keep to the current path. Several calls may probe at once: the first path answered
+    // wins, the others end with Errc::cancelled. A path nothing answers on within
+    // probe_timeout (Errc::timeout) or that fails to send is closed and the link stays where
+    // it is. Plaintext datagram sessions move at once. Stream sessions (encrypted
     // only; the initiator moves, the responder follows): a join record, then every record the
     // peer has not acknowledged; the old stream is closed. Throws Exception when the session
     // cannot move (not established, plaintext, another transport) or the new path fails.
@@ -151,7 +157,8 @@ private:
     asio::awaitable<void> switch_stream(std::shared_ptr<TcpPath> path, std::optional<RecordBuffer> first, std::uint64_t peer_next);
     // Senders wait here while a stream switches paths, so records keep their counters' order.
     asio::awaitable<void> pass_gate();
-    asio::awaitable<bool> on_inner(Kind kind, ByteView body);
+    // `body` is the record's body, moved into the application's message when it is data.
+    asio::awaitable<bool> on_inner(Kind kind, Message body);
     void hear(Kind kind);
     // Seals (or frames, for a plaintext session) kind + body into a record.
     RecordBuffer make_record(Kind kind, ByteView body, bool out_of_band = false);
@@ -162,6 +169,7 @@ private:
     bool reject(const std::string& why);
     static asio::awaitable<void> liveness(std::weak_ptr<Session> weak);
     void adopt(PathPtr path);
+    asio::awaitable<void> probe_and_move(PathPtr path);
     void wake_heard();
 
     SessionSettings settings_;
@@ -175,6 +183,11 @@ private:
     std::uint64_t highest_counter_ = 0;  // datagram mode: only the newest record may move the session
     bool any_counter_ = false;
     PathPtr standby_;                    // datagram mode: the path left for this one (a relay)
+    struct Probe {
+        PathPtr path;
+        asio::steady_timer* wake;  // migrate()'s, until the link moves
+    };
+    std::vector<Probe> probes_;          // datagram mode: the paths migrate() calls probe
     std::chrono::steady_clock::time_point last_received_current_;  // by the current path
 
     struct Unacked {

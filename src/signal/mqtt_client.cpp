@@ -53,6 +53,9 @@ MqttClient::MqttClient(asio::any_io_executor ex, HostPort broker, std::chrono::m
     mosq_ = mosquitto_new(random_client_id().c_str(), true, this);
     if (!mosq_) throw Exception(Errc::io, "mosquitto_new failed");
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    // Signals are small writes that wait for an answer: Nagle's algorithm would hold each one
+    // behind the broker's delayed ACK of the last (about 40 ms per offer or answer).
+    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_callback_set(mosq_, &MqttClient::on_connect);
     mosquitto_disconnect_callback_set(mosq_, &MqttClient::on_disconnect);
     mosquitto_subscribe_callback_set(mosq_, &MqttClient::on_subscribe);

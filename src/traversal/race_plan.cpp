@@ -91,8 +91,12 @@ std::vector<PlannedAttempt> plan_race(const NodeAddress& ours, const NodeAddress
             if (proposal.phase == phase)
                 for (auto& attempt : proposal.attempts)
                     here.push_back({attempt, phase, phase_start, skip_reason(ours, peer, transport, phase, attempt)});
-        // The likeliest first: a flow budget cut or a later wave hits external routes.
-        std::stable_sort(here.begin(), here.end(), [](auto& x, auto& y) { return x.attempt.route < y.attempt.route; });
+        // The likeliest first: a flow budget cut or a later wave hits external routes; IPv6
+        // before IPv4 on the same route.
+        std::stable_sort(here.begin(), here.end(), [](auto& x, auto& y) {
+            return std::pair(x.attempt.route, x.attempt.family == IP4) < std::pair(y.attempt.route, y.attempt.family == IP4);
+        });
+        bool live_v6 = std::any_of(here.begin(), here.end(), [](auto& p) { return !p.skipped() && p.attempt.family == IP6; });
         std::size_t live = 0;
         for (auto& p : here) {
             if (p.skipped()) continue;
@@ -102,6 +106,7 @@ std::vector<PlannedAttempt> plan_race(const NodeAddress& ours, const NodeAddress
             }
             ++flows;
             p.delay = phase_start + static_cast<int>(live / wave_size) * limits.stagger;
+            if (live_v6 && p.attempt.family == IP4) p.delay += limits.ipv6_head_start;
             ++live;
         }
         // A phase with nothing left to try does not hold the next one back.

@@ -15,7 +15,10 @@
 //    with UDP blocked on either side, no UDP punch can work;
 //  - unknown NAT facts rule nothing out;
 //  - at most max_flows attempts in all (router flow caps, ~256 in the original), and at most
-//    max_half_open started together (SYN limits): later ones wait a stagger per wave.
+//    max_half_open started together (SYN limits): later ones wait a stagger per wave;
+//  - within a phase, IPv6 attempts go first and the phase's IPv4 attempts wait a head start
+//    (RFC 8305 section 5, the Connection Attempt Delay) when an IPv6 one is live: a dual-stack
+//    pair takes IPv6 where it links (no NAT state on the path), IPv4 where it does not.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -30,6 +33,7 @@ struct RaceLimits {
     std::chrono::milliseconds stagger{200};  // between phases, and between waves of one phase
     std::size_t max_half_open = 32;          // attempts started together
     std::size_t max_flows = 256;             // attempts in all
+    std::chrono::milliseconds ipv6_head_start{250};  // RFC 8305's recommended attempt delay
 };
 
 // What one plugin proposed.

@@ -4,12 +4,15 @@
 #
 #   lab.sh up [--nat-a MODE] [--nat-b MODE] [--cgnat-a] [--cgnat-b] [--same-lan] [--hairpin]
 #             [--upnp-a] [--upnp-b] [--loss-a PCT] [--loss-b PCT] [--delay-a MS[/JITTER]]
-#             [--delay-b MS[/JITTER]] [--no-servers]
+#             [--delay-b MS[/JITTER]] [--ip6-a MODE6] [--ip6-b MODE6] [--v6-only-a]
+#             [--v6-only-b] [--no-servers]
 #   lab.sh down                       stop every lab process, delete every lab namespace
 #   lab.sh exec HOST -- CMD...        run CMD inside HOST (wan ra rb ca cb da db ha hb)
 #   lab.sh ip HOST                    print HOST's address (routers: their WAN address)
+#   lab.sh ip6 HOST                   the same for IPv6 (wan: its server address)
 #   lab.sh status                     namespaces, addresses, NAT modes, servers
 #   lab.sh set-nat ROUTER MODE        change ra/rb's NAT behaviour in place (flushes conntrack)
+#   lab.sh set-ip6 ROUTER MODE6       change ra/rb's IPv6 behaviour in place (a side with IPv6)
 #   lab.sh flush                      forget every NAT mapping (conntrack -F in all routers)
 #   lab.sh loss SIDE PCT              drop PCT % of packets both ways on side a/b's WAN link
 #   lab.sh spawn HOST NAME -- CMD...  start a background process that `down` will stop
@@ -17,6 +20,10 @@
 #
 # NAT modes: none (public host), full-cone, restricted (address-restricted cone),
 # port-restricted, symmetric (random ports), sequential (symmetric, ports allocated +1).
+# IPv6 modes (MODE6, per side, default off: no IPv6 at all): open (routed, no filter), fw6
+# (a home router's stateful firewall: no NAT, outbound allowed, inbound only for established
+# flows), nat66 (the LAN gets a ULA prefix masqueraded to the router's WAN address).
+# --v6-only-X: that side's hosts get no IPv4 address (needs --ip6-X).
 #
 # Fixed addresses (documentation ranges; the lab's packets never leave its namespaces):
 #   wan   servers on its loopback: 198.51.100.100 (primary), 198.51.100.101 (alternate);
@@ -36,6 +43,12 @@
 #           (carrier side 100.64.1.1 / 100.64.2.1).
 #   NAT-PMP/PCP (miniupnpd, --upnp-X): router LAN address :5351; UPnP-IGD HTTP on :2189.
 #   --delay-X: an address-less bridge namespace dX sits on the link between wan and the router.
+#   IPv6 (with --ip6-X): wan's loopback 2001:db8:100::100 (primary: coturn :3478 and MQTT
+#           :1883), 2001:db8:100::101 (coturn's alternate :3479), ::102-::109 free. Side a:
+#           link 2001:db8:a::/64 (wan ::1, ra ::2), LAN 2001:db8:1::/64 (ra ::1, ha ::2,
+#           hb ::3 with --same-lan); side b: link 2001:db8:b::/64, LAN 2001:db8:2::/64 (rb
+#           ::1, hb ::2). nat66: the LAN is fd00:1::/64 or fd00:2::/64 instead (same hosts).
+#           Not with --cgnat-X (the carrier is IPv4 only).
 #
 # Environment: WG_LAB_PREFIX (default "wg") prefixes every namespace name ("wg-ha", ...) so
 # several labs can coexist; WG_LAB_RUN (default /tmp/wg-lab-$WG_LAB_PREFIX) holds pidfiles,
@@ -90,6 +103,7 @@ save_state() {
 NAT_A=$NAT_A NAT_B=$NAT_B CGNAT_A=$CGNAT_A CGNAT_B=$CGNAT_B SAME_LAN=$SAME_LAN
 UPNP_A=$UPNP_A UPNP_B=$UPNP_B LOSS_A=$LOSS_A LOSS_B=$LOSS_B HAIRPIN=$HAIRPIN
 DELAY_A=$DELAY_A DELAY_B=$DELAY_B
+IP6_A=$IP6_A IP6_B=$IP6_B V6ONLY_A=$V6ONLY_A V6ONLY_B=$V6ONLY_B
 EOF
 }
 
@@ -105,7 +119,7 @@ cmd_check() {
   # Namespaces work, so the lab could run: a missing package is a broken setup, which must
   # fail, not skip.
   local tool missing=()
-  for tool in iptables iptables-restore nft conntrack ipset ethtool turnserver turnutils_natdiscovery \
+  for tool in iptables iptables-restore ip6tables-restore nft conntrack ipset ethtool turnserver turnutils_natdiscovery \
     turnutils_uclient turnutils_peer mosquitto mosquitto_pub chronyd miniupnpd stun natpmpc upnpc socat; do
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
@@ -278,10 +292,11 @@ NFT" ;;
       nat+="
 -A PREROUTING -i wan0 -d $WAN_IP -p udp -m set --match-set seen src,dst -j DNAT --to-destination $host" ;;
   esac
+  # (A set the old rules still use survives the destroy: restricted to restricted keeps it.)
   cat <<EOF
 ipset destroy 2>/dev/null; nft delete table ip seqnat 2>/dev/null
 nft delete table ip hairpin 2>/dev/null; set -e
-$([ "$1" != restricted ] || echo "ipset create seen hash:ip,port")
+$([ "$1" != restricted ] || echo "ipset create -exist seen hash:ip,port; ipset flush seen")
 iptables-restore <<'IPT'
 *nat
 $nat
@@ -349,6 +364,111 @@ set_nat() {
   local out
   out=$(in_ns "$R" bash -c "$(nat_rules "$2")" 2>&1) || die "could not apply NAT mode $2 in $R: $out"
   if [ "$1" = a ]; then NAT_A=$2; else NAT_B=$2; fi
+  strip_v4_if_v6_only "$1"
+}
+
+# ---- IPv6 (--ip6-X) -------------------------------------------------------------------------
+
+MODES6=(off open fw6 nat66)
+WAN6=2001:db8:100::100 WAN6_ALT=2001:db8:100::101
+
+# side6 a|b (after `side`): sets LINK6 (the router link's /64 prefix), LAN6 (the LAN's /64
+# prefix, without "/64") for MODE6, MODE6 and V6ONLY.
+side6() {
+  local n=${1/a/1}; n=${n/b/2}
+  if [ "$1" = a ]; then MODE6=$IP6_A V6ONLY=$V6ONLY_A; else MODE6=$IP6_B V6ONLY=$V6ONLY_B; fi
+  LINK6=2001:db8:$1: LAN6=2001:db8:$n:
+  [ "${2:-$MODE6}" != nat66 ] || LAN6=fd00:$n:
+}
+
+check_mode6() {
+  local m
+  for m in "${MODES6[@]}"; do [ "$m" = "$1" ] && return 0; done
+  die "unknown IPv6 mode '$1' (one of: ${MODES6[*]})"
+}
+
+# Wan's IPv6 server addresses (and IPv6 forwarding), once, when a side has IPv6.
+build_wan6() {
+  in_ns wan sysctl -qw net.ipv6.conf.all.forwarding=1
+  ipb wan <<EOF
+$(for i in {100..109}; do echo "addr add 2001:db8:100::$i/128 dev lo"; done)
+EOF
+}
+
+# build_side6 a|b: the router link and the router's default route (the LAN is addressed by
+# set_ip6, the mode decides its prefix).
+build_side6() {
+  side "$1"; side6 "$1"
+  [ "$CGNAT" = 0 ] || die "side $1: --ip6-$1 behind a carrier NAT is not supported"
+  in_ns "$R" sysctl -qw net.ipv6.conf.all.forwarding=1
+  ipb wan <<EOF
+addr add ${LINK6}:1/64 dev ${1}0
+EOF
+  ipb "$R" <<EOF
+addr add ${LINK6}:2/64 dev wan0
+route add default via ${LINK6}:1
+EOF
+}
+
+# fw6_rules MODE6 (after side6): the router's ip6tables ruleset for iptables-restore.
+# ICMPv6 passes to the router (neighbour discovery) and, when RELATED, through it; a flow is
+# admitted inbound only once the LAN side sent in it: a TCP SYN from the LAN lets the peer's
+# crossing SYN in (a reply-direction packet is ESTABLISHED), and a UDP datagram out opens its
+# exact 5-tuple. Unsolicited packets to the router itself are dropped, not refused (see nat_rules).
+fw6_rules() {
+  local nat="" filter=""
+  if [ "$1" != open ]; then
+    filter="-A INPUT -p ipv6-icmp -j ACCEPT
+-A INPUT -i wan0 -m conntrack --ctstate NEW,INVALID -j DROP
+-A FORWARD -i wan0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -i wan0 -j DROP"
+  fi
+  # MASQUERADE keeps the source port when it is free, as SNAT does for IPv4.
+  [ "$1" != nat66 ] || nat="-A POSTROUTING -s ${LAN6}:/64 -o wan0 -j MASQUERADE"
+  cat <<EOF
+*nat
+$nat
+COMMIT
+*filter
+$filter
+COMMIT
+EOF
+}
+
+# set_ip6 a|b MODE6: (re)addresses the side's LAN for MODE6 and applies its firewall.
+set_ip6() {
+  check_mode6 "$2"
+  side "$1"; side6 "$1" "$2"
+  [ "$2" != off ] || die "side $1: IPv6 cannot be turned off in place (lab.sh up without --ip6-$1)"
+  [ "$MODE6" != off ] || die "side $1 has no IPv6 (lab.sh up --ip6-$1 MODE6)"
+  local h i=2 out
+  ip -n "$PREFIX-$R" -6 addr flush dev lan0 scope global
+  ipb "$R" <<EOF
+addr add ${LAN6}:1/64 dev lan0
+EOF
+  for h in "${HOSTS[@]}"; do
+    ip -n "$PREFIX-$h" -6 addr flush dev eth0 scope global
+    ipb "$h" <<EOF
+addr add ${LAN6}:$i/64 dev eth0
+route replace default via ${LAN6}:1
+EOF
+    i=$((i + 1))
+  done
+  ipb wan <<EOF
+route replace 2001:db8:${IDX}::/64 via ${LINK6}:2
+EOF
+  out=$(in_ns "$R" sh -c "ip6tables-restore && conntrack -f ipv6 -F 2>/dev/null; true" <<<"$(fw6_rules "$2")" 2>&1) ||
+    die "could not apply IPv6 mode $2 in $R: $out"
+  [ -z "$out" ] || die "could not apply IPv6 mode $2 in $R: $out"
+  if [ "$1" = a ]; then IP6_A=$2; else IP6_B=$2; fi
+}
+
+# strip_v4_if_v6_only a|b: a --v6-only-X side's hosts keep no IPv4 address (nor route).
+strip_v4_if_v6_only() {
+  side "$1"; side6 "$1"
+  [ "$V6ONLY" = 1 ] || return 0
+  local h
+  for h in "${HOSTS[@]}"; do ip -n "$PREFIX-$h" -4 addr flush dev eth0; done
 }
 
 # ---- impairment ---------------------------------------------------------------------------
@@ -405,18 +525,35 @@ wait_listen() {
   die "$name did not listen on $* within 5 s"
 }
 
+# True when a side has IPv6: the servers then listen on wan's IPv6 addresses too.
+lab_has_ip6() { [ "$IP6_A" != off ] || [ "$IP6_B" != off ]; }
+
+# wait_listen6 NAME u|t PORT: waits until a wan server listens on $WAN6 PORT.
+wait_listen6() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ -z "$(in_ns wan ss -Hln"$2" src "[$WAN6]:$3")" ] || return 0
+    sleep 0.05
+  done
+  cat "$RUN/$1.log" >&2
+  die "$1 did not listen on [$WAN6]:$3 within 5 s"
+}
+
 start_coturn() {
   # One coturn serves STUN (RFC 5780: two addresses, two ports) and TURN.
+  local v6=()
+  ! lab_has_ip6 || v6=(-L "$WAN6" -L "$WAN6_ALT" --relay-ip "$WAN6")
   spawn wan coturn turnserver -n --lt-cred-mech --user test:test --realm lab \
     --userdb "$RUN/turndb" --relay-ip 198.51.100.100 --min-port 49152 --max-port 49999 \
     --no-cli --no-tls --no-dtls --log-file stdout --simple-log \
-    -L 198.51.100.100 -L 198.51.100.101 --listening-port 3478 --alt-listening-port 3479 \
+    -L 198.51.100.100 -L 198.51.100.101 "${v6[@]}" --listening-port 3478 --alt-listening-port 3479 \
     --pidfile "$RUN/coturn-own.pid"
 }
 
 start_mosquitto() {
   cat >"$RUN/mosquitto.conf" <<EOF
 listener 1883 198.51.100.100
+$(! lab_has_ip6 || echo "listener 1883 $WAN6")
 allow_anonymous true
 persistence false
 user root
@@ -432,6 +569,7 @@ local stratum 8
 allow 198.51.100.0/24
 allow 203.0.113.0/24
 allow 100.64.0.0/10
+$(! lab_has_ip6 || printf 'allow 2001:db8::/32\nbindaddress %s' "$WAN6")
 bindaddress 198.51.100.100
 cmdport 0
 bindcmdaddress /
@@ -517,6 +655,7 @@ cmd_down() {
 cmd_up() {
   NAT_A=port-restricted NAT_B=port-restricted CGNAT_A=0 CGNAT_B=0 SAME_LAN=0
   UPNP_A=0 UPNP_B=0 LOSS_A=0 LOSS_B=0 HAIRPIN=0 DELAY_A=0 DELAY_B=0
+  IP6_A=off IP6_B=off V6ONLY_A=0 V6ONLY_B=0
   local servers=1
   while [ $# -gt 0 ]; do
     case $1 in
@@ -532,6 +671,10 @@ cmd_up() {
       --loss-b) LOSS_B=${2:?--loss-b needs a percentage}; shift ;;
       --delay-a) DELAY_A=${2:?--delay-a needs MS or MS/JITTER_MS}; shift ;;
       --delay-b) DELAY_B=${2:?--delay-b needs MS or MS/JITTER_MS}; shift ;;
+      --ip6-a) IP6_A=${2:?--ip6-a needs an IPv6 mode}; shift ;;
+      --ip6-b) IP6_B=${2:?--ip6-b needs an IPv6 mode}; shift ;;
+      --v6-only-a) V6ONLY_A=1 ;;
+      --v6-only-b) V6ONLY_B=1 ;;
       --no-servers) servers=0 ;;
       *) die "unknown option '$1'" ;;
     esac
@@ -541,6 +684,10 @@ cmd_up() {
   [ "$SAME_LAN" = 0 ] || [ "$UPNP_B" = 0 ] || die "--same-lan has no router rb for --upnp-b"
   check_mode "$NAT_A"; side a; check_combination a "$NAT_A"
   if [ "$SAME_LAN" = 0 ]; then check_mode "$NAT_B"; side b; check_combination b "$NAT_B"; fi
+  check_mode6 "$IP6_A"; check_mode6 "$IP6_B"
+  [ "$V6ONLY_A" = 0 ] || [ "$IP6_A" != off ] || die "--v6-only-a needs --ip6-a"
+  [ "$V6ONLY_B" = 0 ] || [ "$IP6_B" != off ] || die "--v6-only-b needs --ip6-b"
+  [ "$SAME_LAN" = 0 ] || [ "$IP6_B" = off ] || die "--same-lan: side b is on ra's LAN (--ip6-a covers it)"
 
   cmd_down
   mkdir -p "$RUN"
@@ -550,6 +697,12 @@ cmd_up() {
   [ "$SAME_LAN" = 1 ] || build_side b
   set_nat a "$NAT_A"
   [ "$SAME_LAN" = 1 ] || set_nat b "$NAT_B"
+  ! lab_has_ip6 || build_wan6
+  local s
+  for s in a b; do
+    side6 "$s"
+    [ "$MODE6" = off ] || { build_side6 "$s"; set_ip6 "$s" "$MODE6"; }
+  done
   [ "$LOSS_A" = 0 ] || set_loss a "$LOSS_A"
   [ "$LOSS_B" = 0 ] || set_loss b "$LOSS_B"
   save_state
@@ -561,6 +714,7 @@ cmd_up() {
   if [ "$servers" = 1 ]; then
     wait_listen wan coturn u:3478 u:3479
     wait_listen wan mosquitto t:1883
+    ! lab_has_ip6 || { wait_listen6 coturn u 3478; wait_listen6 mosquitto t 1883; }
     wait_listen wan chrony u:123
   fi
   [ ! -f "$RUN/stun-plain.pid" ] || wait_listen wan stun-plain u:3478
@@ -568,7 +722,18 @@ cmd_up() {
   [ "$UPNP_B" = 0 ] || wait_listen rb miniupnpd-rb u:5351
   trap - ERR
   echo "lab $PREFIX up: a=$NAT_A$([ "$CGNAT_A" = 0 ] || echo ' behind carrier ca')," \
-    "b=$(if [ "$SAME_LAN" = 1 ]; then echo "none (hb on ra's LAN)"; else echo "$NAT_B"; fi)$([ "$CGNAT_B" = 0 ] || echo ' behind carrier cb')"
+    "b=$(if [ "$SAME_LAN" = 1 ]; then echo "none (hb on ra's LAN)"; else echo "$NAT_B"; fi)$([ "$CGNAT_B" = 0 ] || echo ' behind carrier cb')" \
+    "$(! lab_has_ip6 || echo "; IPv6 a=$IP6_A$([ "$V6ONLY_A" = 0 ] || echo ' only'), b=$IP6_B$([ "$V6ONLY_B" = 0 ] || echo ' only')")"
+}
+
+cmd_ip6() {
+  local h=${1:?usage: lab.sh ip6 HOST} dev=wan0
+  ns_exists "$h" || die "no host $h in lab $PREFIX"
+  case $h in
+    wan) echo "$WAN6"; return ;;
+    ha | hb) dev=eth0 ;;
+  esac
+  in_ns "$h" ip -6 -o addr show dev "$dev" scope global | awk '{split($4, a, "/"); print a[1]; exit}'
 }
 
 cmd_ip() {
@@ -588,11 +753,12 @@ cmd_status() {
   if [ "$SAME_LAN" = 1 ]; then echo "  side b: none (hb shares ha's LAN behind ra)"
   else echo "  side b: nat $NAT_B, carrier $CGNAT_B, loss $LOSS_B %, delay $DELAY_B ms, upnp $UPNP_B"; fi
   echo "  servers on wan's lo: 198.51.100.100-109, 203.0.113.100-109"
+  ! lab_has_ip6 || echo "  IPv6: side a $IP6_A (v6 only: $V6ONLY_A), side b $IP6_B (v6 only: $V6ONLY_B), servers $WAN6-109"
   local h
   for h in "${ALL_HOSTS[@]}"; do
     ns_exists "$h" || continue
     # wan's twenty server addresses on lo are fixed (see the header): not listed.
-    printf '  %-4s %s\n' "$h" "$(in_ns "$h" ip -4 -o addr show | awk '$2 != "lo" {printf "%s=%s ", $2, $4}')"
+    printf '  %-4s %s\n' "$h" "$(in_ns "$h" ip -o addr show scope global | awk '$2 != "lo" {printf "%s=%s ", $2, $4}')"
   done
   local f name
   for f in "$RUN"/*.pid; do
@@ -625,13 +791,16 @@ main() {
       ns_exists "$h" || die "no host $h in lab $PREFIX"
       exec ip netns exec "$PREFIX-$h" "$@" ;;
     ip) cmd_ip "$@" ;;
+    ip6) cmd_ip6 "$@" ;;
     status) cmd_status ;;
-    set-nat)
+    set-nat | set-ip6)
       load_state
+      local apply=set_nat
+      [ "$cmd" = set-nat ] || apply=set_ip6
       case ${1:-} in
-        ra) set_nat a "${2:?usage: lab.sh set-nat ra|rb MODE}" ;;
-        rb) [ "$SAME_LAN" = 0 ] || die "no rb with --same-lan"; set_nat b "${2:?usage: lab.sh set-nat ra|rb MODE}" ;;
-        *) die "usage: lab.sh set-nat ra|rb MODE" ;;
+        ra) "$apply" a "${2:?usage: lab.sh $cmd ra|rb MODE}" ;;
+        rb) [ "$SAME_LAN" = 0 ] || die "no rb with --same-lan"; "$apply" b "${2:?usage: lab.sh $cmd ra|rb MODE}" ;;
+        *) die "usage: lab.sh $cmd ra|rb MODE" ;;
       esac
       save_state ;;
     flush) cmd_flush ;;

@@ -2,20 +2,32 @@
 """Turns matrix.sh's JSON lines into docs/traversal-matrix.md tables and an SVG heat map.
 
     matrix_report.py RESULTS.jsonl [--report FILE.md] [--svg FILE.svg] [--baseline FILE.json]
-                     [--write-baseline FILE.json]
+                     [--write-baseline FILE.json] [--note TEXT]
 
 A cell is one (condition, transport, strategy, side a's NAT, side b's NAT); it shows the runs
 that linked out of those made and the median milliseconds from connect() to the first echo
-(auto_connect cells also name the plugins that won). --baseline exits 1 when a cell the
-baseline lists as linked linked in no run now: a pair that regressed.
+(auto_connect cells also name the plugins that won, "relay" marking relayed links).
+--baseline exits 1 when a cell the baseline lists as linked linked in no run now, or was
+not run at all although it is in the results' selection: a pair that regressed.
 """
 import argparse
 import json
 import statistics
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
-MODES = ["none", "full-cone", "restricted", "port-restricted", "sequential", "symmetric"]
+MODES = ["none", "full-cone", "restricted", "port-restricted", "sequential", "symmetric", "cgnat"]
+LABELS = {
+    "none": "none (public)",
+    "full-cone": "full cone",
+    "restricted": "restricted",
+    "port-restricted": "port-restricted",
+    "sequential": "sequential symmetric",
+    "symmetric": "random symmetric",
+    "cgnat": "CGNAT double NAT",
+}
+SHORT = {"none": "none", "full-cone": "full cone", "restricted": "restricted", "port-restricted": "port-restr.",
+         "sequential": "seq. symm.", "symmetric": "rand. symm.", "cgnat": "CGNAT"}
 
 
 def load(path):
@@ -34,7 +46,7 @@ def summary(runs):
     linked = [r for r in runs if r.get("linked")]
     times = [r["first_echo_ms"] for r in linked if r.get("first_echo_ms") is not None]
     median = statistics.median(times) if times else None
-    winners = sorted({r.get("plugin") for r in linked if r.get("plugin")})
+    winners = sorted({r["plugin"] + (" relay" if r.get("relayed") else "") for r in linked if r.get("plugin")})
     return len(linked), len(runs), median, winners
 
 
@@ -50,48 +62,96 @@ def cell_text(runs, with_winner):
     return text
 
 
+def modes_of(cells, group):
+    return [m for m in MODES if any(k[:3] == group and m in k[3:] for k in cells)]
+
+
 def tables(cells):
     out = []
-    groups = sorted({k[:3] for k in cells}, key=lambda k: (k[0], k[1], k[2] != "auto", k[2]))
-    for condition, transport, strategy in groups:
-        modes = [m for m in MODES if any((condition, transport, strategy, m, b) in cells or
-                                         (condition, transport, strategy, b, m) in cells for b in MODES)]
-        out.append(f"\n### {strategy}, {transport.upper()}, {condition}\n")
-        out.append("| a \\ b | " + " | ".join(modes) + " |")
+    groups = sorted({k[:3] for k in cells}, key=lambda k: (k[0] != "plain", k[0], k[2] != "auto", k[2], k[1]))
+    for group in groups:
+        condition, transport, strategy = group
+        modes = modes_of(cells, group)
+        name = "auto_connect" if strategy == "auto" else f"--plugins {strategy}"
+        out.append(f"\n### {name}, {transport.upper()}, {condition}\n")
+        out.append("| a \\ b | " + " | ".join(LABELS[m] for m in modes) + " |")
         out.append("|---" * (len(modes) + 1) + "|")
         for a in modes:
-            row = [cell_text(cells.get((condition, transport, strategy, a, b), []), strategy == "auto") for b in modes]
-            out.append(f"| {a} | " + " | ".join(row) + " |")
+            row = [cell_text(cells.get(group + (a, b), []), strategy == "auto") for b in modes]
+            out.append(f"| **{LABELS[a]}** | " + " | ".join(row) + " |")
     return "\n".join(out) + "\n"
 
 
+def plugin_summary(cells):
+    """One line per (condition, transport, strategy): pairs that linked at all, runs linked, median."""
+    out = ["\n| strategy | transport | condition | pairs linked | runs linked | median ms |", "|---|---|---|---|---|---|"]
+    groups = sorted({k[:3] for k in cells}, key=lambda k: (k[0] != "plain", k[0], k[2] != "auto", k[2], k[1]))
+    for group in groups:
+        keys = [k for k in cells if k[:3] == group]
+        pairs_ok = sum(1 for k in keys if summary(cells[k])[0] > 0)
+        runs = [r for k in keys for r in cells[k]]
+        ok, n, median, _ = summary(runs)
+        condition, transport, strategy = group
+        name = "auto_connect" if strategy == "auto" else strategy
+        out.append(f"| {name} | {transport.upper()} | {condition} | {pairs_ok}/{len(keys)} | {ok}/{n} | "
+                   + (f"{median:.0f}" if median is not None else "-") + " |")
+    return "\n".join(out) + "\n"
+
+
+def usual_winner(runs):
+    """The plugin that won most of a cell's linked runs, shortened for a heat map square."""
+    won = Counter("relay" if r.get("relayed") else r["plugin"].split("_")[0] for r in runs if r.get("linked") and r.get("plugin"))
+    return won.most_common(1)[0][0]
+
+
+def colour(share, median):
+    """Red (nothing linked) to green (all runs); darker the slower the median."""
+    if share == 0:
+        return "#b2182b"
+    shade = 1.0 if median is None else max(0.45, 1.0 - median / 8000)
+    r = int((230 * (1 - share) + 26 * share) * shade)
+    g = int((120 * (1 - share) + 152 * share) * shade)
+    b = int((40 * (1 - share) + 80 * share) * shade)
+    return f"rgb({r},{g},{b})"
+
+
 def svg(cells):
-    size, pad, label = 64, 8, 110
-    panels = sorted({k[:2] for k in cells if k[2] == "auto"})
-    width = label + len(MODES) * size + pad
-    height = (label + len(MODES) * size + pad) * max(len(panels), 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="10">']
+    size, label, gap = 62, 118, 60
+    panels = sorted({k[:2] for k in cells if k[2] == "auto"}, key=lambda k: (k[0] != "plain", k[0], k[1]))
+    modes = [m for m in MODES if any(k[2] == "auto" and m in k[3:] for k in cells)]
+    panel_w = label + len(modes) * size
+    panel_h = 24 + label + len(modes) * size
+    cols = 2
+    rows = (len(panels) + cols - 1) // cols
+    width = cols * panel_w + (cols - 1) * gap + 60  # room for the last rotated column label
+    height = max(rows, 1) * (panel_h + gap) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="10">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<text x="4" y="{height - 10}" font-size="11">Runs linked / runs made and median ms from connect() to the '
+             'first echoed message; rows: side a (connects), columns: side b (listens). Red: never linked.</text>']
     for i, (condition, transport) in enumerate(panels):
-        top = i * (label + len(MODES) * size + pad)
-        parts.append(f'<text x="4" y="{top + 14}" font-size="13">auto_connect, {transport.upper()}, {condition} (rows: a, columns: b)</text>')
-        for j, m in enumerate(MODES):
-            parts.append(f'<text x="{label + j * size + 2}" y="{top + label - 6}" transform="rotate(-35 {label + j * size + 2} {top + label - 6})">{m}</text>')
-            parts.append(f'<text x="4" y="{top + label + j * size + size / 2}">{m}</text>')
-        for r, a in enumerate(MODES):
-            for c, b in enumerate(MODES):
+        left, top = (i % cols) * (panel_w + gap), (i // cols) * (panel_h + gap)
+        parts.append(f'<text x="{left + 4}" y="{top + 16}" font-size="13" font-weight="bold">auto_connect, '
+                     f'{transport.upper()}, {condition}</text>')
+        for j, m in enumerate(modes):
+            x = left + label + j * size + size / 2
+            parts.append(f'<text x="{x}" y="{top + 24 + label - 6}" transform="rotate(-40 {x} {top + 24 + label - 6})">'
+                         f'{SHORT[m]}</text>')
+            parts.append(f'<text x="{left + 4}" y="{top + 24 + label + j * size + size / 2 + 4}">{SHORT[m]}</text>')
+        for r, a in enumerate(modes):
+            for c, b in enumerate(modes):
                 runs = cells.get((condition, transport, "auto", a, b), [])
-                ok, n, median, _ = summary(runs)
-                x, y = label + c * size, top + label + r * size
-                if n == 0:
-                    colour = "#eeeeee"
-                else:
-                    share = ok / n
-                    colour = f"rgb({int(220 * (1 - share))},{int(60 + 150 * share)},80)"
-                parts.append(f'<rect x="{x}" y="{y}" width="{size - 2}" height="{size - 2}" fill="{colour}"/>')
+                ok, n, median, winners = summary(runs)
+                x, y = left + label + c * size, top + 24 + label + r * size
+                fill = "#eeeeee" if n == 0 else colour(ok / n, median)
+                tip = f"{LABELS[a]} x {LABELS[b]}: {cell_text(runs, True)}"
+                parts.append(f'<rect x="{x}" y="{y}" width="{size - 2}" height="{size - 2}" fill="{fill}"><title>{tip}</title></rect>')
                 if n:
-                    parts.append(f'<text x="{x + 4}" y="{y + 20}" fill="white">{ok}/{n}</text>')
+                    parts.append(f'<text x="{x + 5}" y="{y + 20}" fill="white" font-size="12">{ok}/{n}</text>')
                 if median is not None:
-                    parts.append(f'<text x="{x + 4}" y="{y + 36}" fill="white">{median:.0f} ms</text>')
+                    parts.append(f'<text x="{x + 5}" y="{y + 36}" fill="white">{median:.0f} ms</text>')
+                if winners:
+                    parts.append(f'<text x="{x + 5}" y="{y + 52}" fill="white" font-size="9">{usual_winner(runs)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -103,14 +163,25 @@ def main():
     p.add_argument("--svg")
     p.add_argument("--baseline")
     p.add_argument("--write-baseline")
+    p.add_argument("--note", default="", help="a paragraph for the report: how and where the matrix ran")
     args = p.parse_args()
     cells = load(args.results)
     text = tables(cells)
-    print(text)
+    overview = plugin_summary(cells)
+    print(overview)
     if args.report:
         with open(args.report, "w") as f:
-            f.write("# Traversal matrix\n\nProduced by `tests/lab/matrix.sh` in the NAT lab (docs/lab.md): each cell is runs "
-                    "linked / runs made, and the median milliseconds from connect() to the first echoed message.\n")
+            f.write("# Traversal matrix\n\nProduced by `tests/lab/matrix.sh` in the NAT lab (docs/lab.md) and written by "
+                    "`tests/lab/matrix_report.py` from the run's raw results (`docs/traversal-matrix.jsonl`). Each cell is "
+                    "runs linked / runs made, and the median milliseconds from connect() to the first echoed message; "
+                    "auto_connect cells name the plugins that won (\"relay\": a relayed link). Rows are side a (it "
+                    "connects), columns side b (it listens). CGNAT double NAT is a port-restricted home router behind a "
+                    "port-restricted carrier NAT.\n\n![heat map](traversal-matrix.svg)\n")
+            if args.note:
+                f.write(f"\n{args.note}\n")
+            f.write("\n## Summary per strategy\n\nPairs linked: pairs with at least one linked run.\n")
+            f.write(overview)
+            f.write("\n## Tables\n")
             f.write(text)
     if args.svg:
         with open(args.svg, "w") as f:
@@ -119,13 +190,16 @@ def main():
     if args.write_baseline:
         with open(args.write_baseline, "w") as f:
             json.dump(linked, f, indent=1, sort_keys=True)
+            f.write("\n")
     if args.baseline:
         with open(args.baseline) as f:
             expected = json.load(f)
         ran = {"/".join(c) for c in cells}
-        lost = [k for k in expected if k in ran and k not in linked]
+        groups = {"/".join(c[:3]) for c in cells}
+        # A baseline cell of a strategy and condition that ran, but missing itself, did not run.
+        lost = [k for k in expected if k.rsplit("/", 2)[0] in groups and k not in linked]
         for k in lost:
-            print(f"REGRESSED: {k} linked before, not now")
+            print(f"REGRESSED: {k} linked in the baseline, " + ("not now" if k in ran else "not run now"))
         print(f"matrix: {len(linked)} cells linked, {len(lost)} regressed")
         return 1 if lost else 0
     return 0

@@ -6,27 +6,11 @@
 # 20 ms of delay per router; a random symmetric NAT is declined up front with the reason.
 . "$(dirname "$0")/testlib.sh"
 lab_test tcp_punch
-WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
-[ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
-MQTT=198.51.100.100:1883
+need_warpgate
+LISTEN_FLAGS=(--test --mqtt "$MQTT" --stun "$STUN")
 MODES=(none full-cone restricted port-restricted sequential)
 work=$(mktemp -d /tmp/wg-tcp-punch.XXXX)
 trap 'rc=$?; rm -rf "$work"; (exit $rc); lab_finish' EXIT
-
-# start_listener: `listen --echo` on hb (restarted per case: its address carries its NAT facts).
-start_listener() {
-  rm -f "$work/b.addr"
-  "$LAB" exec hb -- env XDG_DATA_HOME="$work/b" "$WG" listen --test --mqtt "$MQTT" --stun "$STUN" --echo \
-    --addr-out "$work/b.addr" >"$work/listen.log" 2>&1 &
-  LISTENER=$!
-  for ((i = 0; i < 100; i++)); do [ -s "$work/b.addr" ] && return 0; sleep 0.1; done
-  return 1
-}
-
-stop_listener() {
-  kill -TERM "$LISTENER" 2>/dev/null || true
-  wait "$LISTENER" 2>/dev/null || true
-}
 
 # connect_punch TEXT [ARGS...]: one `connect --plugins tcp_punch` (or ARGS) from ha; its JSON in $OUT.
 connect_punch() {

@@ -6,34 +6,18 @@
 # a side whose router drops all UDP still links through coturn over TCP.
 . "$(dirname "$0")/testlib.sh"
 lab_test turn
-WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
-[ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
-command -v tcpdump >/dev/null || { echo "FAIL: tcpdump is not installed (scripts/install-deps.sh)"; exit 1; }
-MQTT=198.51.100.100:1883
-TURN=(--turn 198.51.100.100:3478 --turn-user test --turn-pass test)
+need_warpgate
+need_tcpdump
+LISTEN_FLAGS=(--test --mqtt "$MQTT" --stun "$STUN" "${LAB_TURN[@]}")
 work=$(mktemp -d /tmp/wg-turn.XXXX)
 trap 'rc=$?; rm -rf "$work"; (exit $rc); lab_finish' EXIT
-
-start_listener() {
-  rm -f "$work/b.addr"
-  "$LAB" exec hb -- env XDG_DATA_HOME="$work/b" "$WG" listen --test --mqtt "$MQTT" --stun "$STUN" "${TURN[@]}" --echo \
-    --addr-out "$work/b.addr" >"$work/listen.log" 2>&1 &
-  LISTENER=$!
-  for ((i = 0; i < 100; i++)); do [ -s "$work/b.addr" ] && return 0; sleep 0.1; done
-  return 1
-}
-
-stop_listener() {
-  kill -TERM "$LISTENER" 2>/dev/null || true
-  wait "$LISTENER" 2>/dev/null || true
-}
 
 # connect_udp TEXT [ARGS...]: one UDP `connect` from ha with the TURN flags (and ARGS); its
 # JSON in $OUT.
 connect_udp() {
   local text=$1; shift
   OUT=$("$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" connect "@$work/b.addr" --test --mqtt "$MQTT" --stun "$STUN" \
-    "${TURN[@]}" --transport udp "$@" --json --send "$text" --timeout 10 2>"$work/connect.err") || true
+    "${LAB_TURN[@]}" --transport udp "$@" --json --send "$text" --timeout 10 2>"$work/connect.err") || true
 }
 
 won_by() { jq -e --arg p "$1" '.plugin == $p' >/dev/null 2>&1 <<<"$OUT"; }

@@ -7,6 +7,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB="$LAB_DIR/lab.sh"
 PUNCH="${WG_LAB_TOOLS:?WG_LAB_TOOLS must name the folder of the built lab tools}/lab_udp_punch"
 STUN=198.51.100.100:3478
+MQTT=198.51.100.100:1883
+LAB_TURN=(--turn 198.51.100.100:3478 --turn-user test --turn-pass test)  # the lab's coturn, as CLI flags
 CHECKS=0
 FAILS=0
 
@@ -46,6 +48,17 @@ lab_extra() {
   LAB_EXTRA_PREFIXES+=("$WG_LAB_PREFIX$1")
 }
 
+# need_warpgate: WG names the built CLI ($WARPGATE_BIN/warpgate, as CTest sets it); the test
+# fails when it is not built.
+need_warpgate() {
+  WG="${WARPGATE_BIN:?WARPGATE_BIN must name the folder of the built warpgate CLI}/warpgate"
+  [ -x "$WG" ] || { echo "FAIL: $WG is not built (cmake --build the warpgate_cli target)"; exit 1; }
+}
+
+need_tcpdump() {
+  command -v tcpdump >/dev/null || { echo "FAIL: tcpdump is not installed (scripts/install-deps.sh)"; exit 1; }
+}
+
 ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
 bad() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 # check WHAT CMD...: one counted check, passing when CMD succeeds.
@@ -62,6 +75,25 @@ lab_done() {
   [ "$CHECKS" -gt 0 ] || { echo "FAIL: no check ran"; exit 1; }
   if [ "$FAILS" -gt 0 ]; then echo "$FAILS of $CHECKS checks failed"; exit 1; fi
   echo "all $CHECKS checks passed"
+}
+
+# start_listener: `warpgate listen --echo` on hb with the test's LISTEN_FLAGS (an array), its
+# data under $work/b and its log in $work/listen.log ($WG and $work are the test's); waits up
+# to 15 s for its address in $work/b.addr. Its pid in LISTENER. Tests restart it per case when
+# the case changes a NAT: the address carries the NAT facts.
+start_listener() {
+  local i
+  rm -f "$work/b.addr"
+  "$LAB" exec hb -- env XDG_DATA_HOME="$work/b" "$WG" listen "${LISTEN_FLAGS[@]}" --echo --addr-out "$work/b.addr" \
+    >"$work/listen.log" 2>&1 &
+  LISTENER=$!
+  for ((i = 0; i < 150; i++)); do [ -s "$work/b.addr" ] && return 0; sleep 0.1; done
+  return 1
+}
+
+stop_listener() {
+  kill -TERM "$LISTENER" 2>/dev/null || true
+  wait "$LISTENER" 2>/dev/null || true
 }
 
 # punch_hosts: a plain UDP hole punch between ha and hb (both learn their mapping from the

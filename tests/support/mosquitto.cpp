@@ -20,6 +20,7 @@ Mosquitto::Mosquitto() {
         std::ofstream(config) << "listener " << port_ << " 127.0.0.1\n"
                               << "allow_anonymous true\n"
                               << "persistence false\n"
+                              << "set_tcp_nodelay true\n"  // as docs/turn.md advises brokers: no Nagle delay per signal
                               << "log_dest stdout\n";
         Endpoint probe{asio::ip::make_address("127.0.0.1"), port_};
         ServerProcess::Options options{[probe] { return tcp_accepts(probe); }, std::chrono::milliseconds(10000), dir_.path() / "mosquitto.log"};

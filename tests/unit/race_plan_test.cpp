@@ -230,3 +230,45 @@ TEST(RacePlan, EmptyAndUnknownPlansRuleNothingOut) {
     EXPECT_EQ(plan[0].delay, 0ms);
     EXPECT_FALSE(plan[0].skipped());
 }
+
+// RFC 8305 across families: a phase's IPv6 attempts start first and its IPv4 ones one head
+// start later, unless no IPv6 attempt of the phase is live.
+TEST(RacePlan, Ipv6AttemptsGetAHeadStartOverIpv4) {
+    NatInfo port_restricted{NatType::port_restricted, DeltaType::equal, 0};
+    auto with_v6 = [](NodeAddress a, const char* ip, NatInfo nat) {
+        AddressEntry e = a.v4[0];
+        e.nic_ip = e.external_ip = asio::ip::make_address(ip);
+        e.prefix_len = 64;
+        e.nat = nat;
+        a.v6.push_back(e);
+        return a;
+    };
+    auto ours = with_v6(node("10.0.0.2", "198.51.100.1", 4000, port_restricted), "2001:db8:1::2",
+                        {NatType::symmetric_udp_firewall, DeltaType::not_applicable, 0});
+    auto plan_for = [&](const NodeAddress& peer, Transport t) {
+        Attempt v4 = attempt("punch", t, Route::external, Endpoint{peer.v4[0].external_ip, 5000});
+        Attempt v6 = attempt("punch", t, Route::external, Endpoint{peer.v6[0].external_ip, 5000});
+        v6.family = IP6;
+        // Proposed IPv4 first, as the plugins list their families.
+        return plan_race(ours, peer, t, {{"punch", Phase::punch, {v4, v6}}}, {.stagger = 200ms, .ipv6_head_start = 250ms});
+    };
+
+    auto firewalled = with_v6(node("10.9.0.2", "203.0.113.5", 5000, port_restricted), "2001:db8:2::2",
+                              {NatType::symmetric_udp_firewall, DeltaType::not_applicable, 0});
+    auto plan = plan_for(firewalled, UDP);
+    ASSERT_EQ(plan.size(), 2u);
+    EXPECT_EQ(plan[0].attempt.family, IP6);
+    EXPECT_EQ(plan[0].delay, 0ms);
+    EXPECT_EQ(plan[1].attempt.family, IP4);
+    EXPECT_EQ(plan[1].delay, 250ms);
+
+    // The peer's IPv6 network drops UDP: its attempt is skipped, IPv4 waits for nothing.
+    auto blocked = with_v6(node("10.9.0.2", "203.0.113.5", 5000, port_restricted), "2001:db8:2::2", {NatType::blocked, DeltaType::unknown, 0});
+    plan = plan_for(blocked, UDP);
+    ASSERT_EQ(plan.size(), 2u);
+    auto& v4 = plan[0].attempt.family == IP4 ? plan[0] : plan[1];
+    auto& v6 = plan[0].attempt.family == IP6 ? plan[0] : plan[1];
+    EXPECT_TRUE(v6.skipped());
+    EXPECT_FALSE(v4.skipped());
+    EXPECT_EQ(v4.delay, 0ms);
+}
