@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and passes every test: unit, integration and (as root) the
-# NAT lab; then unit and integration again under AddressSanitizer + UndefinedBehaviorSanitizer
-# (clang); then a short run of every fuzzer on that same build. Ends with one "N passed, N failed" line.
+# Installs dependencies, builds, and passes every test: unit, integration, the examples against
+# the installed package and (as root) the NAT lab; then unit and integration again under
+# AddressSanitizer + UndefinedBehaviorSanitizer (clang), and a short run of every fuzzer on that
+# same build. Ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -36,6 +37,8 @@ echo "== build (RelWithDebInfo)"
 BUILD_DIR=build scripts/build.sh -DWARPGATE_TESTS=ON -DWARPGATE_BENCH=ON -DWARPGATE_PYTHON=ON
 echo "== unit and integration tests"
 run_ctest build -L 'unit|integration' -j2 --timeout 300
+echo "== examples/ against the installed package (find_package and pkg-config, g++-12)"
+if scripts/examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "== NAT lab tests"
 if [ "$(id -u)" -eq 0 ]; then
   run_ctest build -L lab -j2 --timeout 300

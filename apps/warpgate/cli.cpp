@@ -6,9 +6,9 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sstream>
+#include <warpgate/log.hpp>
 
 namespace warpgate::cli {
 
@@ -131,7 +131,7 @@ std::function<void(std::string_view)> progress_printer(bool verbose) {
 
 int run(std::function<asio::awaitable<int>(asio::io_context&)> body, OnSignal on_signal) {
     // Logs go to stderr: stdout carries the command's output (addresses, messages, JSON).
-    spdlog::set_default_logger(spdlog::stderr_color_mt("warpgate"));
+    spdlog::set_default_logger(warpgate::logger());  // the library's, on stderr
     if (spdlog::get_level() != spdlog::level::debug) spdlog::set_level(spdlog::level::warn);
     asio::io_context io;
     int code = 1;

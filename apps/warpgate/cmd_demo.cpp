@@ -42,7 +42,7 @@ asio::awaitable<void> echo_links(Gate& bravo) {
 asio::awaitable<void> talk(Gate& alpha, const std::string& bravo_address, Transport transport) {
     step(fmt::format("alpha connects to bravo over {} (auto_connect races every route)", to_string(transport)));
     auto begin = std::chrono::steady_clock::now();
-    auto link = co_await alpha.connect(bravo_address, {.transport = transport, .timeout = std::chrono::seconds(5)});
+    auto link = co_await alpha.connect(bravo_address, {transport, std::chrono::seconds(5)});
     auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
     step(fmt::format("connected in {:.2f} ms by {}", took, alpha.last_connect().attempt.describe()));
     step(fmt::format("the link is {}; the handshake proved the peer is {}", link.encrypted() ? "encrypted" : "plaintext", link.peer_id()));

@@ -1,9 +1,11 @@
 #include <spdlog/spdlog.h>
+#include <warpgate/version.hpp>
 
 #include "cli.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"warpgate: connect two computers directly, whatever routers, firewalls or NATs stand between them."};
+    app.set_version_flag("--version", "warpgate " + std::string(warpgate::version()));
     app.require_subcommand(1);
     std::function<int()> action;
     warpgate::cli::add_addr_command(app, action);

@@ -41,7 +41,7 @@ double connect_first_echo_ms(Transport transport, int repetitions) {
         Bytes hello(32, 'x');
         for (int i = 0; i <= repetitions; ++i) {  // the first run warms caches and is not counted
             auto begin = Clock::now();
-            auto result = co_await auto_connect(*a, b->node_address(), {.transport = transport, .timeout = std::chrono::seconds(5)});
+            auto result = co_await auto_connect(*a, b->node_address(), {transport, std::chrono::seconds(5)});
             co_await result.pipe->send(hello);
             auto echo = co_await result.pipe->recv(std::chrono::seconds(5));
             if (echo != hello) throw std::runtime_error("the echo differs");

@@ -47,7 +47,8 @@ std::vector<Figure> scale_figures(const Sizes& sizes) {
         accepted.reserve(links);
         dialled.reserve(links);
         b->on_inbound([&](PipePtr pipe) { accepted.push_back(std::move(pipe)); });
-        ConnectOptions options{.transport = UDP, .timeout = std::chrono::seconds(10), .plugins = {"direct_connect"}};
+        ConnectOptions options{UDP, std::chrono::seconds(10)};
+        options.plugins = {"direct_connect"};
         auto warm = co_await auto_connect(*a, b->node_address(), options);  // first-use allocations are not per link
         warm.pipe->close();
         accepted.clear();

@@ -89,7 +89,7 @@ double raw_udp_rate(std::size_t count) {
 double link_tcp_mibps(std::size_t total, bool encrypted) {
     double seconds = 0;
     run([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto link = co_await open_link(io, test_node(encrypted), test_node(encrypted), {.transport = TCP, .timeout = std::chrono::seconds(5)});
+        auto link = co_await open_link(io, test_node(encrypted), test_node(encrypted), {TCP, std::chrono::seconds(5)});
         auto begin = Clock::now();
         auto writer = [&]() -> asio::awaitable<void> {
             Bytes chunk(message_size, 1);
@@ -111,7 +111,7 @@ double link_tcp_mibps(std::size_t total, bool encrypted) {
 double link_udp_rate(std::size_t count) {
     double rate = 0;
     run([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto link = co_await open_link(io, test_node(true), test_node(true), {.transport = UDP, .timeout = std::chrono::seconds(5)});
+        auto link = co_await open_link(io, test_node(true), test_node(true), {UDP, std::chrono::seconds(5)});
         rate = co_await udp_delivery_rate(link, count);
         co_await close_link(link);
     });

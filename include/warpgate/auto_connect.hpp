@@ -16,6 +16,9 @@ namespace warpgate {
 class Node;
 
 struct ConnectOptions {
+    ConnectOptions() = default;  // not an aggregate (see GateOptions in gate.hpp)
+    ConnectOptions(Transport transport, std::chrono::milliseconds timeout = std::chrono::seconds(10))
+        : transport(transport), timeout(timeout) {}  // connect(peer, {UDP, 5s})
     Transport transport = TCP;
     std::chrono::milliseconds timeout{10000};  // overall, across every phase
     std::vector<std::string> plugins;          // only these (by name); empty: all registered

@@ -14,6 +14,10 @@
 namespace warpgate {
 
 struct GateOptions {
+    // Not an aggregate: GCC 12 destroys an aggregate temporary with initialised members twice
+    // when it is built inside a co_await (`co_await f({.x = ...})`, or a defaulted `= {}`
+    // argument); a constructor makes that safe and designated initialisers a compile error.
+    GateOptions() = default;
     NodeConfig conf = NodeConfig::production();
     std::vector<asio::ip::address> ips;   // listen only here (127.0.0.1 for same-machine use)
     std::optional<std::uint16_t> port;    // unset: derived from the machine id and the name
@@ -21,6 +25,9 @@ struct GateOptions {
 };
 
 struct LinkOptions {
+    LinkOptions() = default;  // not an aggregate (see GateOptions)
+    LinkOptions(Transport transport, std::chrono::milliseconds timeout = std::chrono::seconds(10))
+        : transport(transport), timeout(timeout) {}  // connect(peer, {UDP, 5s})
     Transport transport = TCP;
     std::chrono::milliseconds timeout{10000};
     std::vector<std::string> plugins;  // empty: all

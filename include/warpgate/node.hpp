@@ -26,6 +26,7 @@ struct NodeImpl;
 }
 
 struct NodeOptions {
+    NodeOptions() = default;  // not an aggregate (see GateOptions in gate.hpp)
     std::vector<Interface> ifs;            // pre-loaded interfaces; discovered when empty
     std::vector<asio::ip::address> ips;    // listen only on these (e.g. 127.0.0.1 for same-machine use)
     std::optional<std::uint16_t> port;     // 0: any free port; unset: derived from the machine id
@@ -34,6 +35,8 @@ struct NodeOptions {
 };
 
 struct StartOptions {
+    StartOptions() = default;  // not an aggregate (see GateOptions in gate.hpp)
+    StartOptions(std::function<void(std::string_view)> progress) : progress(std::move(progress)) {}  // start({printer})
     // Progress lines while starting (the original's out/cout); nothing when empty.
     std::function<void(std::string_view)> progress;
 };

@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <warpgate/log.hpp>
 #include <warpgate/auto_connect.hpp>
 #include <warpgate/gate.hpp>
 #include <warpgate/link.hpp>
@@ -186,7 +186,11 @@ void bind_node(py::module_& m) {
 
     py::class_<Held<Node>>(m, "Node")
         .def(py::init([](const py::object& ip, std::optional<std::uint16_t> port, const NodeConfig& conf, std::string identity) {
-            NodeOptions options{.ifs = {}, .ips = ips_of(ip), .port = port, .conf = conf, .identity = std::move(identity)};
+            NodeOptions options;
+            options.ips = ips_of(ip);
+            options.port = port;
+            options.conf = conf;
+            options.identity = std::move(identity);
             auto& runtime = Runtime::get();
             auto node = runtime.call([&] { return std::make_shared<Node>(runtime.executor(), std::move(options)); });
             runtime.track(node, [weak = std::weak_ptr<Node>(node)] { return close_if_alive(weak); });
@@ -249,7 +253,10 @@ void bind_gate(py::module_& m) {
 
     py::class_<Held<Gate>>(m, "Gate")
         .def_static("_open", [](std::string name, const NodeConfig& conf, const py::object& ip, std::optional<std::uint16_t> port) {
-            GateOptions options{.conf = conf, .ips = ips_of(ip), .port = port, .progress = {}};
+            GateOptions options;
+            options.conf = conf;
+            options.ips = ips_of(ip);
+            options.port = port;
             return Runtime::get().submit([name = std::move(name), options]() mutable -> asio::awaitable<Deliver> {
                 auto& runtime = Runtime::get();
                 auto gate = co_await Gate::open(runtime.executor(), std::move(name), std::move(options));
@@ -300,7 +307,7 @@ PYBIND11_MODULE(_warpgate, m) {
         }
     });
     // A library's log goes to stderr, warnings and worse unless the program asks for more.
-    spdlog::set_default_logger(spdlog::stderr_color_mt("warpgate"));
+    spdlog::set_default_logger(warpgate::logger());  // the library's, on stderr
     spdlog::set_level(spdlog::level::warn);
     m.def("set_log_level", [](const std::string& level) {
         auto parsed = spdlog::level::from_str(level);

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/openssl.hpp"
 
@@ -100,7 +100,7 @@ Result<void> secure_key_folder(const fs::path& dir) {
                                           "tighten: keep the identity key in a folder only you can write (chmod go-w it, or set "
                                           "install_path)", quoted(dir), mode));
     if (::chmod(dir.c_str(), mode & 0700) != 0) return io_error("cannot tighten the permissions of key folder", dir, errno);
-    spdlog::warn("key folder {} was writable by other users (mode {:o}): tightened to {:o}", quoted(dir), mode, mode & 0700);
+    log::warn("key folder {} was writable by other users (mode {:o}): tightened to {:o}", quoted(dir), mode, mode & 0700);
     return {};
 }
 
@@ -143,7 +143,7 @@ Result<std::string> read_file(const fs::path& file) {
     if (static_cast<std::size_t>(st.st_size) > max_key_file_size)
         return fail(Errc::malformed, fmt::format("identity key file {} has {} bytes, far more than a key file", quoted(file), st.st_size));
     if ((st.st_mode & 077) != 0)
-        spdlog::warn("identity key file {} is readable by other users (mode {:o}); chmod 600 it", quoted(file), st.st_mode & 0777);
+        log::warn("identity key file {} is readable by other users (mode {:o}); chmod 600 it", quoted(file), st.st_mode & 0777);
     std::string text;
     char buffer[4096];
     for (;;) {
@@ -217,7 +217,7 @@ Result<IdentityKey> load_or_create_identity(const fs::path& file) {
     OPENSSL_cleanse(contents.data(), contents.size());
     if (!placed) return tl::unexpected(placed.error());
     if (*placed == Placed::already_exists) return load(file);
-    spdlog::info("created identity key {} (node id {})", quoted(file), node_id(key.public_key()));
+    log::info("created identity key {} (node id {})", quoted(file), node_id(key.public_key()));
     return key;
 }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "proto/stun_consensus.hpp"
 
@@ -241,7 +241,7 @@ asio::awaitable<Result<NatReport>> discover_nat(stun::StunPort& port, std::vecto
     auto delta = classify_delta(report.nat.type, report.port_samples);
     report.nat.delta_type = delta.type;
     report.nat.delta_value = delta.value;
-    spdlog::debug("nat: {} is behind {} ({} mapping, delta {} {}), external {}{}", local.to_string(), to_string(report.nat.type),
+    log::debug("nat: {} is behind {} ({} mapping, delta {} {}), external {}{}", local.to_string(), to_string(report.nat.type),
                   to_string(report.nat.mapping), to_string(report.nat.delta_type), report.nat.delta_value,
                   report.external ? report.external->to_string() : "none", report.servers_disagree ? " (servers disagree)" : "");
     co_return report;

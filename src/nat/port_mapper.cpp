@@ -6,7 +6,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "net/netlink_routes.hpp"
 #include "proto/natpmp_client.hpp"
@@ -148,12 +148,12 @@ asio::awaitable<void> PortMapper::renew(Held& held) {
     auto lease = co_await client_->map(mapping.transport, mapping.internal.port, mapping.external.port, options_.lease, request_deadline());
     auto now = Steady::now();
     if (!lease) {
-        spdlog::warn("port mapping {} not renewed: {}", describe(mapping), lease.error().message);
+        log::warn("port mapping {} not renewed: {}", describe(mapping), lease.error().message);
         held.due = now + retry_after;
         co_return;
     }
     if (lease->external != mapping.external)
-        spdlog::warn("port mapping {}: the gateway moved it to {}", describe(mapping), lease->external.to_string());
+        log::warn("port mapping {}: the gateway moved it to {}", describe(mapping), lease->external.to_string());
     mapping.external = lease->external;
     mapping.lease = lease->lifetime;
     mapping.renewed = now;
@@ -161,7 +161,7 @@ asio::awaitable<void> PortMapper::renew(Held& held) {
     if (lease->epoch && epoch_.lost_state(*lease->epoch, now)) {
         // The gateway restarted: this request just re-created this mapping; the others are
         // gone too and are mapped again now.
-        spdlog::info("port mapping: {} gateway restarted (epoch {}), restoring {} mappings", to_string(mapping.protocol),
+        log::info("port mapping: {} gateway restarted (epoch {}), restoring {} mappings", to_string(mapping.protocol),
                      *lease->epoch, held_.size());
         for (auto& h : held_) {
             ++h.mapping.restored;
@@ -212,7 +212,7 @@ asio::awaitable<void> PortMapper::close() {
         for (auto& h : held_) {
             auto& m = h.mapping;
             auto removed = co_await client_->unmap(m.transport, m.internal.port, m.external.port, request_deadline());
-            if (!removed) spdlog::warn("port mapping {} not removed: {}", describe(m), removed.error().message);
+            if (!removed) log::warn("port mapping {} not removed: {}", describe(m), removed.error().message);
         }
         client_->close();
     }

@@ -12,7 +12,7 @@
 #include <memory>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "net/netlink_routes.hpp"
 
@@ -82,7 +82,7 @@ std::string nic_name(const char* label) {
 void add_gateways(std::map<std::uint32_t, Interface>& nics) {
     auto routes = net::default_routes();
     if (!routes) {
-        spdlog::warn("interfaces: no gateways: {}", routes.error().message);
+        log::warn("interfaces: no gateways: {}", routes.error().message);
         return;
     }
     std::stable_sort(routes->begin(), routes->end(), [](auto& a, auto& b) { return a.metric < b.metric; });

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/random.hpp"
 #include "net/inbox.hpp"
@@ -116,7 +116,7 @@ asio::awaitable<void> Pipe::run_handler(std::shared_ptr<Pipe> self, std::shared_
     try {
         co_await taker->handler_(std::move(message), from, *self);
     } catch (const std::exception& e) {
-        spdlog::warn("message handler for {} failed: {}", from.to_string(), e.what());
+        log::warn("message handler for {} failed: {}", from.to_string(), e.what());
     }
     --self->handlers_running_;
 }

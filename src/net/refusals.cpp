@@ -1,6 +1,6 @@
 #include "net/refusals.hpp"
 
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 namespace warpgate::net {
 
@@ -18,9 +18,9 @@ bool RefusalLog::refuse(std::string_view reason, std::string_view detail) {
         return false;
     }
     if (r.unlogged > 0)
-        spdlog::info("{}: refused ({}): {} ({} more since the last such line, {} in all)", component_, reason, detail, r.unlogged, r.count);
+        log::info("{}: refused ({}): {} ({} more since the last such line, {} in all)", component_, reason, detail, r.unlogged, r.count);
     else
-        spdlog::info("{}: refused ({}): {}", component_, reason, detail);
+        log::info("{}: refused ({}): {}", component_, reason, detail);
     r.unlogged = 0;
     r.last_logged = now;
     r.logged_once = true;

@@ -4,7 +4,7 @@
 #include <asio/ip/v6_only.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include <asio/steady_timer.hpp>
 
@@ -72,7 +72,7 @@ asio::awaitable<void> TcpServer::run(OnSocket on_socket) {
         ++failures;
         auto now = std::chrono::steady_clock::now();
         if (now - last_warning >= std::chrono::seconds(10)) {
-            spdlog::warn("accept on {}: {} ({} failures so far; backing off up to 1 s)", local_.to_string(), ec.message(), failures);
+            log::warn("accept on {}: {} ({} failures so far; backing off up to 1 s)", local_.to_string(), ec.message(), failures);
             last_warning = now;
         }
         pause.expires_after(backoff);

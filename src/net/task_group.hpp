@@ -9,7 +9,7 @@
 #include <asio/steady_timer.hpp>
 #include <list>
 #include <memory>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 namespace warpgate::net {
 
@@ -30,7 +30,7 @@ public:
                                try {
                                    std::rethrow_exception(e);
                                } catch (const std::exception& ex) {
-                                   spdlog::debug("task {} ended: {}", name, ex.what());
+                                   log::debug("task {} ended: {}", name, ex.what());
                                }
                            }
                            state->tasks.erase(it);

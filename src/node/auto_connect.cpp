@@ -8,7 +8,7 @@
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 #include <warpgate/node.hpp>
 
 #include "crypto/identity.hpp"
@@ -277,7 +277,7 @@ asio::awaitable<bool> run_race(std::shared_ptr<Race> race, const std::vector<Ent
                 if ((now >= due_at || before_ended) && race->running < std::max<std::size_t>(options.max_half_open, 1)) {
                     auto& report = race->reports[i];
                     report.started = between(begin, now);
-                    spdlog::debug("auto_connect: trying {} (planned at +{} ms)", report.attempt, entries[i].planned.delay.count());
+                    log::debug("auto_connect: trying {} (planned at +{} ms)", report.attempt, entries[i].planned.delay.count());
                     status = Status::running;
                     ++race->running;
                     group.spawn(run_attempt(race, i, node, entries[i].plugin, peer, entries[i].planned.attempt), "attempt");
@@ -335,10 +335,10 @@ asio::awaitable<void> leave_relay(std::shared_ptr<node::NodeImpl> impl, NodeAddr
         std::vector<PluginReport> plugins;
         for (std::size_t i = 0; i < plan.plugins.size(); ++i)
             plugins.push_back(judge(*plan.plugins[i], plan.entries, *race, std::move(plan.why_not[i]), timed_out ? "out of time" : "another attempt won"));
-        spdlog::info("link to {} stays on the relay: no direct path{}", session->peer_node_id(), describe(plugins, by_phase(plan.entries, *race)));
+        log::info("link to {} stays on the relay: no direct path{}", session->peer_node_id(), describe(plugins, by_phase(plan.entries, *race)));
         co_return;
     }
-    spdlog::info("link to {} left the relay after {}: {} reached {}", session->peer_node_id(),
+    log::info("link to {} left the relay after {}: {} reached {}", session->peer_node_id(),
                  net::describe(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin)),
                  plan.entries[race->winner_index].planned.attempt.describe(), session->path()->describe());
 }
@@ -370,7 +370,7 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
         result.pipe = race->winner;
         result.attempt = plan.entries[race->winner_index].planned.attempt;
         result.plugin = result.attempt.plugin;
-        spdlog::info("auto_connect: {} won", result.attempt.describe());
+        log::info("auto_connect: {} won", result.attempt.describe());
         auto session = std::dynamic_pointer_cast<session::Session>(result.pipe);
         if (session && session->relayed() && options.leave_relay)
             node.impl().tasks.spawn(leave_relay(node.impl().shared_from_this(), peer, session, options), "leave relay");

@@ -31,8 +31,12 @@ Gate::~Gate() = default;  // Node's destructor closes everything
 
 asio::awaitable<Gate> Gate::open(asio::any_io_executor ex, std::string name, GateOptions options) {
     if (name.empty()) name = "default";
-    NodeOptions node_options{.ifs = {}, .ips = options.ips, .port = options.port, .conf = options.conf, .identity = "gate-" + name};
-    auto node = co_await Node::open(ex, std::move(node_options), {options.progress});
+    NodeOptions node_options;
+    node_options.ips = options.ips;
+    node_options.port = options.port;
+    node_options.conf = options.conf;
+    node_options.identity = "gate-" + name;
+    auto node = co_await Node::open(ex, std::move(node_options), options.progress);
     co_return Gate(std::move(name), std::move(node));
 }
 

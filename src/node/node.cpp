@@ -2,7 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/post.hpp>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 #include <warpgate/plugin.hpp>
 
 #include "node/node_impl.hpp"
@@ -73,7 +73,7 @@ void NodeImpl::on_established(const PipePtr& pipe, const ConnectionId& id) {
         auto self = weak_self.lock();
         if (!self) co_return;
         auto handlers = self->msg_callbacks;  // a callback may add another
-        if (handlers.empty()) spdlog::debug("message from {} with no callback: dropped", from.to_string());
+        if (handlers.empty()) log::debug("message from {} with no callback: dropped", from.to_string());
         for (auto& handler : handlers) co_await handler(message, from, p);
     });
     std::erase_if(unclaimed, [](const auto& entry) { return !entry.second->is_open(); });

@@ -1,7 +1,7 @@
 #include "node/plugin_context.hpp"
 
 #include <asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "net/timeout.hpp"
 #include <warpgate/node.hpp>
@@ -200,7 +200,7 @@ public:
         auto self = lock();
         auto pipe = co_await self->introduce(std::move(path), peer, con_id);
         if (!self->claim(con_id, pipe)) {
-            spdlog::info("no inbound handler for the link dialled back to {}: closed", pipe->remote_endpoint().to_string());
+            log::info("no inbound handler for the link dialled back to {}: closed", pipe->remote_endpoint().to_string());
             pipe->close();
         }
     }

@@ -3,7 +3,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 #include <warpgate/node.hpp>
 
 #include "crypto/keystore.hpp"
@@ -34,7 +34,7 @@ public:
 private:
     void report(const std::string& name, std::chrono::microseconds took, const std::string& outcome) {
         auto line = fmt::format("[{:7.2f} ms] {}: {}", took.count() / 1000.0, name, outcome);
-        spdlog::debug("node start {}", line);
+        log::debug("node start {}", line);
         if (options_.progress) options_.progress(line);
     }
 
@@ -290,7 +290,7 @@ asio::awaitable<std::string> setup_nickname_service(NodeImpl& n) {
     auto reply = co_await client.register_name(name, as_bytes(text));
     if (!reply || reply->status != pnp::Status::ok) {
         auto reason = reply ? pnp::refusal_error(*reply, "", name).message : reply.error().message;
-        spdlog::warn("nickname '{}' not registered: {}", name, reason);
+        log::warn("nickname '{}' not registered: {}", name, reason);
         co_return "failed: " + reason;
     }
     co_return fmt::format("registered {}{} on {} server(s)", name, client.tld(), n.conf().nickname_servers.size());

@@ -8,7 +8,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/random.hpp"
 #include "net/resolve.hpp"
@@ -160,7 +160,7 @@ asio::awaitable<Result<Reply>> Client::on_each(Op op, std::string_view full_name
             continue;
         }
         auto reason = reply ? refusal_error(*reply, server.server.to_string(), *name).message : reply.error().message;
-        spdlog::debug("pnp: {}", reason);
+        log::debug("pnp: {}", reason);
         reasons += (reasons.empty() ? "" : "; ") + reason;
         if (reply && (!refused || refused->status == Status::not_found)) refused = *reply;
     }

@@ -11,7 +11,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <span>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 namespace warpgate::sntp {
 namespace {
@@ -162,7 +162,7 @@ asio::awaitable<void> ask(asio::any_io_executor executor, const Options& options
         ++out.samples;
         if (!out.best || sample->delay < out.best->delay) out.best = *sample;
     }
-    if (out.best && !out.error.empty()) spdlog::debug("ntp: {}: burst ended after {} samples: {}", out.server.to_string(), out.samples, out.error);
+    if (out.best && !out.error.empty()) log::debug("ntp: {}: burst ended after {} samples: {}", out.server.to_string(), out.samples, out.error);
     if (out.best) out.error.clear();
 }
 
@@ -261,7 +261,7 @@ asio::awaitable<Result<Measurement>> measure(asio::any_io_executor executor, std
     auto state = co_await asio::this_coro::cancellation_state;
     if (state.cancelled() != asio::cancellation_type::none) co_return fail(Errc::cancelled, "NTP measurement cancelled");
     for (auto& o : outcomes)
-        spdlog::debug("ntp: {} ({} requests, {} samples)", o.describe(), o.requests, o.samples);
+        log::debug("ntp: {} ({} requests, {} samples)", o.describe(), o.requests, o.samples);
     auto m = combine(std::move(outcomes), options.outlier_mads);
     if (m) {
         m->local_time = options.local_clock();

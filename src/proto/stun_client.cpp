@@ -9,7 +9,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/random.hpp"
 #include "net/resolve.hpp"
@@ -51,19 +51,19 @@ std::optional<Result<BindingResponse>> judge(ByteView bytes, const TransactionId
     if (!m) {
         ++ignored.malformed;
         ignored.last_reason = m.error().message;
-        spdlog::debug("stun: ignoring datagram from {}: {}", from.to_string(), m.error().message);
+        log::debug("stun: ignoring datagram from {}: {}", from.to_string(), m.error().message);
         return std::nullopt;
     }
     if (m->transaction_id != id) {
         ++ignored.foreign;
-        spdlog::debug("stun: ignoring response from {} with another transaction id", from.to_string());
+        log::debug("stun: ignoring response from {} with another transaction id", from.to_string());
         return std::nullopt;
     }
     auto r = read_binding_response(*m);
     if (!r && r.error().code == Errc::malformed) {
         ++ignored.malformed;
         ignored.last_reason = r.error().message;
-        spdlog::debug("stun: ignoring response from {}: {}", from.to_string(), r.error().message);
+        log::debug("stun: ignoring response from {}: {}", from.to_string(), r.error().message);
         return std::nullopt;
     }
     return r;

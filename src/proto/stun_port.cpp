@@ -6,7 +6,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 namespace warpgate::stun {
 
@@ -41,13 +41,13 @@ bool StunTransactions::on_datagram(ByteView datagram, const Endpoint& from) {
     auto id = transaction_id_of(datagram);
     if (!id) {
         ++dropped_.not_stun;
-        spdlog::debug("stun: dropping a datagram from {}: not a STUN message", from.to_string());
+        log::debug("stun: dropping a datagram from {}: not a STUN message", from.to_string());
         return false;
     }
     auto it = waiters_.find(*id);
     if (it == waiters_.end() || !it->second->try_send(asio::error_code{}, Datagram{Bytes(datagram.begin(), datagram.end()), from})) {
         ++dropped_.unmatched;
-        spdlog::debug("stun: dropping a datagram from {} for no pending transaction", from.to_string());
+        log::debug("stun: dropping a datagram from {} for no pending transaction", from.to_string());
         return false;
     }
     return true;

@@ -9,7 +9,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "net/timeout.hpp"
 
@@ -86,7 +86,7 @@ asio::awaitable<std::shared_ptr<Client>> Client::allocate(asio::any_io_executor 
     auto lifetime = client->allocation_.lifetime;
     client->tasks_.spawn([](std::shared_ptr<Client> self) -> asio::awaitable<void> { co_await self->maintain(); }(client),
                          "turn maintain");
-    spdlog::debug("turn: {} allocated for {} s", client->describe(), lifetime.count());
+    log::debug("turn: {} allocated for {} s", client->describe(), lifetime.count());
     co_return client;
 }
 
@@ -197,7 +197,7 @@ void Client::on_frame(ByteView frame) {
     auto m = stun::decode(frame);
     if (!m) {
         ++stats_.ignored;
-        spdlog::debug("turn: ignoring a frame from {}: {}", server_name(), m.error().message);
+        log::debug("turn: ignoring a frame from {}: {}", server_name(), m.error().message);
         return;
     }
     if (m->cls == stun::MessageClass::success || m->cls == stun::MessageClass::error) {
@@ -338,7 +338,7 @@ asio::awaitable<void> Client::maintain() {
 
 void Client::end(Error why) {
     if (ended_ || !open_) return;
-    spdlog::debug("turn: {}: {}", describe(), why.message);
+    log::debug("turn: {}: {}", describe(), why.message);
     ended_ = why;
     open_ = false;
     for (auto& [id, pending] : pending_) pending->queue.close();
@@ -356,7 +356,7 @@ asio::awaitable<void> Client::close() {
             auto deallocate = request(method::refresh, [r](const stun::TransactionId& id, const Credentials* c) { return encode(id, r, c); });
             co_await net::with_timeout(std::move(deallocate), options_.close_timeout, "TURN Deallocate");
         } catch (const std::exception& e) {
-            spdlog::debug("turn: {}: Deallocate: {}", describe(), e.what());
+            log::debug("turn: {}: Deallocate: {}", describe(), e.what());
         }
         transport_->close();
     }

@@ -4,7 +4,7 @@
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/random.hpp"
 #include "net/timeout.hpp"
@@ -231,10 +231,10 @@ void Session::consider_move(const Arrival& arrival) {
 bool Session::reject(const std::string& why) {
     if (transport() == UDP) {
         count_dropped();
-        spdlog::debug("link {}: dropped a datagram: {}", path_->describe(), why);
+        log::debug("link {}: dropped a datagram: {}", path_->describe(), why);
         return true;
     }
-    spdlog::info("closing link {}: {}", path_->describe(), why);
+    log::info("closing link {}: {}", path_->describe(), why);
     finish({Errc::auth_failed, why});
     return false;
 }
@@ -429,7 +429,7 @@ void Session::establish() {
 }
 
 void Session::adopt(PathPtr path) {
-    spdlog::info("link to {} moved: {} is now {}", peer_node_id().empty() ? "peer" : peer_node_id(), path_->describe(), path->describe());
+    log::info("link to {} moved: {} is now {}", peer_node_id().empty() ? "peer" : peer_node_id(), path_->describe(), path->describe());
     auto left = std::exchange(path_, std::move(path));
     if (path_ == standby_) standby_ = nullptr;
     // A relay stays at hand while a direct path serves (and a direct path while the relay does).
@@ -521,7 +521,7 @@ asio::awaitable<bool> Session::on_join(std::span<std::uint8_t> record, const std
     if (!crypto::SecureChannel::out_of_band(counter_of(record))) co_return false;
     auto opened = channel_->open_in_place(record.subspan(sealed_prefix));
     if (!opened) {
-        spdlog::debug("link {}: a new stream from {} failed to join: {}", path_->describe(), path->remote().to_string(), opened.error().message);
+        log::debug("link {}: a new stream from {} failed to join: {}", path_->describe(), path->remote().to_string(), opened.error().message);
         co_return false;
     }
     auto inner = decode_inner(*opened);
@@ -558,7 +558,7 @@ asio::awaitable<void> Session::switch_stream(std::shared_ptr<TcpPath> path, std:
         finish({failed->code, "moving the link to " + path->describe() + " failed: " + failed->message});
         throw Exception(failed->code, failed->message);
     }
-    spdlog::info("link to {} moved: {} is now {} ({} records resent)", peer_node_id(), left->describe(), path->describe(), resend.size());
+    log::info("link to {} moved: {} is now {} ({} records resent)", peer_node_id(), left->describe(), path->describe(), resend.size());
     left->close();
 }
 
@@ -584,7 +584,7 @@ asio::awaitable<void> Session::liveness(std::weak_ptr<Session> weak) {
         if (!self || self->state_ == State::closed) co_return;
         auto now = Clock::now();
         if (self->standby_ && now - self->last_received_current_ >= self->settings_.path_quiet_after && self->standby_->is_open()) {
-            spdlog::info("link to {}: {} went quiet for {}; back to {}", self->peer_node_id(), self->path_->describe(),
+            log::info("link to {}: {} went quiet for {}; back to {}", self->peer_node_id(), self->path_->describe(),
                          net::describe(self->settings_.path_quiet_after), self->standby_->describe());
             self->adopt(self->standby_);
             self->last_sent_ = now - self->settings_.keepalive_interval;  // announce the move at once

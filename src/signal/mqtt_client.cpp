@@ -5,7 +5,7 @@
 #include <asio/redirect_error.hpp>
 #include <mosquitto.h>
 #include <mutex>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/random.hpp"
 #include "net/resolve.hpp"
@@ -117,7 +117,7 @@ asio::awaitable<void> MqttClient::run() {
         try {
             started = co_await connect_once();
         } catch (const Exception& e) {
-            spdlog::info("MQTT broker {}: {}", broker_.to_string(), e.what());
+            log::info("MQTT broker {}: {}", broker_.to_string(), e.what());
         }
         if (started) {
             co_await serve();
@@ -127,7 +127,7 @@ asio::awaitable<void> MqttClient::run() {
         }
         auto stop = co_await net::cancelled();
         if (stop || closed_) break;
-        spdlog::info("MQTT broker {}: reconnecting in {}", broker_.to_string(), net::describe(backoff));
+        log::info("MQTT broker {}: reconnecting in {}", broker_.to_string(), net::describe(backoff));
         wake_.expires_after(backoff);  // close() cuts the pause short
         asio::error_code ec;
         co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -145,7 +145,7 @@ asio::awaitable<bool> MqttClient::connect_once() {
     int rc = mosquitto_connect_async(mosq_, ip.c_str(), broker_.port, keepalive_seconds);
     if (rc != MOSQ_ERR_SUCCESS) {
         auto reason = rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : std::string(mosquitto_strerror(rc));
-        spdlog::info("MQTT broker {}: {}", broker_.to_string(), reason);
+        log::info("MQTT broker {}: {}", broker_.to_string(), reason);
         co_return false;
     }
     co_return true;
@@ -165,7 +165,7 @@ asio::awaitable<void> MqttClient::serve() {
         if (fd < 0) co_return;  // the connection was lost (on_disconnect said why)
         auto now = std::chrono::steady_clock::now();
         if (!ready_ && now >= deadline) {
-            spdlog::info("MQTT broker {}: no answer within {}", broker_.to_string(), net::describe(connect_timeout_));
+            log::info("MQTT broker {}: no answer within {}", broker_.to_string(), net::describe(connect_timeout_));
             mosquitto_disconnect(mosq_);
             co_return;
         }
@@ -194,7 +194,7 @@ asio::awaitable<void> MqttClient::serve() {
         if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(mosq_) >= 0 && mosquitto_want_write(mosq_)) rc = mosquitto_loop_write(mosq_, 1);
         if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(mosq_) >= 0) rc = mosquitto_loop_misc(mosq_);
         if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
-            spdlog::info("MQTT broker {}: connection lost: {}", broker_.to_string(),
+            log::info("MQTT broker {}: connection lost: {}", broker_.to_string(),
                          rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : std::string(mosquitto_strerror(rc)));
         if (rc != MOSQ_ERR_SUCCESS) co_return;
     }
@@ -203,30 +203,30 @@ asio::awaitable<void> MqttClient::serve() {
 void MqttClient::on_connect(mosquitto*, void* obj, int rc) {
     auto* self = static_cast<MqttClient*>(obj);
     if (rc != 0) {
-        spdlog::info("MQTT broker {} refused the connection: {}", self->broker_.to_string(), mosquitto_connack_string(rc));
+        log::info("MQTT broker {} refused the connection: {}", self->broker_.to_string(), mosquitto_connack_string(rc));
         return;
     }
     self->connected_ = true;
     for (auto& topic : self->topics_) {
         int sub = mosquitto_subscribe(self->mosq_, nullptr, topic.c_str(), 1);
         if (sub == MOSQ_ERR_SUCCESS) ++self->pending_subacks_;
-        else spdlog::warn("MQTT broker {}: subscribing to {}: {}", self->broker_.to_string(), topic, mosquitto_strerror(sub));
+        else log::warn("MQTT broker {}: subscribing to {}: {}", self->broker_.to_string(), topic, mosquitto_strerror(sub));
     }
     if (self->pending_subacks_ == 0) self->set_ready(true);
-    spdlog::debug("MQTT broker {}: connected", self->broker_.to_string());
+    log::debug("MQTT broker {}: connected", self->broker_.to_string());
 }
 
 void MqttClient::on_disconnect(mosquitto*, void* obj, int rc) {
     auto* self = static_cast<MqttClient*>(obj);
     self->connected_ = false;
     self->set_ready(false);
-    if (rc != 0 && !self->closed_) spdlog::info("MQTT broker {}: disconnected unexpectedly", self->broker_.to_string());
+    if (rc != 0 && !self->closed_) log::info("MQTT broker {}: disconnected unexpectedly", self->broker_.to_string());
 }
 
 void MqttClient::on_subscribe(mosquitto*, void* obj, int, int, const int*) {
     auto* self = static_cast<MqttClient*>(obj);
     if (self->pending_subacks_ > 0 && --self->pending_subacks_ == 0) {
-        spdlog::debug("MQTT broker {}: subscribed", self->broker_.to_string());
+        log::debug("MQTT broker {}: subscribed", self->broker_.to_string());
         self->set_ready(true);
     }
 }

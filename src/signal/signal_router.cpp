@@ -1,7 +1,7 @@
 #include "signal/signal_router.hpp"
 
 #include <algorithm>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/random.hpp"
 #include "net/timeout.hpp"
@@ -71,7 +71,7 @@ asio::awaitable<std::size_t> SignalRouter::start() {
             ++ready;
         } catch (const Exception& e) {
             if (e.errc() == Errc::cancelled) throw;
-            spdlog::info("signaling: {}", e.what());
+            log::info("signaling: {}", e.what());
         }
     }
     co_return ready;
@@ -138,7 +138,7 @@ asio::awaitable<void> SignalRouter::send_sealed(std::string_view recipient_node_
 
 void SignalRouter::on_chunk(ByteView chunk) {
     if (auto id = chunk_message_id(chunk); id && std::find(delivered_ids_.begin(), delivered_ids_.end(), *id) != delivered_ids_.end()) {
-        spdlog::debug("signaling: message already delivered (relayed by another broker)");
+        log::debug("signaling: message already delivered (relayed by another broker)");
         return;
     }
     auto whole = reassembler_.add(chunk, std::chrono::steady_clock::now());
@@ -154,7 +154,7 @@ void SignalRouter::on_chunk(ByteView chunk) {
     if (delivered_ids_.size() > max_delivered_ids) delivered_ids_.pop_front();
     auto handler = handlers_.find(message->type);
     if (handler == handlers_.end()) {
-        spdlog::debug("signaling: no handler for message type {}", static_cast<int>(message->type));
+        log::debug("signaling: no handler for message type {}", static_cast<int>(message->type));
         return;
     }
     handler->second(*message);

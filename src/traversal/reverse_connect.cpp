@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "net/byte_reader.hpp"
 #include "net/byte_writer.hpp"
@@ -37,14 +37,14 @@ asio::awaitable<void> dial_back(PluginContext& ctx, NodeAddress caller, ConnectB
             auto path = co_await ctx.dial(attempt.transport, attempt.target);
             co_await ctx.dial_back(std::move(path), caller, request.con_id);
             ++guard->counters().connected;
-            spdlog::info("reverse_connect: connected back to {}", attempt.describe());
+            log::info("reverse_connect: connected back to {}", attempt.describe());
             co_return;
         } catch (const Exception& e) {
             if (e.errc() == Errc::cancelled) throw;
             failures += "\n  " + attempt.describe() + ": " + e.error().to_string();
         }
     }
-    spdlog::info("reverse_connect: could not connect back to {}:{}", caller_id, failures.empty() ? " no address we may dial" : failures);
+    log::info("reverse_connect: could not connect back to {}:{}", caller_id, failures.empty() ? " no address we may dial" : failures);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <map>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/identity.hpp"
 #include "crypto/random.hpp"
@@ -284,7 +284,7 @@ Bytes decline(const PunchMessage& of, std::string reason) {
 
 asio::awaitable<void> turn_down(PluginContext& ctx, const NodeAddress& caller, const PunchMessage& offer, const std::string& who,
                                 std::string reason) {
-    spdlog::info("tcp_punch: declined {}'s offer: {}", who, reason);
+    log::info("tcp_punch: declined {}'s offer: {}", who, reason);
     co_await ctx.signal(caller, decline(offer, std::move(reason)));
 }
 
@@ -294,7 +294,7 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
     auto who = crypto::node_id(sender);
     auto caller = parse_address(offer.caller_address);
     if (!caller || caller->public_key != sender) {
-        spdlog::info("tcp_punch: offer from {} names {}: ignored", who, caller ? "another node's address" : caller.error().to_string());
+        log::info("tcp_punch: offer from {} names {}: ignored", who, caller ? "another node's address" : caller.error().to_string());
         co_return;
     }
     std::string refusal = table->admit(sender);
@@ -332,7 +332,7 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
     co_await ctx.signal(*caller, encode_punch(answer));
     auto go = co_await receive(*box, ctx.config().connect_timeout, "start instant from the initiator");
     if (go.kind == PunchKind::decline) {
-        spdlog::info("tcp_punch: {} called the punch off: {}", who, go.reason);
+        log::info("tcp_punch: {} called the punch off: {}", who, go.reason);
         co_return;
     }
     if (go.kind != PunchKind::go) co_return;
@@ -347,9 +347,9 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<PunchTable> ta
     auto connected = co_await run_punch(ctx, targets, start, window, std::chrono::nanoseconds::zero(), options, options.grace, false, any_local_port,
                                         [&ctx](PathPtr path) { ctx.accept_path(std::move(path)); }, failures);
     if (connected == 0)
-        spdlog::info("tcp_punch: no connection to {} at {}{}", who, list(targets), failures);
+        log::info("tcp_punch: no connection to {} at {}{}", who, list(targets), failures);
     else
-        spdlog::info("tcp_punch: {} connection(s) with {} handed to the listener", connected, who);
+        log::info("tcp_punch: {} connection(s) with {} handed to the listener", connected, who);
 }
 
 }  // namespace
@@ -416,7 +416,7 @@ asio::awaitable<Reached> TcpPunch::attempt(PluginContext& ctx, const NodeAddress
     go.window = std::chrono::ceil<std::chrono::milliseconds>(schedule->window);
     co_await ctx.signal(peer, encode_punch(go));
     auto targets = targets_of(answer);
-    spdlog::debug("tcp_punch: round trip {:.1f} ms, start {}; ours {} -> {}", ms(rtt), schedule->describe(), fmt::join(own.ports, ","),
+    log::debug("tcp_punch: round trip {:.1f} ms, start {}; ours {} -> {}", ms(rtt), schedule->describe(), fmt::join(own.ports, ","),
                   list(targets));
     PathPtr first;
     std::string failures;
@@ -437,7 +437,7 @@ void TcpPunch::serve(PluginContext& ctx) {
     ctx.on_signal([&ctx, table = table_, options = options_](PluginSignal signal) {
         auto message = decode_punch(signal.payload);
         if (!message) {
-            spdlog::info("tcp_punch: malformed message from {}: {}", crypto::node_id(signal.sender), message.error().to_string());
+            log::info("tcp_punch: malformed message from {}: {}", crypto::node_id(signal.sender), message.error().to_string());
             return;
         }
         if (message->kind == PunchKind::offer) {

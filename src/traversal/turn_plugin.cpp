@@ -7,7 +7,7 @@
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <map>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/identity.hpp"
 #include "net/resolve.hpp"
@@ -187,7 +187,7 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> tab
     auto who = crypto::node_id(sender);
     auto caller = parse_address(offer.caller_address);
     if (!caller || caller->public_key != sender) {
-        spdlog::info("turn: offer from {} names {}: ignored", who, caller ? "another node's address" : caller.error().to_string());
+        log::info("turn: offer from {} names {}: ignored", who, caller ? "another node's address" : caller.error().to_string());
         co_return;
     }
     std::string refusal = table->admit(sender);
@@ -207,7 +207,7 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> tab
         }
     }
     if (!refusal.empty()) {
-        spdlog::info("turn: declined {}'s offer: {}", who, refusal);
+        log::info("turn: declined {}'s offer: {}", who, refusal);
         auto bytes = decline(offer.con_id, refusal);
         co_await ctx.signal(*caller, bytes);
         co_return;
@@ -222,10 +222,10 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> tab
     answer.relayed = path->local();
     auto bytes = encode_turn(answer);
     co_await ctx.signal(*caller, bytes);
-    spdlog::debug("turn: answered {} with relayed {} after {:.1f} ms", who, answer.relayed.to_string(), ms_since(begin));
+    log::debug("turn: answered {} with relayed {} after {:.1f} ms", who, answer.relayed.to_string(), ms_since(begin));
     co_await sleep_for(options.hello_timeout);
     if (path.use_count() <= unclaimed && path->is_open()) {
-        spdlog::info("turn: no link from {} over relayed {} within {}: deallocated", who, answer.relayed.to_string(),
+        log::info("turn: no link from {} over relayed {} within {}: deallocated", who, answer.relayed.to_string(),
                      net::describe(options.hello_timeout));
         path->close();
     }
@@ -270,7 +270,7 @@ asio::awaitable<Reached> TurnPlugin::attempt(PluginContext& ctx, const NodeAddre
     if (answer.kind != TurnKind::answer) throw Exception(Errc::malformed, "the peer answered the offer with another kind of message");
     auto path = co_await TurnPath::open(client, answer.relayed);
     held.release();
-    spdlog::debug("turn: {} relayed {} -> {} (allocated in {:.1f} ms, answered after {:.1f} ms)", client->describe(),
+    log::debug("turn: {} relayed {} -> {} (allocated in {:.1f} ms, answered after {:.1f} ms)", client->describe(),
                   offer.relayed.to_string(), answer.relayed.to_string(), allocated_ms, ms_since(begin));
     co_return Reached{std::move(path), nullptr};
 }
@@ -280,7 +280,7 @@ void TurnPlugin::serve(PluginContext& ctx) {
     ctx.on_signal([&ctx, table = table_, options = options_](PluginSignal signal) {
         auto message = decode_turn(signal.payload);
         if (!message) {
-            spdlog::info("turn: malformed message from {}: {}", crypto::node_id(signal.sender), message.error().to_string());
+            log::info("turn: malformed message from {}: {}", crypto::node_id(signal.sender), message.error().to_string());
             return;
         }
         if (message->kind == TurnKind::offer) {

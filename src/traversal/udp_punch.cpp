@@ -7,7 +7,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "log.hpp"
 
 #include "crypto/identity.hpp"
 #include "net/timeout.hpp"
@@ -321,7 +321,7 @@ asio::awaitable<std::vector<Endpoint>> own_candidates(PluginContext& ctx, const 
             for (auto port : prediction.ports) out.push_back({fresh.ip, port});
         } catch (const Exception& e) {
             if (e.errc() == Errc::cancelled) throw;
-            spdlog::info("udp_punch: no port prediction ({}): offering the listen socket's mapping", e.error().to_string());
+            log::info("udp_punch: no port prediction ({}): offering the listen socket's mapping", e.error().to_string());
         }
     }
     if (out.empty()) out.push_back(mine.external_endpoint());
@@ -379,7 +379,7 @@ asio::awaitable<PathPtr> run_part(PluginContext& ctx, const PunchSecret& secret,
     if (part.hard) {
         auto fan = std::make_shared<SocketFan>(ctx, secret, part.role, theirs.front(), board.counters);
         auto path = co_await fan->run(begin, end);
-        spdlog::info("udp_punch: birthday hard side: {} sockets, {} records sent, {} after {} ms", fan->opened(), fan->sent(),
+        log::info("udp_punch: birthday hard side: {} sockets, {} records sent, {} after {} ms", fan->opened(), fan->sent(),
                      path ? "locked " + path->describe() : std::string("no hit"),
                      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
         if (!path) throw Exception(Errc::timeout, fmt::format("udp_punch: no birthday hit with {} sockets within {} ms", fan->opened(), window.count()));
@@ -396,7 +396,7 @@ asio::awaitable<PathPtr> run_part(PluginContext& ctx, const PunchSecret& secret,
     std::optional<Clock::duration> quiet;
     if (!part.introducer) quiet = linger_quiet;
     auto locked = co_await prober->run(begin + (sweep ? easy_delay : Clock::duration(0)), end, quiet);
-    spdlog::info("udp_punch: {} records sent from the listen socket, {} after {} ms", prober->sent(),
+    log::info("udp_punch: {} records sent from the listen socket, {} after {} ms", prober->sent(),
                  locked ? "confirmed by " + locked->to_string() : std::string(prober->heard() ? "the peer went quiet" : "no confirmation"),
                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
     if (!locked && !(quiet && prober->heard()))
@@ -485,7 +485,7 @@ asio::awaitable<Reached> UdpPunch::attempt(PluginContext& ctx, const NodeAddress
     auto begin = Clock::now() + schedule->lead;
     auto instant_bytes = encode_punch_message(instant);
     co_await ctx.signal(peer, instant_bytes);
-    spdlog::info("udp_punch: offer answered in {} ms; mode {}, {} candidates of ours, {} of the peer; probing {}",
+    log::info("udp_punch: offer answered in {} ms; mode {}, {} candidates of ours, {} of the peer; probing {}",
                  std::chrono::duration_cast<std::chrono::milliseconds>(rtt).count(), static_cast<int>(mode), offer.candidates.size(),
                  answer.candidates.size(), schedule->describe());
 
@@ -540,7 +540,7 @@ void UdpPunch::serve(PluginContext& ctx) {
         auto message = decode_punch_message(signal.payload);
         if (!message) {
             ++board->counters.declined;
-            spdlog::info("udp_punch: malformed message from {}: {}", who, message.error().to_string());
+            log::info("udp_punch: malformed message from {}: {}", who, message.error().to_string());
             return;
         }
         if (message->type != UdpPunchMessage::Type::offer) {
@@ -550,7 +550,7 @@ void UdpPunch::serve(PluginContext& ctx) {
         }
         auto decline = [&](std::string reason) {
             ++board->counters.declined;
-            spdlog::info("udp_punch: declined an offer from {}: {}", who, reason);
+            log::info("udp_punch: declined an offer from {}: {}", who, reason);
             auto offerer = parse_address(message->offerer_address);
             if (!offerer || offerer->public_key != signal.sender) return;  // nobody to tell
             UdpPunchMessage no;

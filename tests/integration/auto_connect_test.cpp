@@ -43,7 +43,7 @@ TEST_P(AutoConnect, TwoGatesTalkThroughDirectConnect) {
         auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
         EXPECT_NE(alpha.node().node_id(), bravo.node().node_id());
         co_await echo_links(bravo);
-        auto link = co_await alpha.connect(bravo.address_text(), {.transport = transport, .timeout = std::chrono::seconds(5), .plugins = {}});
+        auto link = co_await alpha.connect(bravo.address_text(), {transport, std::chrono::seconds(5)});
         EXPECT_EQ(link.plugin(), "direct_connect");
         EXPECT_EQ(link.transport(), transport);
         std::vector<std::size_t> sizes = {1, 1000, 60000};
@@ -73,7 +73,7 @@ TEST(AutoConnectFailures, ClosingEitherSideEndsTheOthersRecv) {
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
         auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
         for (auto transport : transports) {
-            auto outbound = co_await alpha.connect(bravo.node().node_address(), {.transport = transport, .timeout = std::chrono::seconds(5), .plugins = {}});
+            auto outbound = co_await alpha.connect(bravo.node().node_address(), {transport, std::chrono::seconds(5)});
             auto inbound = co_await bravo.accept(std::chrono::seconds(5));
             co_await outbound.send(std::string_view("ping"));
             auto got = co_await inbound.recv(std::chrono::seconds(5));
@@ -99,7 +99,7 @@ TEST(AutoConnectFailures, NobodyListeningIsUnreachableWithReasons) {
         auto peer = b->node_address();
         co_await b->close();  // its port is now closed
         try {
-            co_await auto_connect(*a, peer, {.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {}});
+            co_await auto_connect(*a, peer, {TCP, std::chrono::seconds(5)});
             ADD_FAILURE() << "connected to a closed node";
         } catch (const Exception& e) {
             EXPECT_EQ(e.errc(), Errc::unreachable);
@@ -120,7 +120,7 @@ TEST(AutoConnectFailures, SilentPeerTimesOutAndLeavesNothingOpen) {
         for (auto& e : peer.v4) e.port = silent.local_endpoint().port();
         auto begin = std::chrono::steady_clock::now();
         try {
-            co_await auto_connect(*a, peer, {.transport = TCP, .timeout = std::chrono::milliseconds(300), .plugins = {}});
+            co_await auto_connect(*a, peer, {TCP, std::chrono::milliseconds(300)});
             ADD_FAILURE() << "a silent peer passed the liveness check";
         } catch (const Exception& e) {
             EXPECT_EQ(e.errc(), Errc::timeout) << e.what();
@@ -149,7 +149,7 @@ TEST(AutoConnectFailures, CancellationStopsEveryAttempt) {
         peer.machine_id[0] ^= 1;
         for (auto& e : peer.v4) e.port = silent.local_endpoint().port();
         asio::steady_timer stop(io, std::chrono::milliseconds(100));
-        auto winner = co_await (auto_connect(*a, peer, {.transport = TCP, .timeout = std::chrono::seconds(30), .plugins = {}}) ||
+        auto winner = co_await (auto_connect(*a, peer, {TCP, std::chrono::seconds(30)}) ||
                                 stop.async_wait(asio::use_awaitable));
         EXPECT_EQ(winner.index(), 1u);  // the timer won; auto_connect was cancelled
         co_await a->close();
@@ -159,7 +159,8 @@ TEST(AutoConnectFailures, CancellationStopsEveryAttempt) {
 TEST(AutoConnectFailures, BadDestinationsAreRejected) {
     TempDir dir;
     std::vector<std::string> bad_addresses = {"", "wg1", "wg1aaaa", "hello"};
-    ConnectOptions unknown_plugin{.transport = TCP, .timeout = std::chrono::seconds(1), .plugins = {"no_such_plugin"}};
+    ConnectOptions unknown_plugin{TCP, std::chrono::seconds(1)};
+    unknown_plugin.plugins = {"no_such_plugin"};
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto a = co_await Node::open(io.get_executor(), loopback_node(dir));
         for (auto& bad : bad_addresses) {
@@ -255,8 +256,9 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 
 TEST(AutoConnectRace, LaterPhaseStartsBeforeASlowDirectAttemptEnds) {
     TempDir dir;
-    ConnectOptions race{.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {"slow_direct", "late_punch"},
-                        .stagger = std::chrono::milliseconds(150)};
+    ConnectOptions race{TCP, std::chrono::seconds(5)};
+    race.plugins = {"slow_direct", "late_punch"};
+    race.stagger = std::chrono::milliseconds(150);
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto options = loopback_gate(dir);
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
@@ -287,8 +289,9 @@ TEST(AutoConnectRace, LaterPhaseStartsBeforeASlowDirectAttemptEnds) {
 
 TEST(AutoConnectRace, AnEarlyFailureStartsTheNextPhaseAtOnce) {
     TempDir dir;
-    ConnectOptions race{.transport = UDP, .timeout = std::chrono::seconds(5), .plugins = {"fails_fast", "late_relay"},
-                        .stagger = std::chrono::seconds(2)};
+    ConnectOptions race{UDP, std::chrono::seconds(5)};
+    race.plugins = {"fails_fast", "late_relay"};
+    race.stagger = std::chrono::seconds(2);
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto options = loopback_gate(dir);
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
@@ -311,7 +314,8 @@ TEST(AutoConnectRace, AnEarlyFailureStartsTheNextPhaseAtOnce) {
 
 TEST(AutoConnectRace, RefusedConnectFailsAtOnce) {
     TempDir dir;
-    ConnectOptions only_direct{.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {"direct_connect"}};
+    ConnectOptions only_direct{TCP, std::chrono::seconds(5)};
+    only_direct.plugins = {"direct_connect"};
     std::vector<Transport> transports = {TCP, UDP};  // (outside: no initializer list in a coroutine frame)
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto a = co_await Node::open(io.get_executor(), loopback_node(dir));
@@ -354,7 +358,7 @@ TEST(AutoConnectRace, FailureReportsSayWhyPerPlugin) {
         auto peer = b->node_address();
         co_await b->close();
         try {
-            co_await auto_connect(*a, peer, {.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {}});
+            co_await auto_connect(*a, peer, {TCP, std::chrono::seconds(5)});
             ADD_FAILURE() << "connected to a closed node";
         } catch (const ConnectFailure& e) {
             std::string text = e.what();

@@ -40,7 +40,7 @@ TEST(GateFind, AGateIsFoundAndLinkedByItsNickname) {
         auto bare = co_await bob.find("alice");
         EXPECT_EQ(to_text(bare), alice.address_text());
 
-        LinkOptions options{.transport = TCP, .timeout = 10s, .plugins = {}};
+        LinkOptions options{TCP, 10s};
         auto link = co_await bob.connect("alice.p2p", options);
         EXPECT_EQ(link.peer_id(), alice.node().node_id());
         co_await link.send(std::string_view("by name"));

@@ -24,7 +24,7 @@ TEST_P(SecureLink, BothSidesLearnTheVerifiedPeer) {
         auto options = loopback_gate(dir);
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
         auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
-        auto out = co_await alpha.connect(bravo.node().node_address(), {.transport = transport, .timeout = std::chrono::seconds(5), .plugins = {}});
+        auto out = co_await alpha.connect(bravo.node().node_address(), {transport, std::chrono::seconds(5)});
         auto in = co_await bravo.accept(std::chrono::seconds(5));
         EXPECT_TRUE(out.encrypted());
         EXPECT_TRUE(in.encrypted());
@@ -51,7 +51,7 @@ TEST_P(SecureLink, AnotherNodeAtTheDialledAddressIsRejected) {
         auto forged = mallory.node().node_address();
         forged.public_key = crypto::IdentityKey::generate().public_key();  // the key alpha expects
         try {
-            co_await alpha.connect(forged, {.transport = transport, .timeout = std::chrono::seconds(5), .plugins = {}});
+            co_await alpha.connect(forged, {transport, std::chrono::seconds(5)});
             ADD_FAILURE() << "connected to a node that does not hold the address's key";
         } catch (const Exception& e) {
             EXPECT_EQ(e.errc(), Errc::unreachable) << e.what();
@@ -92,7 +92,7 @@ TEST(PlaintextLinks, ANodeRequiringEncryptionRefusesThem) {
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", plain);
         auto bravo = co_await Gate::open(io.get_executor(), "bravo", loopback_gate(dir));
         try {
-            co_await alpha.connect(bravo.node().node_address(), {.transport = TCP, .timeout = std::chrono::seconds(5), .plugins = {}});
+            co_await alpha.connect(bravo.node().node_address(), {TCP, std::chrono::seconds(5)});
             ADD_FAILURE() << "a plaintext link reached a node that requires encryption";
         } catch (const Exception& e) {
             EXPECT_EQ(e.errc(), Errc::unreachable) << e.what();

@@ -48,7 +48,8 @@ TEST(TcpPunch, TwoLoopbackGatesLinkBySimultaneousOpen) {
             }, asio::detached);
         });
         // (GCC 12: no braced temporaries inside a co_await expression.)
-        LinkOptions options{.transport = TCP, .timeout = 5s, .plugins = {"tcp_punch"}};
+        LinkOptions options{TCP, 5s};
+        options.plugins = {"tcp_punch"};
         auto link = co_await alpha.connect(bravo.address_text(), options);
         EXPECT_EQ(link.plugin(), "tcp_punch");
         EXPECT_EQ(link.peer_id(), bravo.node().node_id());

@@ -95,7 +95,8 @@ TEST(TurnPlugin, TwoLoopbackGatesLinkThroughCoturnBothWaysAndDeallocateOnClose) 
         });
         auto begin = Clock::now();
         // (GCC 12: no braced temporaries inside a co_await expression.)
-        LinkOptions options{.transport = UDP, .timeout = 10s, .plugins = {"turn"}};
+        LinkOptions options{UDP, 10s};
+        options.plugins = {"turn"};
         auto link = co_await alpha.connect(bravo.address_text(), options);
         auto linked = Clock::now();
         EXPECT_EQ(link.plugin(), "turn");
@@ -151,7 +152,8 @@ TEST(TurnPlugin, DeclinesTcpNoServersAndNoSignalingUpFront) {
         EXPECT_EQ(why, "signaling is off");
 
         // A callee without servers declines the offer, saying why.
-        ConnectOptions options{.transport = UDP, .timeout = 5s, .plugins = {"turn"}};
+        ConnectOptions options{UDP, 5s};
+        options.plugins = {"turn"};
         try {
             co_await auto_connect(*relaying, peer, options);
             ADD_FAILURE() << "linked through a callee without TURN servers";
@@ -187,7 +189,9 @@ TEST(TurnPlugin, RelayedLinkMovesToADirectUdpPathWithoutLossOrRepeats) {
                 co_return;
             });
         });
-        ConnectOptions options{.transport = UDP, .timeout = 10s, .plugins = {"turn"}, .upgrade_timeout = 500ms};
+        ConnectOptions options{UDP, 10s};
+        options.plugins = {"turn"};
+        options.upgrade_timeout = 500ms;
         auto result = co_await auto_connect(*alpha, bravo->node_address(), options);
         auto ours = std::dynamic_pointer_cast<session::Session>(result.pipe);
         EXPECT_TRUE(ours);

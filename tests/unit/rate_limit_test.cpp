@@ -4,6 +4,7 @@
 
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
+#include <warpgate/log.hpp>
 
 #include "net/rate_limit.hpp"
 #include "net/refusals.hpp"
@@ -61,8 +62,7 @@ TEST(KeyedRateLimit, PerKeyAndTotalLimits) {
 TEST(RefusalLog, CountsEveryRefusalAndLogsOneLinePerReasonPerInterval) {
     auto now = t0;
     auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
-    auto previous = spdlog::default_logger();
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("refusal_test", sink));
+    warpgate::set_logger(std::make_shared<spdlog::logger>("refusal_test", sink));
     spdlog::set_level(spdlog::level::info);
 
     RefusalLog log("listener", 10s, [&now] { return now; });
@@ -83,7 +83,7 @@ TEST(RefusalLog, CountsEveryRefusalAndLogsOneLinePerReasonPerInterval) {
     EXPECT_EQ(counts["idle"], 1u);
 
     auto lines = sink->last_formatted();
-    spdlog::set_default_logger(previous);
+    warpgate::set_logger(nullptr);
     ASSERT_EQ(lines.size(), 3u) << "1003 refusals, 3 lines";
     EXPECT_NE(lines[0].find("listener: refused (oversized_frame): from 10.0.0.1:5"), std::string::npos) << lines[0];
     EXPECT_NE(lines[0].find("[info]"), std::string::npos) << lines[0];
