@@ -20,6 +20,22 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 class CloseWithOpenLink : public ::testing::TestWithParam<Transport> {};
 
+// Alpha and bravo on loopback; bravo keeps the link it accepts in `inbound`.
+struct Gates {
+    Gates(Gate a, Gate b) : alpha(std::move(a)), bravo(std::move(b)) {
+        bravo.on_link([this](Link l) { inbound.emplace(std::move(l)); });
+    }
+    Gate alpha, bravo;
+    std::optional<Link> inbound;
+};
+
+asio::awaitable<std::unique_ptr<Gates>> open_gates(asio::io_context& io, TempDir& dir) {
+    auto options = loopback_gate(dir, "127.0.0.1");
+    auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
+    auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
+    co_return std::make_unique<Gates>(std::move(alpha), std::move(bravo));
+}
+
 }  // namespace
 
 TEST_P(CloseWithOpenLink, GateCloseReturnsAtOnceAndThePeerHearsIt) {
@@ -29,11 +45,10 @@ TEST_P(CloseWithOpenLink, GateCloseReturnsAtOnceAndThePeerHearsIt) {
     auto begin_all = Clock::now();
     Clock::time_point closed_at;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto options = loopback_gate(dir, "127.0.0.1");
-        auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
-        auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
-        std::optional<Link> inbound;
-        bravo.on_link([&](Link l) { inbound.emplace(std::move(l)); });
+        auto gates = co_await open_gates(io, dir);
+        auto& alpha = gates->alpha;
+        auto& bravo = gates->bravo;
+        auto& inbound = gates->inbound;
         auto link = co_await alpha.connect(bravo.address_text(), {.transport = transport, .timeout = std::chrono::seconds(5), .plugins = {}});
         co_await link.send(as_bytes(std::string_view("hello")));
         EXPECT_TRUE(co_await eventually([&] { return inbound.has_value(); }, std::chrono::seconds(3)));
@@ -83,11 +98,10 @@ TEST_P(CloseWithOpenLink, ADroppedLinkEndsAtOnceAndLeavesNothingRunning) {
     double peer_heard_ms = -1;
     Clock::time_point dropped_at, closed_at;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto options = loopback_gate(dir, "127.0.0.1");
-        auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);
-        auto bravo = co_await Gate::open(io.get_executor(), "bravo", options);
-        std::optional<Link> inbound;
-        bravo.on_link([&](Link l) { inbound.emplace(std::move(l)); });
+        auto gates = co_await open_gates(io, dir);
+        auto& alpha = gates->alpha;
+        auto& bravo = gates->bravo;
+        auto& inbound = gates->inbound;
         {
             auto result = co_await auto_connect(alpha.node(), bravo.node().node_address(),
                                                 {.transport = transport, .timeout = std::chrono::seconds(5), .plugins = {}});
