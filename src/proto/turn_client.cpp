@@ -358,10 +358,19 @@ asio::awaitable<void> Client::close() {
         } catch (const std::exception& e) {
             log::debug("turn: {}: Deallocate: {}", describe(), e.what());
         }
-        transport_->close();
     }
+    // Everything still waiting ends now: the transactions of other callers (a ChannelBind, a
+    // Refresh) see "closed" instead of waiting out their retransmissions, and the tasks are
+    // cancelled. The wait for them is bounded too: close() runs detached (close_in_background)
+    // and anything it waits for keeps the caller's io_context, and so the process, alive.
+    for (auto& [id, pending] : pending_) pending->queue.close();
+    transport_->close();
     tasks_.cancel_all();
-    co_await tasks_.wait();
+    try {
+        co_await net::with_timeout(tasks_.wait(), options_.close_timeout, "the TURN client's tasks");
+    } catch (const std::exception& e) {
+        log::warn("turn: the client of {}: {} task(s) did not end on close: {}", server_name(), tasks_.size(), e.what());
+    }
 }
 
 }  // namespace warpgate::turn

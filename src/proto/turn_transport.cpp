@@ -46,7 +46,11 @@ class UdpTransport final : public Transport {
 public:
     UdpTransport(asio::ip::udp::socket socket, Endpoint server) : socket_(std::move(socket)), server_(server) {}
     bool reliable() const override { return false; }
-    Endpoint local() const override { return to_endpoint(socket_.local_endpoint()); }
+    // A closed socket has no local endpoint: describe() after close must not throw.
+    Endpoint local() const override {
+        asio::error_code ec;
+        return to_endpoint(socket_.local_endpoint(ec));
+    }
 
     asio::awaitable<void> send(ByteView frame) override {
         asio::error_code ec;
@@ -88,7 +92,10 @@ public:
 
     Stream& stream() { return stream_; }
     bool reliable() const override { return true; }
-    Endpoint local() const override { return to_endpoint(stream_.lowest_layer().local_endpoint()); }
+    Endpoint local() const override {
+        asio::error_code ec;
+        return to_endpoint(stream_.lowest_layer().local_endpoint(ec));
+    }
 
     asio::awaitable<void> send(ByteView frame) override {
         co_await lock_.acquire();

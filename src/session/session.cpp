@@ -62,6 +62,11 @@ std::shared_ptr<Session> Session::create(asio::any_io_executor ex, PipeOptions o
 }
 
 Session::~Session() {
+    // A link whose last handle went without close() ends as if closed: the peer gets the
+    // close record now instead of noticing the silence, and the path stops reading (a UDP
+    // path's reader holds its socket, a TURN path's holds its allocation: left open, they kept
+    // the process alive).
+    close();
     if (auto demux = demux_.lock()) demux->remove(local_id_);
 }
 

@@ -216,6 +216,16 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> tab
     // Who holds the path now: this wait and the path's own reader. A session that takes it
     // (the acceptor makes one for the hello) holds it too, and closes it when it ends.
     auto unclaimed = path.use_count();
+    // Unless a session took it by then, the path goes when this ends, also when cancelled
+    // (the node closes) while the answer is sent: its reader holds it, and with it the
+    // allocation and the allocation's timers, for as long as it stays open.
+    struct CloseUnclaimed {
+        std::shared_ptr<TurnPath>& path;
+        long unclaimed;
+        ~CloseUnclaimed() {
+            if (path.use_count() <= unclaimed) path->close();
+        }
+    } close_unclaimed{path, unclaimed};
     TurnMessage answer;
     answer.kind = TurnKind::answer;
     answer.con_id = offer.con_id;
@@ -224,11 +234,9 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> tab
     co_await ctx.signal(*caller, bytes);
     log::debug("turn: answered {} with relayed {} after {:.1f} ms", who, answer.relayed.to_string(), ms_since(begin));
     co_await sleep_for(options.hello_timeout);
-    if (path.use_count() <= unclaimed && path->is_open()) {
+    if (path.use_count() <= unclaimed && path->is_open())
         log::info("turn: no link from {} over relayed {} within {}: deallocated", who, answer.relayed.to_string(),
                      net::describe(options.hello_timeout));
-        path->close();
-    }
 }
 
 }  // namespace
