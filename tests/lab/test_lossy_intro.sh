@@ -5,7 +5,7 @@
 # would drop its own datagrams as they leave, which the kernel reports to the sender (EPERM)
 # rather than losing them on the path. Hello, reply, key confirmation and its acknowledgement are each
 # retransmitted with backoff, so at least 99 of the 100 must connect. A connect counts when
-# it prints "connected by" (the link is established); the echoes after it are plain
+# it prints "connected (plugin, path)" (the link is established); the echoes after it are plain
 # datagrams that loss may take, reported but not required.
 . "$(dirname "$0")/testlib.sh"
 lab_test lossy_intro
@@ -45,7 +45,7 @@ elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - 
 connected=0 echoed=0
 : >"$work/times"
 for ((i = 1; i <= RUNS; i++)); do
-  if grep -q '^connected by ' "$work/$i.out"; then
+  if grep -q '^connected (' "$work/$i.out"; then
     connected=$((connected + 1))
     # The connect time: the sum of auto_connect's phases ("  NAME phase: MS ms, N attempts").
     awk '/ phase: / { t += $3 } END { print t }' "$work/$i.out" >>"$work/times"

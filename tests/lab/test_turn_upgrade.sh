@@ -53,19 +53,19 @@ MOVE_MS=()
 # upgrade_run LABEL TEXT: one link from ha with the direct path blocked until it is up.
 upgrade_run() {
   local label=$1 text=$2 out=$work/connect.out err=$work/connect.err pid ms fine=1
-  rm -f "$out" "$err"  # (wait_for must not find the last run's "connected by")
+  rm -f "$out" "$err"  # (wait_for must not find the last run's "connected (")
   direct_blocked on
   # A fresh local port per run: no 4-tuple of the previous run's direct path in the NATs.
   "$LAB" exec ha -- env XDG_DATA_HOME="$work/a" "$WG" connect "@$work/b.addr" --test --mqtt "$MQTT" --stun "$STUN" \
     "${LAB_TURN[@]}" --port 0 --transport udp --send "$text" --repeat "$MESSAGES" --interval 50 --timeout 10 -v >"$out" 2>"$err" &
   pid=$!
-  if ! wait_for "$out" '^connected by' 15; then
+  if ! wait_for "$out" '^connected [(]' 15; then
     direct_blocked off; wait "$pid" || true
     bad "$label: no link"; tail -n 20 "$err"; return
   fi
   direct_blocked off
-  if ! grep -qE '^connected by turn' "$out"; then
-    fine=0; bad "$label: the relay won the race ($(grep '^connected by' "$out"))"
+  if ! grep -qE '^connected [(]turn,' "$out"; then
+    fine=0; bad "$label: the relay won the race ($(grep '^connected [(]' "$out"))"
   fi
   if wait_for "$err" 'left the relay after' 5; then
     sleep 0.2  # records already on their way through the relay land first
