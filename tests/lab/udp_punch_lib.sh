@@ -51,7 +51,7 @@ punch_once() {
   PUNCH_ERR=$(grep -E "udp_punch|error" "$PUNCH_WORK/connect.$PUNCH_COUNT.err" || true)
   if [ "${PUNCH_REPEAT:-1}" -gt 1 ]; then
     PUNCH_MS=$(grep -oE 'spray phase: [0-9.]+ ms' <<<"$PUNCH_OUT" | grep -oE '[0-9.]+' | head -n 1)
-    contains "$PUNCH_OUT" "connected (udp_punch," && contains "$PUNCH_OUT" "reply: punched $1"
+    contains "$PUNCH_OUT" "connected [(]udp_punch," && contains "$PUNCH_OUT" "reply: punched $1"
     return
   fi
   PUNCH_MS=$(jq -r '[.phases[].attempts[] | select(.won)][0] as $w | ($w.started_ms + $w.ms + .reply_ms) | round' <<<"$PUNCH_OUT" 2>/dev/null || echo "-")
