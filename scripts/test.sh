@@ -5,6 +5,9 @@
 # same build. Ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step's header says how long the run has taken so far (CI's budget is 50 minutes).
+step() { printf '== %s (at %dm%02ds)\n' "$1" $((SECONDS / 60)) $((SECONDS % 60)); }
+step "dependencies"
 scripts/install-deps.sh
 
 passed=0
@@ -33,13 +36,13 @@ run_ctest() {
   skipped=$((skipped + skip))
 }
 
-echo "== build (RelWithDebInfo)"
+step "build (RelWithDebInfo)"
 BUILD_DIR=build scripts/build.sh -DWARPGATE_TESTS=ON -DWARPGATE_BENCH=ON -DWARPGATE_PYTHON=ON
-echo "== unit and integration tests"
+step "unit and integration tests"
 run_ctest build -L 'unit|integration' -j2 --timeout 300
-echo "== examples/ against the installed package (find_package and pkg-config, g++-12)"
+step "examples/ against the installed package (find_package and pkg-config, g++-12)"
 if scripts/examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-echo "== NAT lab tests"
+step "NAT lab tests"
 if [ "$(id -u)" -eq 0 ]; then
   run_ctest build -L lab -j2 --timeout 300
 else
@@ -48,13 +51,14 @@ fi
 
 # One clang build serves the sanitizers and the fuzzers: AddressSanitizer + UBSan with the
 # fuzzers' coverage instrumentation, so the library is compiled twice in all, not three times.
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (clang, shared with the fuzzers)"
+step "AddressSanitizer + UndefinedBehaviorSanitizer build (clang, shared with the fuzzers)"
 CC=clang CXX=clang++ BUILD_DIR=build-fuzz scripts/build.sh -DWARPGATE_FUZZ=ON -DWARPGATE_TESTS=ON -DWARPGATE_BENCH=OFF
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_ctest build-fuzz -L 'unit|integration' -j2 --timeout 600
 
-echo "== fuzzers (${FUZZ_SECONDS:-15} s each)"
+step "fuzzers (${FUZZ_SECONDS:-15} s each)"
 if scripts/fuzz.sh "${FUZZ_SECONDS:-15}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+step "done"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

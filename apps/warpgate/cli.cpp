@@ -144,6 +144,9 @@ int run(std::function<asio::awaitable<int>(asio::io_context&)> body, OnSignal on
         cancel.emit(asio::cancellation_type::terminal);
     });
     asio::co_spawn(io, body(io), asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, int result) {
+        // SIGINT and SIGTERM get their default action back: should anything keep io.run()
+        // from returning now, a signal still ends the process instead of being queued.
+        signals.clear();
         signals.cancel();
         if (!e) {
             code = result;

@@ -44,11 +44,12 @@ public:
 
     std::size_t size() const { return state_->tasks.size(); }
 
-    // Completes when every task has ended.
+    // Completes when every task has ended. Any number may wait: the timer never expires and
+    // the last task's end cancels it, waking them all (re-arming it here would cancel the
+    // other waiters' waits, and they would spin re-arming it in turn).
     asio::awaitable<void> wait() {
         auto state = state_;
         while (!state->tasks.empty()) {
-            state->idle.expires_at(asio::steady_timer::time_point::max());
             asio::error_code ec;
             co_await state->idle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         }
@@ -59,7 +60,7 @@ private:
         asio::cancellation_signal signal;
     };
     struct State {
-        explicit State(asio::any_io_executor ex) : executor(ex), idle(ex) {}
+        explicit State(asio::any_io_executor ex) : executor(ex), idle(ex, asio::steady_timer::time_point::max()) {}
         asio::any_io_executor executor;
         std::list<Task> tasks;  // list: stable addresses for the signals
         asio::steady_timer idle;
