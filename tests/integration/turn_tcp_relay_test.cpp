@@ -192,7 +192,9 @@ TEST(TurnTcpRelay, DeclinedWhenNoServerIsReachedOverTcp) {
         std::string why;
         auto planned = turn_plugin(*over_tcp).plan(turn_context(*over_tcp), over_udp->node_address(), TCP, why);
         EXPECT_EQ(planned.size(), 1u);
-        if (!planned.empty()) EXPECT_EQ(planned.front().describe(), "turn TCP IPv4 external " + coturn.endpoint().to_string());
+        if (!planned.empty()) {
+            EXPECT_EQ(planned.front().describe(), "turn TCP IPv4 external " + coturn.endpoint().to_string());
+        }
         EXPECT_TRUE(turn_plugin(*over_udp).plan(turn_context(*over_udp), over_tcp->node_address(), TCP, why).empty());
         EXPECT_EQ(why, "no TURN server gives a TCP relay: " + coturn.endpoint().to_string() +
                            " reached over UDP: a TCP relay needs a TCP connection to the server (RFC 6062)");
