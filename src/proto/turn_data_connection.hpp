@@ -25,7 +25,8 @@ namespace warpgate::turn {
 
 // Connects to the server of `allocation` (a TCP one) and binds the connection to
 // `connection_id`, all within the client's connect_timeout. Throws Exception: Errc::timeout,
-// Errc::refused (nothing listens, or an error response such as 400 for an unknown id),
+// Errc::refused (nothing listens, or an error response), Errc::closed (the server closed the
+// connection instead of answering: coturn does so for an unknown id),
 // Errc::auth_failed (a success response that does not verify), Errc::unsupported for a TLS
 // control connection (its data connections would need TLS as well), Errc::cancelled.
 asio::awaitable<asio::ip::tcp::socket> bind_data_connection(const Client& allocation, std::uint32_t connection_id);

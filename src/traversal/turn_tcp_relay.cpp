@@ -44,7 +44,7 @@ asio::awaitable<Endpoint> address_seen_by_turn(PluginContext& ctx) {
 // One offer's TCP allocation on the callee's side, and the peer connection bound to it.
 struct TcpRelayOffer {
     std::shared_ptr<turn::Client> client;
-    std::shared_ptr<HeldAllocation> held;  // shared with the data connection's path
+    std::shared_ptr<HeldAllocation> held;  // until the data connection's path takes it
     asio::ip::address caller_ip;
     bool bound = false;                    // a peer connection was taken: later ones are ignored
     std::shared_ptr<session::TcpPath> path;
@@ -58,7 +58,8 @@ asio::awaitable<void> bind_peer_connection(PluginContext& ctx, std::shared_ptr<T
     try {
         auto socket = co_await turn::bind_data_connection(*offer->client, attempt.connection_id);
         auto path = std::make_shared<session::TcpPath>(std::move(socket));
-        path->mark_relayed(offer->held);  // the path keeps the allocation: the relay ends with it
+        // The path keeps the allocation from now on: the relay ends with it.
+        path->mark_relayed(std::move(offer->held));
         std::weak_ptr<session::TcpPath> weak = path;
         offer->client->on_end([weak](const Error&) {
             if (auto p = weak.lock()) p->close();
@@ -182,7 +183,9 @@ asio::awaitable<void> respond_tcp_relay(PluginContext& ctx, std::shared_ptr<Turn
     co_await ctx.signal(*caller, bytes);
     log::debug("turn: answered {}'s tcp offer with relayed {} after {:.1f} ms", who, answer.relayed.to_string(), ms_since(begin));
     co_await sleep_for(options.hello_timeout);
-    if (!state->path || state->path.use_count() <= state->unclaimed)
+    auto stop = co_await net::cancelled();
+    if (stop) co_return;  // the node closes
+    if (!state->path || (state->path.use_count() <= state->unclaimed && state->path->is_open()))
         log::info("turn: no link from {} over TCP relayed {} within {}: deallocated", who, answer.relayed.to_string(),
                   net::describe(options.hello_timeout));
 }

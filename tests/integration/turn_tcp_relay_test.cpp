@@ -77,7 +77,7 @@ PluginContext& turn_context(Node& node) { return node.impl().context_for(turn_pl
 
 // The client's side of RFC 6062 on its own: a TCP allocation; Connect to a listening peer and
 // a data connection bound to it; a peer connecting to the relayed address announced by
-// ConnectionAttempt and bound the same way; an unknown connection id refused.
+// ConnectionAttempt and bound the same way; an unknown connection id not bound.
 TEST(TurnTcpRelay, ClientConnectsAcceptsAndBindsDataConnectionsOnCoturn) {
     test::TurnServer coturn;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
@@ -117,7 +117,8 @@ TEST(TurnTcpRelay, ClientConnectsAcceptsAndBindsDataConnectionsOnCoturn) {
             co_await turn::bind_data_connection(*client, 0x7fffffff);
             ADD_FAILURE() << "bound an unknown connection id";
         } catch (const Exception& e) {
-            EXPECT_EQ(e.errc(), Errc::refused) << e.what();
+            // coturn resets the connection rather than answering an unknown id.
+            EXPECT_TRUE(e.errc() == Errc::closed || e.errc() == Errc::refused) << e.what();
         }
         co_await client->close();
         EXPECT_TRUE(co_await eventually([&] { return deallocations(coturn) >= 1; }, 3s));
