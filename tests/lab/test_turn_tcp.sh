@@ -4,7 +4,8 @@
 # on the lab's coturn, `warpgate connect --transport tcp --plugins turn` from ha connects to
 # its relayed address and gets its echo on a relayed TCP link. A capture in the wan namespace
 # (coturn, the broker) holds the relayed stream but no plaintext of the message. WG_LAB_RUNS
-# (default 3) links in all; the median time to the first echo is printed.
+# (default 3) links in all, paced under the callee's offer rate limit; the median time to
+# the first echo is printed.
 . "$(dirname "$0")/testlib.sh"
 lab_test turn_tcp
 need_warpgate
@@ -39,6 +40,8 @@ for ((i = 0; i < 50; i++)); do grep -qs "listening on" "$work/tcpdump.log" && br
 echoes=()
 linked=0
 for ((run = 1; run <= RUNS; run++)); do
+  # The callee answers 8 offers per 10 s from one key (TurnPluginOptions::offers_per_key).
+  [ "$run" = 1 ] || sleep 1.3
   text="over the tcp relay $run"
   [ "$run" = 1 ] && text=$secret
   connect_tcp "$text" --plugins turn
