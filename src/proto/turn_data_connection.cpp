@@ -45,7 +45,8 @@ asio::awaitable<asio::ip::tcp::socket> connect_and_bind(asio::any_io_executor ex
     socket.open(local.protocol());
     socket.bind(local);
     asio::error_code ec;
-    co_await socket.async_connect({options.server.ip, options.server.port}, asio::redirect_error(asio::use_awaitable, ec));
+    asio::ip::tcp::endpoint server_at(options.server.ip, options.server.port);  // (GCC 12: no braced temporary in a co_await)
+    co_await socket.async_connect(server_at, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::connection_refused) throw Exception(Errc::refused, fmt::format("TURN server {}: nothing listens on TCP", server));
     if (ec) throw Exception(Errc::io, fmt::format("data connection to TURN server {}: {}", server, ec.message()));
     socket.set_option(asio::ip::tcp::no_delay(true));

@@ -33,7 +33,8 @@ asio::awaitable<Endpoint> address_seen_by_turn(PluginContext& ctx) {
         }
         stun::ClientOptions options;
         options.tcp_timeout = conf.connect_timeout;
-        auto seen = co_await stun::tcp_binding(ctx.executor(), Endpoint{asio::ip::address_v4::any(), 0}, *at, options);
+        Endpoint any_port{asio::ip::address_v4::any(), 0};  // (GCC 12: no braced temporary in a co_await)
+        auto seen = co_await stun::tcp_binding(ctx.executor(), any_port, *at, options);
         if (seen) co_return seen->response.mapped;
         if (seen.error().code == Errc::cancelled) throw Exception(seen.error());
         failures += "; " + server.server.to_string() + ": " + seen.error().message;
@@ -105,7 +106,8 @@ asio::awaitable<Reached> attempt_tcp_relay(PluginContext& ctx, TurnTable& table,
     TurnMessage offer;
     offer.kind = TurnKind::tcp_offer;
     offer.con_id = attempt.con_id;
-    offer.relayed = co_await address_seen_by_turn(ctx);
+    auto seen = co_await address_seen_by_turn(ctx);
+    offer.relayed = seen;
     offer.caller_address = ctx.own_address_bytes();
     auto box = table.expect(offer.con_id, peer.public_key, ctx.executor());
     auto bytes = encode_turn(offer);
