@@ -136,13 +136,19 @@ TEST(TurnTcpRelay, TwoLoopbackGatesLinkOverTcpThroughOneTcpAllocation) {
         relay_over(bravo_options.conf, broker, coturn, TurnTransport::tcp);
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", alpha_options);
         auto bravo = co_await Gate::open(io.get_executor(), "bravo", bravo_options);
+        // The callee answers each of `burst` messages in turn: a stream keeps them in order.
+        constexpr int burst = 5;
         std::shared_ptr<Link> inbound;
+        std::vector<std::string> heard;
         bravo.on_link([&, ex = io.get_executor()](Link incoming) {
             inbound = std::make_shared<Link>(std::move(incoming));
-            asio::co_spawn(ex, [link = inbound]() -> asio::awaitable<void> {
-                auto m = co_await link->recv(5s);
-                co_await link->send(m);
-                co_await link->send(std::string_view("from bravo"));
+            asio::co_spawn(ex, [&heard, link = inbound]() -> asio::awaitable<void> {
+                while (heard.size() < burst) {
+                    auto m = co_await link->recv(5s);
+                    heard.emplace_back(as_chars(m));
+                    auto reply = "reply to " + heard.back();
+                    co_await link->send(as_bytes(reply));
+                }
             }, asio::detached);
         });
         auto begin = Clock::now();
@@ -155,12 +161,17 @@ TEST(TurnTcpRelay, TwoLoopbackGatesLinkOverTcpThroughOneTcpAllocation) {
         EXPECT_EQ(link.transport(), TCP);
         EXPECT_TRUE(link.relayed());
         EXPECT_EQ(link.remote_endpoint().ip, asio::ip::make_address("127.0.0.1"));
-        co_await link.send(std::string_view("through the TCP relay"));
-        auto echo = co_await link.recv(5s);
-        auto echoed = Clock::now();
-        EXPECT_EQ(std::string(as_chars(echo)), "through the TCP relay");
-        auto second = co_await link.recv(5s);
-        EXPECT_EQ(std::string(as_chars(second)), "from bravo");
+        for (int i = 0; i < burst; ++i) {
+            auto text = "message " + std::to_string(i);
+            co_await link.send(as_bytes(text));
+        }
+        Clock::time_point echoed;
+        for (int i = 0; i < burst; ++i) {
+            auto reply = co_await link.recv(5s);
+            if (i == 0) echoed = Clock::now();
+            EXPECT_EQ(std::string(as_chars(reply)), "reply to message " + std::to_string(i));
+        }
+        EXPECT_EQ(heard.size(), std::size_t{burst});
         EXPECT_TRUE(inbound && inbound->relayed()) << "the callee's side is on its data connection";
         EXPECT_TRUE(inbound && inbound->transport() == TCP);
         std::printf("turn over TCP on loopback: linked in %.1f ms, first echo after %.1f ms\n", ms_between(begin, linked),
