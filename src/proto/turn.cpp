@@ -10,7 +10,8 @@ namespace warpgate::turn {
 
 namespace {
 
-constexpr std::uint8_t udp_protocol = 17;  // REQUESTED-TRANSPORT, IANA protocol number
+constexpr std::uint8_t udp_protocol = 17;  // REQUESTED-TRANSPORT, IANA protocol numbers
+constexpr std::uint8_t tcp_protocol = 6;
 constexpr std::uint8_t family_v4 = 0x01;
 constexpr std::uint8_t family_v6 = 0x02;
 
@@ -39,7 +40,7 @@ bool known_required(std::uint16_t type) {
         stun::attr::password_algorithm, stun::attr::userhash, stun::attr::xor_mapped_address,
         attr::channel_number, attr::lifetime, attr::xor_peer_address, attr::data, attr::xor_relayed_address,
         attr::requested_address_family, attr::even_port, attr::requested_transport, attr::dont_fragment,
-        attr::reservation_token};
+        attr::reservation_token, attr::connection_id};
     return std::find(std::begin(known), std::end(known), type) != std::end(known);
 }
 
@@ -60,6 +61,13 @@ Result<std::chrono::seconds> read_lifetime(const stun::Message& m) {
     return std::chrono::seconds(net::ByteReader(a->value, "LIFETIME").u32("seconds"));
 }
 
+Result<std::uint32_t> read_connection_id(const stun::Message& m) {
+    const auto* a = m.find(attr::connection_id);
+    if (!a) return fail(Errc::malformed, fmt::format("{} message without CONNECTION-ID", method_name(m.method)));
+    if (a->value.size() != 4) return fail(Errc::malformed, "CONNECTION-ID value is not 4 bytes");
+    return net::ByteReader(a->value, "CONNECTION-ID").u32("connection id");
+}
+
 Result<std::optional<std::string>> read_optional_text(const stun::Message& m, std::uint16_t type) {
     const auto* a = m.find(type);
     if (!a) return std::optional<std::string>{};
@@ -77,12 +85,15 @@ std::string method_name(stun::Method m) {
     if (m == method::data) return "Data";
     if (m == method::create_permission) return "CreatePermission";
     if (m == method::channel_bind) return "ChannelBind";
+    if (m == method::connect) return "Connect";
+    if (m == method::connection_bind) return "ConnectionBind";
+    if (m == method::connection_attempt) return "ConnectionAttempt";
     return fmt::format("method 0x{:03x}", static_cast<unsigned>(m));
 }
 
 Bytes encode(const stun::TransactionId& id, const AllocateRequest& r, const Credentials* credentials) {
     stun::MessageWriter w(method::allocate, stun::MessageClass::request, id);
-    w.add(attr::requested_transport, byte_then_rffu(udp_protocol));
+    w.add(attr::requested_transport, byte_then_rffu(r.relay == TCP ? tcp_protocol : udp_protocol));
     if (r.family == IP6) w.add(attr::requested_address_family, byte_then_rffu(family_v6));
     else if (r.also_ipv6) w.add(attr::additional_address_family, byte_then_rffu(family_v6));
     if (r.lifetime) w.add(attr::lifetime, u32_value(static_cast<std::uint32_t>(r.lifetime->count())));
@@ -109,6 +120,46 @@ Bytes encode(const stun::TransactionId& id, const ChannelBindRequest& r, const C
     w.add(attr::channel_number, std::move(channel).take());
     w.add_xor_address(attr::xor_peer_address, r.peer);
     return finish(std::move(w), credentials);
+}
+
+Bytes encode(const stun::TransactionId& id, const ConnectRequest& r, const Credentials* credentials) {
+    stun::MessageWriter w(method::connect, stun::MessageClass::request, id);
+    w.add_xor_address(attr::xor_peer_address, r.peer);
+    return finish(std::move(w), credentials);
+}
+
+Bytes encode(const stun::TransactionId& id, const ConnectionBindRequest& r, const Credentials* credentials) {
+    stun::MessageWriter w(method::connection_bind, stun::MessageClass::request, id);
+    w.add(attr::connection_id, u32_value(r.connection_id));
+    return finish(std::move(w), credentials);
+}
+
+Bytes encode_connection_attempt(const stun::TransactionId& id, const ConnectionAttempt& a) {
+    stun::MessageWriter w(method::connection_attempt, stun::MessageClass::indication, id);
+    w.add_xor_address(attr::xor_peer_address, a.peer);
+    w.add(attr::connection_id, u32_value(a.connection_id));
+    return w.finish(false);
+}
+
+Result<ConnectionAttempt> read_connection_attempt(const stun::Message& m) {
+    auto checked = check_message(m, method::connection_attempt, stun::MessageClass::indication);
+    if (!checked) return tl::unexpected(checked.error());
+    const auto* peer = m.find(attr::xor_peer_address);
+    if (!peer) return fail(Errc::malformed, "ConnectionAttempt without XOR-PEER-ADDRESS");
+    auto from = stun::read_xor_address(*peer, m.transaction_id);
+    if (!from) return tl::unexpected(from.error());
+    auto id = read_connection_id(m);
+    if (!id) return tl::unexpected(id.error());
+    ConnectionAttempt a;
+    a.connection_id = *id;
+    a.peer = *from;
+    return a;
+}
+
+Result<std::uint32_t> read_connect_success(const stun::Message& m) {
+    auto checked = check_message(m, method::connect, stun::MessageClass::success);
+    if (!checked) return tl::unexpected(checked.error());
+    return read_connection_id(m);
 }
 
 Bytes encode_send(const stun::TransactionId& id, const Endpoint& peer, ByteView data) {

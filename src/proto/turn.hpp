@@ -1,6 +1,8 @@
 // TURN messages (RFC 8656, https://www.rfc-editor.org/rfc/rfc8656) on the STUN codec: the
 // requests a client sends (Allocate, Refresh, CreatePermission, ChannelBind), the Send and
-// Data indications, the responses it reads, and ChannelData framing (§12.4).
+// Data indications, the responses it reads, and ChannelData framing (§12.4); and the TCP
+// relay's (RFC 6062, https://www.rfc-editor.org/rfc/rfc6062): Connect, ConnectionBind and the
+// ConnectionAttempt indication.
 // Pure functions over byte spans; every reader rejects malformed input with Errc::malformed.
 // Requests are signed with long-term credentials (proto/turn_auth.hpp) when given them.
 #pragma once
@@ -25,6 +27,10 @@ inline constexpr stun::Method send = static_cast<stun::Method>(0x006);
 inline constexpr stun::Method data = static_cast<stun::Method>(0x007);
 inline constexpr stun::Method create_permission = static_cast<stun::Method>(0x008);
 inline constexpr stun::Method channel_bind = static_cast<stun::Method>(0x009);
+// RFC 6062 §6.1: TCP allocations.
+inline constexpr stun::Method connect = static_cast<stun::Method>(0x00A);
+inline constexpr stun::Method connection_bind = static_cast<stun::Method>(0x00B);
+inline constexpr stun::Method connection_attempt = static_cast<stun::Method>(0x00C);
 }  // namespace method
 
 // RFC 8656 §18: the TURN attributes.
@@ -39,6 +45,7 @@ inline constexpr std::uint16_t even_port = 0x0018;
 inline constexpr std::uint16_t requested_transport = 0x0019;
 inline constexpr std::uint16_t dont_fragment = 0x001A;
 inline constexpr std::uint16_t reservation_token = 0x0022;
+inline constexpr std::uint16_t connection_id = 0x002A;  // RFC 6062 §6.2
 inline constexpr std::uint16_t additional_address_family = 0x8000;
 inline constexpr std::uint16_t address_error_code = 0x8001;
 inline constexpr std::uint16_t icmp = 0x8004;
@@ -59,8 +66,8 @@ std::string method_name(stun::Method m);
 
 // --- requests ---
 
-// Allocate (RFC 8656 §7.1). REQUESTED-TRANSPORT is always UDP (17), the only relay transport
-// here:
+// Allocate (RFC 8656 §7.1). REQUESTED-TRANSPORT is UDP (17), or TCP (6) for a TCP relay
+// (RFC 6062 §5.1, over a TCP or TLS connection to the server only):
 //
 //     0                   1                   2                   3
 //     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -77,6 +84,7 @@ struct AllocateRequest {
     std::optional<std::chrono::seconds> lifetime;  // LIFETIME; absent: the server's default
     Family family = IP4;                           // an IPv6 relayed address: REQUESTED-ADDRESS-FAMILY
     bool also_ipv6 = false;                        // an IPv4 and an IPv6 one: ADDITIONAL-ADDRESS-FAMILY
+    warpgate::Transport relay = UDP;               // REQUESTED-TRANSPORT
 };
 
 // LIFETIME (§18.2): 32-bit seconds. Refresh (§7.2) with 0 deletes the allocation.
@@ -101,12 +109,34 @@ struct ChannelBindRequest {
     Endpoint peer;
 };
 
+// RFC 6062 §6.2: CONNECTION-ID, which names one peer connection of a TCP allocation:
+//
+//     0                   1                   2                   3
+//     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//    |                         Connection ID                         |
+//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// Connect (§4.3) asks the server to open a TCP connection from the relayed address to the
+// peer (XOR-PEER-ADDRESS); its success response carries the connection's CONNECTION-ID.
+struct ConnectRequest {
+    Endpoint peer;
+};
+// ConnectionBind (§4.4), sent on a new TCP connection to the server (a data connection): joins
+// it to the peer connection CONNECTION-ID; after its success response the data connection
+// carries the peer's bytes both ways, raw.
+struct ConnectionBindRequest {
+    std::uint32_t connection_id = 0;
+};
+
 // Each request as a message; signed with `credentials` when given (the first Allocate goes
 // unsigned to learn the realm and nonce, RFC 8656 §7.1).
 Bytes encode(const stun::TransactionId& id, const AllocateRequest& r, const Credentials* credentials);
 Bytes encode(const stun::TransactionId& id, const RefreshRequest& r, const Credentials* credentials);
 Bytes encode(const stun::TransactionId& id, const CreatePermissionRequest& r, const Credentials* credentials);
 Bytes encode(const stun::TransactionId& id, const ChannelBindRequest& r, const Credentials* credentials);
+Bytes encode(const stun::TransactionId& id, const ConnectRequest& r, const Credentials* credentials);
+Bytes encode(const stun::TransactionId& id, const ConnectionBindRequest& r, const Credentials* credentials);
 
 // --- indications (never signed, RFC 8656 §10) ---
 
@@ -119,6 +149,17 @@ Bytes encode_send(const stun::TransactionId& id, const Endpoint& peer, ByteView 
 // A decoded Data indication. Malformed: another method or class, no or a bad
 // XOR-PEER-ADDRESS, no DATA, an unknown comprehension-required attribute.
 Result<PeerData> read_data_indication(const stun::Message& m);
+
+// ConnectionAttempt (RFC 6062 §4.5) from the server: a peer connected to a TCP relayed
+// address (it has a permission); the client accepts by binding a data connection to the id.
+struct ConnectionAttempt {
+    std::uint32_t connection_id = 0;
+    Endpoint peer;
+};
+Bytes encode_connection_attempt(const stun::TransactionId& id, const ConnectionAttempt& a);
+// Malformed: another method or class, no or a bad XOR-PEER-ADDRESS or CONNECTION-ID, an
+// unknown comprehension-required attribute.
+Result<ConnectionAttempt> read_connection_attempt(const stun::Message& m);
 
 // --- responses ---
 
@@ -136,6 +177,8 @@ inline constexpr int stale_nonce = 438;
 inline constexpr int allocation_mismatch = 437;  // RFC 8656 §19
 inline constexpr int allocation_quota_reached = 486;
 inline constexpr int insufficient_capacity = 508;
+inline constexpr int connection_already_exists = 446;  // RFC 6062 §6.3
+inline constexpr int connection_failure = 447;
 
 // Reads an error response of any TURN method. Malformed: not an error response, no or a bad
 // ERROR-CODE, REALM or NONCE over 763 bytes.
@@ -149,9 +192,12 @@ struct Allocation {
     std::chrono::seconds lifetime{0};
 };
 Result<Allocation> read_allocate_success(const stun::Message& m);
+// A success response to Connect (RFC 6062 §4.3): its CONNECTION-ID.
+Result<std::uint32_t> read_connect_success(const stun::Message& m);
 // A success response to Refresh: its LIFETIME.
 Result<std::chrono::seconds> read_refresh_success(const stun::Message& m);
-// A success response of `expected` with nothing to read (CreatePermission, ChannelBind).
+// A success response of `expected` with nothing to read (CreatePermission, ChannelBind,
+// ConnectionBind).
 Result<void> read_empty_success(const stun::Message& m, stun::Method expected);
 
 // --- ChannelData (§12.4) ---

@@ -64,7 +64,7 @@ asio::awaitable<std::shared_ptr<Client>> Client::allocate(asio::any_io_executor 
                          "turn receive");
     std::exception_ptr failure;
     try {
-        AllocateRequest r{client->options_.lifetime, client->options_.family, false};
+        AllocateRequest r{client->options_.lifetime, client->options_.family, false, client->options_.relay};
         auto response = co_await client->request(method::allocate, [r](const stun::TransactionId& id, const Credentials* c) {
             return encode(id, r, c);
         });
@@ -206,6 +206,16 @@ void Client::on_frame(ByteView frame) {
         if (it == pending_.end() || !it->second->queue.try_send(asio::error_code{}, Bytes(frame.begin(), frame.end()))) ++stats_.ignored;
         return;
     }
+    if (m->method == method::connection_attempt) {
+        auto attempt = read_connection_attempt(*m);
+        if (!attempt || !on_connection_attempt_) {
+            ++stats_.ignored;
+            return;
+        }
+        auto handler = on_connection_attempt_;  // the handler may replace itself
+        handler(*attempt);
+        return;
+    }
     auto d = read_data_indication(*m);  // requests from the server are not TURN
     if (!d) {
         ++stats_.ignored;
@@ -261,6 +271,15 @@ asio::awaitable<std::uint16_t> Client::bind_channel(Endpoint peer) {
     if (!ok) throw Exception(Errc::malformed, fmt::format("TURN server {}: {}", server_name(), ok.error().message));
     channels_[r.channel] = peer;
     co_return r.channel;
+}
+
+asio::awaitable<std::uint32_t> Client::connect(Endpoint peer) {
+    ConnectRequest r{peer};
+    Encoder encoder = [r](const stun::TransactionId& id, const Credentials* c) { return encode(id, r, c); };
+    auto response = co_await request(method::connect, std::move(encoder));
+    auto id = read_connect_success(response.message);
+    if (!id) throw Exception(Errc::malformed, fmt::format("TURN server {}: {}", server_name(), id.error().message));
+    co_return *id;
 }
 
 asio::awaitable<void> Client::send(Endpoint peer, ByteView data) {

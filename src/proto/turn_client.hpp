@@ -42,6 +42,7 @@ struct ClientOptions {
     TlsOptions tls;
     std::chrono::seconds lifetime = default_lifetime;  // asked for; the server may grant less
     Family family = IP4;                               // of the relayed address
+    warpgate::Transport relay = UDP;  // TCP: an RFC 6062 TCP allocation (the transport must be tcp or tls)
     // UDP transactions retransmit (RFC 8489 §6.2.1); stream transactions wait this long.
     stun::RetransmitPolicy udp = stun::RetransmitPolicy::within(std::chrono::milliseconds(3000));
     std::chrono::milliseconds stream_timeout{5000};
@@ -70,6 +71,7 @@ class Client : public std::enable_shared_from_this<Client> {
 public:
     using DataHandler = std::function<void(ByteView data)>;
     using EndHandler = std::function<void(const Error&)>;
+    using ConnectionAttemptHandler = std::function<void(const ConnectionAttempt&)>;
 
     // Connects and allocates. Errc::auth_failed: "TURN server X refused the credentials for
     // user U (401 after authentication)"; Errc::refused for another error response;
@@ -99,6 +101,17 @@ public:
     // Data from `peer` (ip and port) goes to `handler`; an empty handler removes it.
     void on_data(Endpoint peer, DataHandler handler);
     void on_end(EndHandler handler) { on_end_ = std::move(handler); }
+
+    // TCP allocations (RFC 6062). Asks the server to connect the relayed address to `peer`
+    // (it needs a permission); returns the connection id to bind a data connection to
+    // (proto/turn_data_connection.hpp). Errc::refused with the server's 446 or 447.
+    asio::awaitable<std::uint32_t> connect(Endpoint peer);
+    // A peer connected to the relayed address: `handler` gets each ConnectionAttempt (an
+    // empty handler ignores them; the server closes an unbound peer connection after 30 s).
+    void on_connection_attempt(ConnectionAttemptHandler handler) { on_connection_attempt_ = std::move(handler); }
+    // The long-term credentials the allocation was made with (none when the server asked for
+    // none): a data connection's ConnectionBind is signed with them.
+    const std::optional<Credentials>& credentials() const { return credentials_; }
 
     // Refreshes the allocation now (the timer does it by itself); returns the granted lifetime.
     asio::awaitable<std::chrono::seconds> refresh();
@@ -134,6 +147,7 @@ private:
     std::map<stun::TransactionId, Pending*> pending_;
     std::map<std::pair<asio::ip::address, std::uint16_t>, DataHandler> handlers_;
     EndHandler on_end_;
+    ConnectionAttemptHandler on_connection_attempt_;
     ClientStats stats_;
     bool open_ = true;
     std::optional<Error> ended_;

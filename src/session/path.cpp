@@ -125,6 +125,12 @@ void TcpPath::close() noexcept {
     asio::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     socket_.close(ec);
+    relay_.reset();
+}
+
+void TcpPath::mark_relayed(std::shared_ptr<void> relay) {
+    relayed_ = true;
+    relay_ = std::move(relay);
 }
 
 // Reads until buffer[begin, end) holds `need` bytes. False (with `reason`) when the stream ended.

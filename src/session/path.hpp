@@ -63,6 +63,10 @@ public:
     asio::awaitable<void> send_parts(ByteView head, ByteView body) override;
     void send_now(ByteView record) noexcept override;
     void close() noexcept override;
+    // A stream through a relay (a TURN TCP allocation, RFC 6062): relayed() from now on, and
+    // `relay` (what keeps the allocation open; may be null) is held until the path closes.
+    void mark_relayed(std::shared_ptr<void> relay);
+    bool relayed() const noexcept override { return relayed_; }
 
     // Starts the reader. Records over `max_record` bytes end the path (Errc::malformed); the
     // limit can be raised once the peer authenticated (set_max_record).
@@ -88,6 +92,8 @@ private:
     RecordSink sink_;
     EndSink on_end_;
     std::size_t max_record_ = 0;
+    bool relayed_ = false;
+    std::shared_ptr<void> relay_;
 };
 
 using UdpSocketPtr = std::shared_ptr<asio::ip::udp::socket>;

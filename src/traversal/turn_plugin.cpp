@@ -15,110 +15,18 @@
 #include "proto/turn_client.hpp"
 #include "traversal/offer_admission.hpp"
 #include "traversal/signal_reach.hpp"
+#include "traversal/turn_common.hpp"
 #include "traversal/turn_relay.hpp"
 #include "traversal/turn_signal.hpp"
+#include "traversal/turn_tcp_relay.hpp"
 
 namespace warpgate::traversal {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// The answers initiators wait for, by connection id, and the callee's limits.
-class TurnTable {
-public:
-    explicit TurnTable(const TurnPluginOptions& options)
-        : admission_(options.offers_per_key, options.offers_total, options.max_allocations, "TURN allocations held") {}
-
-    // Held while the callee allocates for one offer: it counts towards max_allocations.
-    class Allocating {
-    public:
-        explicit Allocating(std::shared_ptr<TurnTable> table) : table_(std::move(table)) { ++table_->allocating_; }
-        ~Allocating() { --table_->allocating_; }
-        Allocating(const Allocating&) = delete;
-        Allocating& operator=(const Allocating&) = delete;
-
-    private:
-        std::shared_ptr<TurnTable> table_;
-    };
-
-    // Why an offer from `sender` is not answered now (empty: admitted, counted in the limits).
-    std::string admit(const Bytes& sender) {
-        std::erase_if(allocations_, [](const std::weak_ptr<turn::Client>& weak) {
-            auto client = weak.lock();
-            return !client || !client->is_open();
-        });
-        return admission_.admit(sender, allocating_ + allocations_.size());
-    }
-    // A callee allocation, counted until it closes.
-    void track(const std::shared_ptr<turn::Client>& client) { allocations_.push_back(client); }
-
-    struct Mailbox {
-        explicit Mailbox(asio::any_io_executor ex) : arrived(ex) {}
-        Bytes sender;
-        std::optional<TurnMessage> message;
-        asio::steady_timer arrived;
-    };
-
-    // The initiator's wait for the answer to `id` from `sender`, registered until the handle
-    // is destroyed.
-    std::shared_ptr<Mailbox> expect(const ConnectionId& id, const Bytes& sender, asio::any_io_executor ex) {
-        auto box = std::shared_ptr<Mailbox>(new Mailbox(ex), [this, id](Mailbox* m) {
-            boxes_.erase(id);
-            delete m;
-        });
-        box->sender = sender;
-        boxes_[id] = box.get();
-        return box;
-    }
-
-    // An answer or decline counts only from the peer the offer went to, once.
-    void deliver(const Bytes& sender, TurnMessage message) {
-        auto it = boxes_.find(message.con_id);
-        if (it == boxes_.end()) return;
-        auto* box = it->second;
-        if (box->sender != sender || box->message) return;
-        box->message = std::move(message);
-        box->arrived.cancel();
-    }
-
-private:
-    std::map<ConnectionId, Mailbox*> boxes_;
-    OfferAdmission admission_;
-    std::size_t allocating_ = 0;
-    std::vector<std::weak_ptr<turn::Client>> allocations_;
-};
-
 namespace {
 
 double ms_since(SteadyClock::time_point begin) { return std::chrono::duration<double, std::milli>(SteadyClock::now() - begin).count(); }
-
-// The message in `box`, or Errc::timeout after `timeout` (Errc::cancelled when cancelled).
-asio::awaitable<TurnMessage> receive(TurnTable::Mailbox& box, std::chrono::milliseconds timeout) {
-    auto deadline = SteadyClock::now() + timeout;
-    while (!box.message) {
-        if (SteadyClock::now() >= deadline) throw Exception(Errc::timeout, "no answer from the peer within " + net::describe(timeout));
-        box.arrived.expires_at(deadline);
-        asio::error_code ec;
-        co_await box.arrived.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        auto stop = co_await net::cancelled();
-        if (stop) throw Exception(Errc::cancelled, "waiting for the peer's relayed address cancelled");
-    }
-    co_return *box.message;
-}
-
-// An allocation nobody owns yet: deallocated (in the background) unless a path took it.
-class HeldAllocation {
-public:
-    explicit HeldAllocation(std::shared_ptr<turn::Client> client) : client_(std::move(client)) {}
-    ~HeldAllocation() {
-        if (client_) close_in_background(std::move(client_));
-    }
-    HeldAllocation(const HeldAllocation&) = delete;
-    HeldAllocation& operator=(const HeldAllocation&) = delete;
-    void release() { client_.reset(); }
-
-private:
-    std::shared_ptr<turn::Client> client_;
-};
 
 bool is_ip_literal(const std::string& host) {
     asio::error_code ec;
@@ -142,13 +50,19 @@ turn::ClientOptions client_options(const NodeConfig& conf, const TurnServer& ser
     return o;
 }
 
+}  // namespace
+
 // An allocation with a relayed address of `family` on the first configured server that
 // grants one, in order. Errc::unreachable with every server's failure.
-asio::awaitable<std::shared_ptr<turn::Client>> allocate_first(PluginContext& ctx, Family family) {
+asio::awaitable<std::shared_ptr<turn::Client>> allocate_first(PluginContext& ctx, Family family, Transport relay) {
     auto& conf = ctx.config();
     if (conf.turn_servers.empty()) throw Exception(Errc::unreachable, "no TURN server is configured");
     std::string failures;
     for (auto& server : conf.turn_servers) {
+        if (relay == TCP && server.transport != TurnTransport::tcp) {
+            failures += "; " + server.server.to_string() + ": " + tcp_relay_unavailable(server.transport);
+            continue;
+        }
         auto resolved = co_await net::resolve(ctx.executor(), server.server, std::nullopt, conf.connect_timeout);
         if (!resolved) {
             if (resolved.error().code == Errc::cancelled) throw Exception(resolved.error());
@@ -156,7 +70,9 @@ asio::awaitable<std::shared_ptr<turn::Client>> allocate_first(PluginContext& ctx
             continue;
         }
         try {
-            auto client = co_await turn::Client::allocate(ctx.executor(), client_options(conf, server, resolved->front(), family));
+            auto options = client_options(conf, server, resolved->front(), family);
+            options.relay = relay;
+            auto client = co_await turn::Client::allocate(ctx.executor(), std::move(options));
             co_return client;
         } catch (const Exception& e) {
             if (e.errc() == Errc::cancelled) throw;
@@ -166,19 +82,7 @@ asio::awaitable<std::shared_ptr<turn::Client>> allocate_first(PluginContext& ctx
     throw Exception(Errc::unreachable, "no TURN allocation" + failures);
 }
 
-Bytes decline(const ConnectionId& con_id, std::string reason) {
-    TurnMessage m;
-    m.kind = TurnKind::decline;
-    m.con_id = con_id;
-    m.reason = std::move(reason);
-    return encode_turn(m);
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, d);
-    asio::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
+namespace {
 
 // The callee's side of one offer.
 asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> table, TurnPluginOptions options, Bytes sender,
@@ -244,10 +148,6 @@ asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> tab
 TurnPlugin::TurnPlugin(TurnPluginOptions options) : options_(options), table_(std::make_shared<TurnTable>(options_)) {}
 
 std::vector<Attempt> TurnPlugin::plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) {
-    if (transport != UDP) {
-        why_not = "turn relays datagrams: a relayed link is a UDP link";
-        return {};
-    }
     auto& servers = ctx.config().turn_servers;
     if (servers.empty()) {
         why_not = "no TURN server is configured (turn_servers)";
@@ -255,12 +155,14 @@ std::vector<Attempt> TurnPlugin::plan(PluginContext& ctx, const NodeAddress& pee
     }
     why_not = why_cannot_signal(ctx, peer);
     if (!why_not.empty()) return {};
+    if (transport == TCP) return plan_tcp_relay(servers, why_not);
     Endpoint first;
     if (auto parsed = Endpoint::parse(servers.front().server.to_string())) first = *parsed;
     return {Attempt{std::string(name()), UDP, IP4, Route::external, first, {}}};
 }
 
 asio::awaitable<Reached> TurnPlugin::attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) {
+    if (attempt.transport == TCP) co_return co_await attempt_tcp_relay(ctx, *table_, options_, peer, attempt);
     auto begin = SteadyClock::now();
     auto client = co_await allocate_first(ctx, attempt.family);
     HeldAllocation held(client);
@@ -273,7 +175,7 @@ asio::awaitable<Reached> TurnPlugin::attempt(PluginContext& ctx, const NodeAddre
     auto box = table_->expect(offer.con_id, peer.public_key, ctx.executor());
     auto bytes = encode_turn(offer);
     co_await ctx.signal(peer, bytes);
-    auto answer = co_await receive(*box, options_.answer_timeout);
+    auto answer = co_await receive_answer(*box, options_.answer_timeout);
     if (answer.kind == TurnKind::decline) throw Exception(Errc::refused, "the peer declined the relay: " + answer.reason);
     if (answer.kind != TurnKind::answer) throw Exception(Errc::malformed, "the peer answered the offer with another kind of message");
     auto path = co_await TurnPath::open(client, answer.relayed);
@@ -293,6 +195,10 @@ void TurnPlugin::serve(PluginContext& ctx) {
         }
         if (message->kind == TurnKind::offer) {
             ctx.spawn(respond(ctx, table, options, std::move(signal.sender), std::move(*message)), "turn respond");
+            return;
+        }
+        if (message->kind == TurnKind::tcp_offer) {
+            ctx.spawn(respond_tcp_relay(ctx, table, options, std::move(signal.sender), std::move(*message)), "turn respond tcp");
             return;
         }
         table->deliver(signal.sender, std::move(*message));

@@ -12,8 +12,10 @@
 //   address, returns the path: the node introduces on it (hello, link handshake), end to
 //   end through both relays, which see only sealed records.
 //
-// Declined up front (with the reason) when no TURN server is configured, signaling is off,
-// or for TCP (the relay carries datagrams: the link is a UDP one). Every wait is bounded.
+// Over TCP the link is a stream through one TCP allocation the callee holds (RFC 6062,
+// traversal/turn_tcp_relay.hpp), offered when a server is reached over TCP. Declined up
+// front (with the reason) when no TURN server is configured, signaling is off, or for TCP
+// when no server is reached over TCP. Every wait is bounded.
 // The callee is a signed peer's tool for making us hold allocations, so offers are rate
 // limited per key and in all, only so many allocations are held at once, and one that sees
 // no hello within hello_timeout is deallocated.
@@ -40,7 +42,8 @@ public:
     std::string_view name() const override { return "turn"; }
     Phase phase() const override { return Phase::relay; }
     std::uint8_t signal_tag() const override { return 5; }  // SignalType::turn
-    // One UDP attempt (an IPv4 relayed address), aimed at the first configured server.
+    // One attempt (an IPv4 relayed address), aimed at the first configured server; for TCP at
+    // the first one reached over TCP.
     std::vector<Attempt> plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) override;
     asio::awaitable<Reached> attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) override;
     // The callee's side: answers offers with an allocation of its own.

@@ -13,10 +13,10 @@ Bytes encode_turn(const TurnMessage& m) {
     w.u8(TurnMessage::version);
     w.u8(static_cast<std::uint8_t>(m.kind));
     w.bytes(m.con_id);
-    if (m.kind == TurnKind::offer || m.kind == TurnKind::answer) {
+    if (m.kind != TurnKind::decline) {
         write_ip(w, m.relayed.ip);
         w.u16(m.relayed.port);
-        if (m.kind == TurnKind::offer) w.bytes(m.caller_address);
+        if (m.kind != TurnKind::answer) w.bytes(m.caller_address);
     } else {
         write_reason(w, m.reason, TurnMessage::max_reason);
     }
@@ -30,11 +30,11 @@ Result<TurnMessage> decode_turn(ByteView payload) {
     if (r.ok() && version != TurnMessage::version)
         r.reject(0, fmt::format("version {} (this build reads {})", version, TurnMessage::version), Errc::unsupported);
     auto kind = r.u8("kind");
-    if (r.ok() && (kind < 1 || kind > 3)) r.reject(1, fmt::format("unknown kind {}", kind));
+    if (r.ok() && (kind < 1 || kind > 4)) r.reject(1, fmt::format("unknown kind {}", kind));
     m.kind = static_cast<TurnKind>(kind);
     m.con_id = r.array<16>("connection id");
     if (!r.ok()) return tl::unexpected(r.error());
-    if (m.kind == TurnKind::offer || m.kind == TurnKind::answer) {
+    if (m.kind != TurnKind::decline) {
         auto ip_at = r.offset();
         m.relayed.ip = read_ip(r);
         // A relay hands out a unicast address to send to; anything else is not one.
@@ -43,7 +43,7 @@ Result<TurnMessage> decode_turn(ByteView payload) {
         auto port_at = r.offset();
         m.relayed.port = r.u16("relayed port");
         if (r.ok() && m.relayed.port == 0) r.reject(port_at, "relayed port 0");
-        if (m.kind == TurnKind::offer) {
+        if (m.kind != TurnKind::answer) {
             auto at = r.offset();
             if (r.ok() && r.remaining() == 0) r.reject(at, "an offer without the initiator's address");
             auto address = r.bytes(r.remaining(), "initiator's address");

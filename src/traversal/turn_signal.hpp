@@ -1,6 +1,9 @@
 // The turn plugin's signal messages (signal type SignalType::turn, inside the sealed, signed
 // signal envelope; docs/signaling.md, docs/turn.md). The initiator offers its relayed
-// address, the callee answers with its own (or declines). Both name the initiator's
+// address, the callee answers with its own (or declines). Over TCP (a TCP relay, RFC 6062)
+// the initiator has no allocation: its tcp offer names the address the TURN server sees it
+// connect from (the callee's permission is for its IP) and the callee answers with its TCP
+// relayed address, which the initiator then connects to. Both name the initiator's
 // connection id, so a message of another attempt matches nothing; the envelope's nonce and
 // timestamp already refuse replays.
 //
@@ -8,9 +11,10 @@
 //   +---------+---------+--------------------------+
 //   | version | kind    | connection id (16)       |
 //   +---------+---------+--------------------------+
-//   offer (1), answer (2):
+//   offer (1), answer (2), tcp offer (4):
 //   | family (1: 4, 6) | relayed IP (4 or 16) | relayed port (u16) |
-//   offer only, to the end: | the initiator's node address (1 or more bytes) |
+//     (tcp offer: the initiator's address as its TURN server sees it, not a relayed one)
+//   offers only, to the end: | the initiator's node address (1 or more bytes) |
 //     (the callee answers over its brokers, and checks that it is the signer's own)
 //   decline (3):
 //   | reason (1..200 bytes of text, to the end) |
@@ -28,7 +32,7 @@
 
 namespace warpgate::traversal {
 
-enum class TurnKind : std::uint8_t { offer = 1, answer = 2, decline = 3 };
+enum class TurnKind : std::uint8_t { offer = 1, answer = 2, decline = 3, tcp_offer = 4 };
 
 struct TurnMessage {
     static constexpr std::uint8_t version = 1;
@@ -36,8 +40,9 @@ struct TurnMessage {
 
     TurnKind kind = TurnKind::offer;
     ConnectionId con_id{};
-    Endpoint relayed;       // offer, answer: the sender's relayed transport address
-    Bytes caller_address;   // offer: NodeAddress binary form (parsed by the plugin)
+    Endpoint relayed;       // offer, answer: the sender's relayed transport address; tcp offer: the
+                            // initiator's address as its TURN server sees it
+    Bytes caller_address;   // offers: NodeAddress binary form (parsed by the plugin)
     std::string reason;     // decline
 };
 

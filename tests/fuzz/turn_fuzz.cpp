@@ -1,6 +1,7 @@
-// libFuzzer target for the TURN codec: the response, indication and ChannelData readers, the
-// stream framer and the integrity check must reject anything malformed without crashing or
-// reading out of bounds; what they accept re-encodes to the same values.
+// libFuzzer target for the TURN codec: the response, indication and ChannelData readers (with
+// RFC 6062's Connect response and ConnectionAttempt), the stream framer and the integrity
+// check must reject anything malformed without crashing or reading out of bounds; what they
+// accept re-encodes to the same values.
 #include <cstddef>
 #include <cstdint>
 
@@ -29,9 +30,18 @@ void check_message(ByteView bytes) {
     (void)turn::read_error_response(*m);
     (void)turn::read_refresh_success(*m);
     (void)turn::read_empty_success(*m, turn::method::channel_bind);
+    (void)turn::read_empty_success(*m, turn::method::connection_bind);
+    (void)turn::read_connect_success(*m);
     for (const auto& a : m->attributes)
         if (a.type == stun::attr::password_algorithms) (void)turn::read_password_algorithms(a);
     if (auto a = turn::read_allocate_success(*m); a && a->relayed.empty()) __builtin_trap();
+    if (auto c = turn::read_connection_attempt(*m)) {
+        auto again = turn::encode_connection_attempt(m->transaction_id, *c);
+        auto back = stun::decode(again);
+        if (!back) __builtin_trap();
+        auto read = turn::read_connection_attempt(*back);
+        if (!read || read->connection_id != c->connection_id || read->peer != c->peer) __builtin_trap();
+    }
     auto d = turn::read_data_indication(*m);
     if (!d) return;
     auto again = turn::encode_send(m->transaction_id, d->peer, d->data);

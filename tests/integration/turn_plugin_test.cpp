@@ -142,7 +142,8 @@ TEST(TurnPlugin, DeclinesTcpNoServersAndNoSignalingUpFront) {
         auto peer = no_servers->node_address();
         std::string why;
         EXPECT_TRUE(turn_plugin(*relaying).plan(turn_context(*relaying), peer, TCP, why).empty());
-        EXPECT_EQ(why, "turn relays datagrams: a relayed link is a UDP link");
+        EXPECT_EQ(why, "no TURN server gives a TCP relay: " + coturn.endpoint().to_string() +
+                           " reached over UDP: a TCP relay needs a TCP connection to the server (RFC 6062)");
         auto planned = turn_plugin(*relaying).plan(turn_context(*relaying), peer, UDP, why);
         EXPECT_EQ(planned.size(), 1u);
         if (!planned.empty()) EXPECT_EQ(planned.front().describe(), "turn UDP IPv4 external " + coturn.endpoint().to_string());

@@ -80,12 +80,17 @@ esac
 MQTT=198.51.100.100:1883
 STUN=198.51.100.100:3478
 TURN=198.51.100.100:3478
-node_flags=(--test --mqtt "$MQTT" --stun "$STUN" --turn "$TURN" --turn-user test --turn-pass test)
+# WG_MATRIX_TURN_TRANSPORT=tcp: both sides reach coturn over TCP, which also gives TCP links a
+# relay (RFC 6062; docs/turn.md). The default (udp) leaves TCP without one.
+TURN_TRANSPORT=${WG_MATRIX_TURN_TRANSPORT:-udp}
+node_flags=(--test --mqtt "$MQTT" --stun "$STUN" --turn "$TURN" --turn-user test --turn-pass test --turn-transport "$TURN_TRANSPORT")
 
-# Which strategies serve which transport: the punches and the relay are one transport each.
+# Which strategies serve which transport: the punches are one transport each, the relay is UDP
+# unless coturn is reached over TCP.
 serves() {
   case $1:$2 in
-    tcp_punch:udp | udp_punch:tcp | turn:tcp) return 1 ;;
+    tcp_punch:udp | udp_punch:tcp) return 1 ;;
+    turn:tcp) [ "$TURN_TRANSPORT" = tcp ] || return 1 ;;
   esac
   return 0
 }

@@ -170,6 +170,52 @@ TEST(TurnCodec, RequestsEncodeTheirAttributes) {
     EXPECT_EQ(to_hex(m->find(attr::lifetime)->value), "00000000");
 }
 
+// RFC 6062: a TCP allocation, Connect, ConnectionBind and the ConnectionAttempt indication.
+TEST(TurnCodec, TcpAllocationMessages) {
+    AllocateRequest tcp_allocate;
+    tcp_allocate.relay = TCP;
+    auto m = stun::decode(encode(id_of(20), tcp_allocate, nullptr));
+    ASSERT_TRUE(m);
+    EXPECT_EQ(to_hex(m->find(attr::requested_transport)->value), "06000000");
+
+    m = stun::decode(encode(id_of(21), ConnectRequest{peer}, nullptr));
+    ASSERT_TRUE(m);
+    EXPECT_EQ(static_cast<unsigned>(m->method), 0x00Au);
+    EXPECT_EQ(*stun::read_xor_address(*m->find(attr::xor_peer_address), m->transaction_id), peer);
+
+    m = stun::decode(encode(id_of(22), ConnectionBindRequest{0xABCD0102}, nullptr));
+    ASSERT_TRUE(m);
+    EXPECT_EQ(static_cast<unsigned>(m->method), 0x00Bu);
+    EXPECT_EQ(to_hex(m->find(attr::connection_id)->value), "abcd0102");
+    EXPECT_EQ(method_name(m->method), "ConnectionBind");
+
+    stun::MessageWriter connected(method::connect, stun::MessageClass::success, id_of(23));
+    auto bytes = connected.add(attr::connection_id, Bytes{0, 0, 0, 42}).finish(true);
+    EXPECT_EQ(read_connect_success(*stun::decode(bytes)).value_or(0), 42u);
+    stun::MessageWriter no_id(method::connect, stun::MessageClass::success, id_of(23));
+    bytes = no_id.finish(false);
+    EXPECT_EQ(read_connect_success(*stun::decode(bytes)).error().message, "Connect message without CONNECTION-ID");
+    stun::MessageWriter short_id(method::connect, stun::MessageClass::success, id_of(23));
+    bytes = short_id.add(attr::connection_id, Bytes{0, 0, 42}).finish(false);
+    EXPECT_EQ(read_connect_success(*stun::decode(bytes)).error().message, "CONNECTION-ID value is not 4 bytes");
+
+    auto attempt = encode_connection_attempt(id_of(24), ConnectionAttempt{7, peer6});
+    EXPECT_EQ(static_cast<unsigned>(stun::decode(attempt)->method), 0x00Cu);
+    auto read = read_connection_attempt(*stun::decode(attempt));
+    ASSERT_TRUE(read) << read.error().message;
+    EXPECT_EQ(read->connection_id, 7u);
+    EXPECT_EQ(read->peer, peer6);
+    stun::MessageWriter no_peer(method::connection_attempt, stun::MessageClass::indication, id_of(25));
+    bytes = no_peer.add(attr::connection_id, Bytes{0, 0, 0, 1}).finish(false);
+    EXPECT_EQ(read_connection_attempt(*stun::decode(bytes)).error().message, "ConnectionAttempt without XOR-PEER-ADDRESS");
+    stun::MessageWriter no_connection(method::connection_attempt, stun::MessageClass::indication, id_of(25));
+    bytes = no_connection.add_xor_address(attr::xor_peer_address, peer).finish(false);
+    EXPECT_EQ(read_connection_attempt(*stun::decode(bytes)).error().message, "ConnectionAttempt message without CONNECTION-ID");
+    stun::MessageWriter as_request(method::connection_attempt, stun::MessageClass::request, id_of(25));
+    bytes = as_request.add_xor_address(attr::xor_peer_address, peer).add(attr::connection_id, Bytes{0, 0, 0, 1}).finish(false);
+    EXPECT_FALSE(read_connection_attempt(*stun::decode(bytes)));
+}
+
 TEST(TurnCodec, SendIndicationReadsBackAsData) {
     const Bytes payload{1, 2, 3, 4, 5};
     auto send = encode_send(id_of(8), peer6, payload);

@@ -49,6 +49,23 @@ TEST(TurnSignal, OfferRoundTripsWithItsLayout) {
     EXPECT_EQ(encode_turn(*m), bytes);
 }
 
+// A tcp offer has the offer's layout; its address is the initiator's as TURN sees it.
+TEST(TurnSignal, TcpOfferRoundTripsWithTheOffersLayout) {
+    auto tcp_offer = offer();
+    tcp_offer.kind = TurnKind::tcp_offer;
+    auto bytes = encode_turn(tcp_offer);
+    auto plain = encode_turn(offer());
+    ASSERT_EQ(bytes.size(), plain.size());
+    EXPECT_EQ(bytes[1], 4);  // tcp offer
+    EXPECT_TRUE(std::equal(bytes.begin() + 2, bytes.end(), plain.begin() + 2));
+    auto m = decode_turn(bytes);
+    ASSERT_TRUE(m) << m.error().to_string();
+    EXPECT_EQ(m->kind, TurnKind::tcp_offer);
+    EXPECT_EQ(m->relayed, tcp_offer.relayed);
+    EXPECT_EQ(m->caller_address, tcp_offer.caller_address);
+    EXPECT_EQ(encode_turn(*m), bytes);
+}
+
 TEST(TurnSignal, AnswerOverIPv6AndDeclineRoundTrip) {
     auto answer = base(TurnKind::answer);
     answer.relayed = {asio::ip::make_address("2001:db8::7"), 50000};
@@ -80,8 +97,8 @@ TEST(TurnSignal, MalformedInputIsRefused) {
     EXPECT_EQ(v.error().code, Errc::unsupported);
 
     auto kind = good;
-    kind[1] = 4;
-    EXPECT_EQ(error_of(kind), "turn message: unknown kind 4 (at byte 1)");
+    kind[1] = 5;
+    EXPECT_EQ(error_of(kind), "turn message: unknown kind 5 (at byte 1)");
     kind[1] = 0;
     EXPECT_EQ(error_of(kind), "turn message: unknown kind 0 (at byte 1)");
 
@@ -103,6 +120,8 @@ TEST(TurnSignal, MalformedInputIsRefused) {
 
     auto no_address = offer();
     no_address.caller_address.clear();
+    EXPECT_EQ(error_of(encode_turn(no_address)), "turn message: an offer without the initiator's address (at byte 25)");
+    no_address.kind = TurnKind::tcp_offer;
     EXPECT_EQ(error_of(encode_turn(no_address)), "turn message: an offer without the initiator's address (at byte 25)");
 
     auto answer = offer();
@@ -127,7 +146,9 @@ TEST(TurnSignal, EncodingIsCanonical) {
     answer.relayed = {asio::ip::make_address("::ffff:198.51.100.100"), 1};
     auto decline = base(TurnKind::decline);
     decline.reason = "busy";
-    for (auto& seed : {encode_turn(offer()), encode_turn(answer), encode_turn(decline)}) {
+    auto tcp_offer = offer();
+    tcp_offer.kind = TurnKind::tcp_offer;
+    for (auto& seed : {encode_turn(offer()), encode_turn(answer), encode_turn(decline), encode_turn(tcp_offer)}) {
         for (std::size_t n = 0; n <= seed.size(); ++n) {
             Bytes prefix(seed.begin(), seed.begin() + static_cast<std::ptrdiff_t>(n));
             if (auto m = decode_turn(prefix)) EXPECT_EQ(encode_turn(*m), prefix);
