@@ -61,6 +61,10 @@ std::vector<Figure> node_figures(const Sizes& sizes);        // node_figures.cpp
 std::vector<Figure> throughput_figures(const Sizes& sizes);  // throughput_figures.cpp
 std::vector<Figure> crypto_figures(const Sizes& sizes);      // crypto_figures.cpp
 std::vector<Figure> scale_figures(const Sizes& sizes);       // scale_figures.cpp
+// The idle-links figure's peers, run as a second process (--dial-links ADDRESS COUNT): dials
+// COUNT links to the node at ADDRESS (text form), says "linked N" on stdout, holds them until
+// stdin closes.
+int dial_links_process(const std::string& address, std::size_t links);
 std::vector<Figure> relay_figures(const Sizes& sizes);       // relay_figures.cpp
 
 // --- output (summary_main.cpp) ---

@@ -138,6 +138,10 @@ std::string to_json(const std::vector<Figure>& figures) {
 
 int main(int argc, char** argv) {
     using namespace warpgate::bench;
+    if (argc == 4 && std::strcmp(argv[1], "--dial-links") == 0) {  // the scale figures' second process
+        spdlog::set_level(spdlog::level::warn);
+        return dial_links_process(argv[2], std::stoul(argv[3]));
+    }
     std::string json_path, only;
     Sizes sizes;
     for (int i = 1; i < argc; ++i) {
