@@ -8,7 +8,6 @@
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <asio/co_spawn.hpp>
@@ -40,12 +39,6 @@ double rss_kib() {
     double pages = 0, resident = 0;
     statm >> pages >> resident;
     return resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1024;
-}
-
-double cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
 // Each UDP link holds one socket on the dialling side: raise the descriptor limit to the hard one.

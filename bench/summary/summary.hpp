@@ -36,6 +36,7 @@ struct Sizes {
 // --- helpers shared by the figure files ---
 NodeOptions test_node(bool encrypted = true);
 double median(std::vector<double> samples);
+double cpu_seconds();  // this process's CPU time so far (both ends of a figure, when both are here)
 // Runs one coroutine on a fresh single-threaded io_context (one core) to completion.
 void run(const std::function<asio::awaitable<void>(asio::io_context&)>& coroutine);
 

@@ -6,6 +6,7 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <algorithm>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -35,6 +36,12 @@ double median(std::vector<double> samples) {
     std::sort(samples.begin(), samples.end());
     auto n = samples.size();
     return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+}
+
+double cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
 void run(const std::function<asio::awaitable<void>(asio::io_context&)>& coroutine) {
