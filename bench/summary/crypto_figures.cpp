@@ -1,18 +1,11 @@
 // CPU cost of the link handshake (both sides, everything Handshake does: key generation,
 // signatures, verifications, ECDH, key schedule) and of its secp256k1 operations alone.
-#include <time.h>
 
 #include "crypto/handshake.hpp"
 #include "summary.hpp"
 
 namespace warpgate::bench {
 namespace {
-
-double cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
 
 // CPU time per call of `operation`, in microseconds (median of several batches).
 template <class F>

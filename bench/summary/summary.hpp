@@ -36,6 +36,7 @@ struct Sizes {
 // --- helpers shared by the figure files ---
 NodeOptions test_node(bool encrypted = true);
 double median(std::vector<double> samples);
+double cpu_seconds();  // this process's CPU time so far (both ends of a figure, when both are here)
 // Runs one coroutine on a fresh single-threaded io_context (one core) to completion.
 void run(const std::function<asio::awaitable<void>(asio::io_context&)>& coroutine);
 
@@ -61,6 +62,10 @@ std::vector<Figure> node_figures(const Sizes& sizes);        // node_figures.cpp
 std::vector<Figure> throughput_figures(const Sizes& sizes);  // throughput_figures.cpp
 std::vector<Figure> crypto_figures(const Sizes& sizes);      // crypto_figures.cpp
 std::vector<Figure> scale_figures(const Sizes& sizes);       // scale_figures.cpp
+// The idle-links figure's peers, run as a second process (--dial-links ADDRESS COUNT): dials
+// COUNT links to the node at ADDRESS (text form), says "linked N" on stdout, holds them until
+// stdin closes.
+int dial_links_process(const std::string& address, std::size_t links);
 std::vector<Figure> relay_figures(const Sizes& sizes);       // relay_figures.cpp
 
 // --- output (summary_main.cpp) ---

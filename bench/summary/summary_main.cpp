@@ -6,6 +6,7 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <algorithm>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -35,6 +36,12 @@ double median(std::vector<double> samples) {
     std::sort(samples.begin(), samples.end());
     auto n = samples.size();
     return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+}
+
+double cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
 void run(const std::function<asio::awaitable<void>(asio::io_context&)>& coroutine) {
@@ -138,6 +145,10 @@ std::string to_json(const std::vector<Figure>& figures) {
 
 int main(int argc, char** argv) {
     using namespace warpgate::bench;
+    if (argc == 4 && std::strcmp(argv[1], "--dial-links") == 0) {  // the scale figures' second process
+        spdlog::set_level(spdlog::level::warn);
+        return dial_links_process(argv[2], std::stoul(argv[3]));
+    }
     std::string json_path, only;
     Sizes sizes;
     for (int i = 1; i < argc; ++i) {

@@ -54,15 +54,17 @@ Result<Message> parse(ByteView bytes, MessageType type, std::size_t size, const 
 
 Result<void> check_signature(const Message& m, std::string_view context, ByteView signed_before,
                              const char* whose) {
-    if (!parse_public_key(m.identity)) return fail(Errc::malformed, std::string(whose) + " identity key is invalid");
-    if (!verify(m.identity, concat({as_bytes(context), signed_before, m.body}), m.signature))
+    auto identity = parse_public_key(m.identity);
+    if (!identity) return fail(Errc::malformed, std::string(whose) + " identity key is invalid");
+    if (!verify(*identity, concat({as_bytes(context), signed_before, m.body}), m.signature))
         return fail(Errc::auth_failed, std::string(whose) + " signature over the handshake does not verify (node " +
                                            node_id(m.identity) + ")");
     return {};
 }
 
 // shared = ECDH(own ephemeral, peer ephemeral); th = SHA-256(context || hello body || reply body);
-// each direction's key = HKDF-SHA256(ikm = shared, salt = th, info = direction label).
+// each direction's key = HKDF-SHA256(ikm = shared, salt = th, info = direction label), both
+// expanded from one extract (the same ikm and salt give the same PRK).
 Result<Keys> derive_keys(const KeyPair& ephemeral, ByteView peer_ephemeral, ByteView hello_body,
                          ByteView reply_body, ByteView peer_identity, bool initiator) {
     auto shared = ephemeral.agree(peer_ephemeral);
@@ -71,10 +73,12 @@ Result<Keys> derive_keys(const KeyPair& ephemeral, ByteView peer_ephemeral, Byte
     keys.peer_public_key.assign(peer_identity.begin(), peer_identity.end());
     keys.peer_node_id = node_id(peer_identity);
     keys.transcript_hash = sha256(concat({as_bytes(transcript_context), hello_body, reply_body}));
-    AeadKey i2r{}, r2i{};
-    hkdf_sha256(*shared, keys.transcript_hash, initiator_to_responder, i2r);
-    hkdf_sha256(*shared, keys.transcript_hash, responder_to_initiator, r2i);
+    auto prk = hkdf_extract(keys.transcript_hash, *shared);
     OPENSSL_cleanse(shared->data(), shared->size());
+    AeadKey i2r{}, r2i{};
+    hkdf_expand(prk, initiator_to_responder, i2r);
+    hkdf_expand(prk, responder_to_initiator, r2i);
+    OPENSSL_cleanse(prk.data(), prk.size());
     keys.send_key = initiator ? i2r : r2i;
     keys.receive_key = initiator ? r2i : i2r;
     OPENSSL_cleanse(i2r.data(), i2r.size());

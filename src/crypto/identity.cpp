@@ -26,14 +26,17 @@ Bytes IdentityKey::sign(ByteView message) const {
 }
 
 bool verify(ByteView public_key33, ByteView message, ByteView signature64) {
-    if (signature64.size() != signature_size) return false;
     auto key = parse_public_key(public_key33);
-    if (!key) return false;
+    return key && verify(*key, message, signature64);
+}
+
+bool verify(const secp256k1_pubkey& public_key, ByteView message, ByteView signature64) {
+    if (signature64.size() != signature_size) return false;
     // The parse rejects r or s >= n; the verification rejects r or s = 0 and s > n/2 (low-S).
     secp256k1_ecdsa_signature sig;
     if (secp256k1_ecdsa_signature_parse_compact(secp256k1_ctx(), &sig, signature64.data()) != 1) return false;
     auto digest = sha256(message);
-    return secp256k1_ecdsa_verify(secp256k1_ctx(), &sig, digest.data(), &*key) == 1;
+    return secp256k1_ecdsa_verify(secp256k1_ctx(), &sig, digest.data(), &public_key) == 1;
 }
 
 std::string node_id(ByteView public_key33) {

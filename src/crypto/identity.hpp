@@ -35,6 +35,9 @@ private:
 // False on any malformed input: wrong sizes, a point off the curve, r or s out of range, a
 // high s (which sign() never produces), or a signature that does not match.
 bool verify(ByteView public_key33, ByteView message, ByteView signature64);
+// The same with a key parse_public_key() already decompressed (the link handshake checks the
+// key's encoding apart, and decompressing costs a field square root).
+bool verify(const secp256k1_pubkey& public_key, ByteView message, ByteView signature64);
 
 // First 25 hex characters of sha256(compressed public key).
 std::string node_id(ByteView public_key33);

@@ -1,4 +1,4 @@
-// RAII handles for the OpenSSL 3 objects the crypto layer uses (HKDF, AEAD), and the one way
+// RAII handles for the OpenSSL 3 objects the crypto layer uses (digests, AEAD), and the one way
 // it reports an OpenSSL failure that no input can cause (allocation, a missing provider).
 #pragma once
 #include <memory>
@@ -6,7 +6,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 
 namespace warpgate::crypto {
 
@@ -17,7 +16,7 @@ struct OpensslDeleter {
 };
 
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, OpensslDeleter<EVP_CIPHER_CTX_free>>;
-using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, OpensslDeleter<EVP_KDF_CTX_free>>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpensslDeleter<EVP_MD_CTX_free>>;
 
 // Throws std::runtime_error naming the failed step and the OpenSSL error queue. Only for
 // failures that no caller input can cause; bad input is reported through Result.

@@ -22,12 +22,16 @@ session::SessionSettings NodeImpl::session_settings() const {
 }
 
 void NodeImpl::track(const PipePtr& pipe) {
-    // Drop entries of pipes that are gone, so a long-running node does not grow.
+    if (pipes.size() >= 2 * std::max<std::size_t>(pipes_after_prune, 16)) prune_pipes();
+    pipes.push_back(pipe);
+}
+
+void NodeImpl::prune_pipes() {
     std::erase_if(pipes, [](const std::weak_ptr<Pipe>& p) {
         auto alive = p.lock();
         return !alive || !alive->is_open();
     });
-    pipes.push_back(pipe);
+    pipes_after_prune = pipes.size();
 }
 
 void NodeImpl::start_accepting() {

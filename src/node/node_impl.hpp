@@ -66,12 +66,16 @@ struct NodeImpl : std::enable_shared_from_this<NodeImpl> {
     // Inbound links nobody claimed: they serve the message callbacks until they close.
     std::map<Pipe*, PipePtr> unclaimed;
     std::vector<std::weak_ptr<Pipe>> pipes;  // every link the node made, closed by close()
+    std::size_t pipes_after_prune = 0;        // live entries the last prune_pipes() left
     std::map<const Plugin*, std::unique_ptr<PluginContext>> plugin_contexts;
     net::TaskGroup tasks;
 
     PipeOptions pipe_options() const;
     session::SessionSettings session_settings() const;
+    // Adds to `pipes`, pruning it once it doubled since the last prune: a scan of every link
+    // per new link made establishing n links cost n^2 / 2 weak_ptr locks.
     void track(const PipePtr& pipe);
+    void prune_pipes();  // drops entries of pipes that are gone or closed
     // Starts introductions on the listen sockets (phase 7).
     void start_accepting();
     // An inbound link whose introduction completed: to whoever expects its id, else to the

@@ -257,13 +257,6 @@ std::string build_node_address(NodeImpl& node) {
     return fmt::format("{} bytes, {} IPv4 + {} IPv6 entries", node.address_bytes.size(), node.address.v4.size(), node.address.v6.size());
 }
 
-void prune_dead_pipes(NodeImpl& node) {
-    std::erase_if(node.pipes, [](const std::weak_ptr<Pipe>& p) {
-        auto alive = p.lock();
-        return !alive || !alive->is_open();
-    });
-}
-
 // Phase 6: drops closed pipes from the node's table every minute.
 asio::awaitable<void> maintenance(std::weak_ptr<NodeImpl> weak) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -272,7 +265,7 @@ asio::awaitable<void> maintenance(std::weak_ptr<NodeImpl> weak) {
         co_await timer.async_wait(asio::use_awaitable);
         auto node = weak.lock();
         if (!node) co_return;
-        prune_dead_pipes(*node);
+        node->prune_pipes();
     }
 }
 

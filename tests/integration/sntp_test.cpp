@@ -8,18 +8,15 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
-#include <fstream>
-#include <poll.h>
-#include <unistd.h>
 #include <warpgate/node.hpp>
 
 #include "node/clock.hpp"
 #include "proto/ntp.hpp"
 #include "proto/sntp_client.hpp"
+#include "support/chrony.hpp"
 #include "support/free_port.hpp"
 #include "support/node_fixture.hpp"
 #include "support/run_async.hpp"
-#include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace warpgate;
@@ -30,55 +27,16 @@ using Steady = std::chrono::steady_clock;
 
 namespace {
 
-Endpoint loopback(std::uint16_t port) { return {asio::ip::make_address("127.0.0.1"), port}; }
-
-// True when an NTP request to the endpoint draws a 48-byte answer within 200 ms.
-bool ntp_answers(const Endpoint& server) {
-    asio::io_context io;
-    asio::ip::udp::socket s(io, asio::ip::udp::v4());
-    auto request = ntp::encode_request(ntp::random_cookie());
-    asio::error_code ec;
-    s.send_to(asio::buffer(request), {server.ip, server.port}, 0, ec);
-    if (ec) return false;
-    pollfd p{s.native_handle(), POLLIN, 0};
-    if (poll(&p, 1, 200) != 1 || !(p.revents & POLLIN)) return false;
-    std::array<std::uint8_t, 128> reply;
-    return s.receive(asio::buffer(reply), 0, ec) == ntp::packet_size && !ec;
-}
-
-// chronyd serving NTP on 127.0.0.1 from its local reference (stratum 8); -x: it never
-// touches the machine's clock.
-class Chrony {
-public:
-    Chrony() : port_(test::free_port()) {
-        auto conf = dir_.path() / "chrony.conf";
-        std::ofstream(conf) << "port " << port_ << "\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 8\n"
-                            << "cmdport 0\nbindcmdaddress /\npidfile " << (dir_.path() / "chronyd.pid").string()
-                            << "\ndriftfile " << (dir_.path() / "drift").string() << "\n";
-        std::vector<std::string> argv{"/usr/sbin/chronyd", "-d", "-x", "-f", conf.string()};
-        if (geteuid() == 0) argv.insert(argv.begin() + 3, {"-u", "root"});
-        auto probe = loopback(port_);
-        process_ = std::make_unique<test::ServerProcess>(argv, test::ServerProcess::Options{
-            [probe] { return ntp_answers(probe); }, std::chrono::milliseconds(10000), dir_.path() / "chronyd.log"});
-    }
-    HostPort host_port() const { return {"127.0.0.1", port_}; }
-
-private:
-    test::TempDir dir_;
-    std::uint16_t port_;
-    std::unique_ptr<test::ServerProcess> process_;
-};
-
 class Sntp : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        for (auto& c : chrony) c = std::make_unique<Chrony>();
+        for (auto& c : chrony) c = std::make_unique<test::Chrony>();
     }
     static void TearDownTestSuite() {
         for (auto& c : chrony) c.reset();
     }
     static std::vector<HostPort> servers() { return {chrony[0]->host_port(), chrony[1]->host_port(), chrony[2]->host_port()}; }
-    static inline std::array<std::unique_ptr<Chrony>, 3> chrony;
+    static inline std::array<std::unique_ptr<test::Chrony>, 3> chrony;
 };
 
 sntp::Options quick() {
