@@ -383,10 +383,10 @@ TEST(TurnClientFamily, Ipv6AllocateAtAnIpv4OnlyRelayIs440AndAnIpv6OnlyServerRela
 // Loss between the client and the server (a forwarder dropping 20 % each way): every
 // Allocate and ChannelBind still completes within its retransmissions, and none is refused
 // (a ChannelBind sent again after the first one bound would be a 400 if it named another
-// channel). WG_LOSSY_RUNS rounds (default 10).
+// channel). WG_LOSSY_RUNS rounds (default 5).
 TEST(TurnClientLoss, AllocateAndChannelBindSurviveLossWithoutA400) {
     test::TurnServer server;
-    int runs = std::getenv("WG_LOSSY_RUNS") ? std::atoi(std::getenv("WG_LOSSY_RUNS")) : 10;
+    int runs = std::getenv("WG_LOSSY_RUNS") ? std::atoi(std::getenv("WG_LOSSY_RUNS")) : 5;
     auto seed = std::random_device{}();
     std::mt19937 random(seed);
     std::bernoulli_distribution lost(0.2);
