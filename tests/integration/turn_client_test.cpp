@@ -380,17 +380,18 @@ TEST(TurnClientFamily, Ipv6AllocateAtAnIpv4OnlyRelayIs440AndAnIpv6OnlyServerRela
     });
 }
 
-// Loss between the client and the server (a forwarder dropping 20 % each way): every
-// Allocate and ChannelBind still completes within its retransmissions, and none is refused
-// (a ChannelBind sent again after the first one bound would be a 400 if it named another
-// channel). WG_LOSSY_RUNS rounds (default 5).
+// Loss between the client and the server (a forwarder dropping 20 % each way): no Allocate
+// or ChannelBind is refused (a ChannelBind sent again after the first one bound would be a
+// 400 if it named another channel or peer). A transaction whose every retransmission is lost
+// times out (about 1 in 20 rounds at this loss: 4 requests in the 3 s budget), which is
+// counted, not failed. WG_LOSSY_RUNS rounds (default 5).
 TEST(TurnClientLoss, AllocateAndChannelBindSurviveLossWithoutA400) {
     test::TurnServer server;
     int runs = std::getenv("WG_LOSSY_RUNS") ? std::atoi(std::getenv("WG_LOSSY_RUNS")) : 5;
     auto seed = std::random_device{}();
     std::mt19937 random(seed);
     std::bernoulli_distribution lost(0.2);
-    int bound = 0;
+    int bound = 0, timed_out = 0;
     std::size_t dropped = 0;
     std::vector<std::string> failures;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
@@ -407,13 +408,16 @@ TEST(TurnClientLoss, AllocateAndChannelBindSurviveLossWithoutA400) {
                 co_await client->bind_channel(peer.endpoint());
                 ++bound;
             } catch (const Exception& e) {
-                failures.push_back(e.what());
+                if (e.errc() == Errc::timeout) ++timed_out;
+                else failures.push_back(e.what());
             }
             if (client) co_await client->close();
         }
         dropped = lossy.dropped();
     });
-    std::printf("20 %% loss each way (seed %u): %d of %d allocated and bound, %zu datagrams dropped\n", seed, bound, runs, dropped);
+    std::printf("20 %% loss each way (seed %u): %d of %d allocated and bound, %d timed out, %zu datagrams dropped\n", seed, bound,
+                runs, timed_out, dropped);
     for (auto& f : failures) ADD_FAILURE() << f;
+    EXPECT_GT(bound, 0);
     EXPECT_GT(dropped, 0u) << "the loss is real";
 }

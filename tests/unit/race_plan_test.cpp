@@ -291,7 +291,6 @@ TEST(RacePlan, TheRelayStartsByHalfTheRelayBudget) {
     EXPECT_EQ(relay_at(), 500ms) << "the budget's default 1 s halved, not the staggers' 800 ms";
     auto plan = plan_race(ours, peer, UDP, proposals, limits);
     EXPECT_EQ(find(plan, "punch").delay, 400ms);
-    EXPECT_EQ(plan.back().attempt.plugin, "punch") << "start order follows the delays";
     limits.relay_after = 3000ms;
     EXPECT_EQ(relay_at(), 800ms);
     limits.relay_after = 0ms;
