@@ -348,13 +348,8 @@ TEST(TurnClientRestart, StreamAllocationEndsWhenTheServerGoes) {
 // And a server listening and relaying on ::1 only grants an IPv6 relayed address to a client
 // that reaches it over IPv6.
 TEST(TurnClientFamily, Ipv6AllocateAtAnIpv4OnlyRelayIs440AndAnIpv6OnlyServerRelaysIpv6) {
-    test::TurnServerOptions v4_only;
-    v4_only.relay_ips = {"127.0.0.1"};
-    test::TurnServer v4_server(v4_only);
-    test::TurnServerOptions v6_only;
-    v6_only.listening_ips = {"::1"};
-    v6_only.relay_ips = {"::1"};
-    test::TurnServer v6_server(v6_only);
+    test::TurnServer v4_server(test::ipv4_relay_only());
+    test::TurnServer v6_server(test::ipv6_only());
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto options = options_for(v4_server);
         options.family = IP6;

@@ -53,6 +53,14 @@ NodeOptions relaying_node(const test::TempDir& dir, const test::Mosquitto& broke
     return options;
 }
 
+// A started node of relaying_node().
+asio::awaitable<std::unique_ptr<Node>> open_relaying(asio::io_context& io, const test::TempDir& dir, const test::Mosquitto& broker,
+                                                     const test::TurnServer& coturn) {
+    auto options = relaying_node(dir, broker, coturn);
+    auto node = co_await Node::open(io.get_executor(), std::move(options));
+    co_return node;
+}
+
 GateOptions relaying_gate(const test::TempDir& dir, const test::Mosquitto& broker, const test::TurnServer& coturn,
                           const char* address = "127.0.0.1") {
     auto options = test::loopback_gate(dir, address);
@@ -205,10 +213,8 @@ TEST(TurnPlugin, RelayedLinkMovesToADirectUdpPathWithoutLossOrRepeats) {
     test::TurnServer coturn;
     test::TempDir dir_a, dir_b;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto alpha_options = relaying_node(dir_a, broker, coturn);
-        auto bravo_options = relaying_node(dir_b, broker, coturn);
-        auto alpha = co_await Node::open(io.get_executor(), alpha_options);
-        auto bravo = co_await Node::open(io.get_executor(), bravo_options);
+        auto alpha = co_await open_relaying(io, dir_a, broker, coturn);
+        auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
         std::shared_ptr<session::Session> theirs;
         std::vector<std::string> received;
         bravo->on_inbound([&](PipePtr pipe) {
@@ -317,10 +323,7 @@ TEST(TurnPlugin, CalleeAllocationWithoutAHelloIsDeallocated) {
 TEST(TurnPluginIpv6, TwoIpv6OnlyGatesLinkOverIpv6RelayedAddresses) {
     if (!test::has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback here";
     test::Mosquitto broker;
-    test::TurnServerOptions v6_only;
-    v6_only.listening_ips = {"::1"};
-    v6_only.relay_ips = {"::1"};
-    test::TurnServer coturn(v6_only);
+    test::TurnServer coturn(test::ipv6_only());
     test::TempDir dir_a, dir_b;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", relaying_gate(dir_a, broker, coturn, "::1"));
@@ -364,13 +367,8 @@ TEST(TurnPluginIpv6, TwoIpv6OnlyGatesLinkOverIpv6RelayedAddresses) {
 TEST(TurnPluginIpv6, A440FallsBackToTheOtherFamilyAndACalleeWithoutItDeclinesClearly) {
     if (!test::has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback here";
     test::Mosquitto broker;
-    test::TurnServerOptions v4_relay;
-    v4_relay.relay_ips = {"127.0.0.1"};
-    test::TurnServer v4_coturn(v4_relay);
-    test::TurnServerOptions v6_relay;
-    v6_relay.listening_ips = {"::1"};
-    v6_relay.relay_ips = {"::1"};
-    test::TurnServer v6_coturn(v6_relay);
+    test::TurnServer v4_coturn(test::ipv4_relay_only());
+    test::TurnServer v6_coturn(test::ipv6_only());
     test::TempDir dir_a, dir_b, dir_c;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto alpha_options = relaying_node(dir_a, broker, v4_coturn, "::1");
@@ -411,10 +409,8 @@ TEST(TurnRelayBudget, ADirectPathThatLinksWithinTheBudgetWinsOverAReadyRelay) {
     test::TurnServer coturn;
     test::TempDir dir_a, dir_b;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto alpha_options = relaying_node(dir_a, broker, coturn);
-        auto bravo_options = relaying_node(dir_b, broker, coturn);
-        auto alpha = co_await Node::open(io.get_executor(), alpha_options);
-        auto bravo = co_await Node::open(io.get_executor(), bravo_options);
+        auto alpha = co_await open_relaying(io, dir_a, broker, coturn);
+        auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
         auto begin = Clock::now();
         auto opens_at = begin + 400ms;
         test::UdpForwarder late(io, udp_listen_v4(*bravo), [opens_at](auto) { return Clock::now() < opens_at; });
@@ -448,10 +444,8 @@ TEST(TurnRelayBudget, WithTheDirectPathBlockedTheRelayLinksShortlyAfterTheBudget
     test::TurnServer coturn;
     test::TempDir dir_a, dir_b;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto alpha_options = relaying_node(dir_a, broker, coturn);
-        auto bravo_options = relaying_node(dir_b, broker, coturn);
-        auto alpha = co_await Node::open(io.get_executor(), alpha_options);
-        auto bravo = co_await Node::open(io.get_executor(), bravo_options);
+        auto alpha = co_await open_relaying(io, dir_a, broker, coturn);
+        auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
         test::UdpForwarder never(io, udp_listen_v4(*bravo), [](auto) { return true; });
         auto blocked = redirected(*bravo, never.endpoint().port);
         std::array<std::chrono::milliseconds, 2> budgets{1000ms, 300ms};

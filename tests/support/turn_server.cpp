@@ -21,6 +21,19 @@ void make_certificate(const std::filesystem::path& dir) {
 
 }  // namespace
 
+TurnServerOptions ipv4_relay_only() {
+    TurnServerOptions o;
+    o.relay_ips = {"127.0.0.1"};
+    return o;
+}
+
+TurnServerOptions ipv6_only() {
+    TurnServerOptions o;
+    o.listening_ips = {"::1"};
+    o.relay_ips = {"::1"};
+    return o;
+}
+
 TurnServer::TurnServer(TurnServerOptions options) : options_(std::move(options)) {
     make_certificate(dir_.path());
     start_on_free_ports([this] {

@@ -27,6 +27,11 @@ struct TurnServerOptions {
     std::vector<std::string> relay_ips{"127.0.0.1", "::1"};
 };
 
+// coturn relaying IPv4 only (an IPv6 Allocate gets 440), listening on 127.0.0.1.
+TurnServerOptions ipv4_relay_only();
+// coturn listening and relaying on ::1 only (an IPv4 Allocate gets 440).
+TurnServerOptions ipv6_only();
+
 class TurnServer {
 public:
     explicit TurnServer(TurnServerOptions options = {});
