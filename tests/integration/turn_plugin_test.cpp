@@ -480,3 +480,39 @@ TEST(TurnRelayBudget, WithTheDirectPathBlockedTheRelayLinksShortlyAfterTheBudget
         co_await bravo->close();
     });
 }
+
+// A TURN server that nothing reaches (a forwarder dropping every datagram): `--plugins turn`
+// ends within its timeout, shorter than one transaction's retransmission budget, with a
+// timeout naming the relay attempt, and the node then closes at once (the cancelled Allocate
+// leaves nothing waiting).
+TEST(TurnPlugin, AnUnreachableRelayEndsWithinTheConnectTimeout) {
+    test::Mosquitto broker;
+    test::TurnServer coturn;
+    test::TempDir dir_a, dir_b;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        test::UdpForwarder black_hole(io, coturn.endpoint(), [](auto) { return true; });
+        auto alpha_options = relaying_node(dir_a, broker, coturn);
+        alpha_options.conf.turn_servers.front().server.port = black_hole.endpoint().port;
+        auto alpha = co_await Node::open(io.get_executor(), alpha_options);
+        auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
+        ConnectOptions options{UDP, 1500ms};
+        options.plugins = {"turn"};
+        auto peer = bravo->node_address();
+        auto begin = Clock::now();
+        try {
+            co_await auto_connect(*alpha, peer, options);
+            ADD_FAILURE() << "linked through a relay nothing reaches";
+        } catch (const ConnectFailure& e) {
+            EXPECT_EQ(e.errc(), Errc::timeout) << e.what();
+            EXPECT_NE(std::string(e.what()).find("turn UDP IPv4"), std::string::npos) << e.what();
+        }
+        auto ended_ms = ms_between(begin, Clock::now());
+        EXPECT_LT(ended_ms, 1500.0 + 300.0);
+        auto closing = Clock::now();
+        co_await alpha->close();
+        EXPECT_LT(ms_between(closing, Clock::now()), 500.0) << "closing waited for the cancelled allocation";
+        EXPECT_GT(black_hole.dropped(), 0u);
+        std::printf("unreachable relay, timeout 1500 ms: connect ended after %.1f ms\n", ended_ms);
+        co_await bravo->close();
+    });
+}
