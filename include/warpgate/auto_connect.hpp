@@ -27,6 +27,10 @@ struct ConnectOptions {
     std::chrono::milliseconds stagger{200};
     std::size_t max_half_open = 32;  // attempts started together (half-open SYN limits)
     std::size_t max_flows = 256;     // attempts in all (router flow caps)
+    // The relay budget: a relayed link is taken only when nothing direct linked within this
+    // long (or at once when nothing else is left trying, e.g. the NAT facts rule every direct
+    // attempt out). The relay allocates earlier (by half of it) so that it is ready then.
+    std::chrono::milliseconds relay_after{1000};
     // A link that won on a relay: the other plugins keep trying for this long in the
     // background, and the link moves to the first direct path they reach.
     bool leave_relay = true;

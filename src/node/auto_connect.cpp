@@ -44,8 +44,11 @@ enum class Status : std::uint8_t { skipped, pending, running, failed, won, late 
 
 // The shared state of the race. Attempts report here; the scheduler sleeps on `wake`.
 struct Race {
-    explicit Race(asio::any_io_executor ex, std::size_t n) : wake(ex), status(n, Status::pending), reports(n) {}
+    explicit Race(asio::any_io_executor ex, std::size_t n) : wake(ex), relay_gate(ex), status(n, Status::pending), reports(n), relay(n) {}
     asio::steady_timer wake;
+    // Expires when the relay budget ends (set once); cancelled whenever an attempt ends, so
+    // that a relayed link held back sees at once when nothing else is left trying.
+    asio::steady_timer relay_gate;
     std::size_t running = 0;
     // Looking for a path to move a live link to (leaving a relay), not for a new link: an
     // attempt wins when the link moved to the path it reached (Session::migrate: the peer
@@ -57,13 +60,57 @@ struct Race {
     std::size_t winner_index = 0;
     std::vector<Status> status;
     std::vector<AttemptReport> reports;
+    std::vector<bool> relay;  // a relay-phase attempt
 };
 
+// Whether an attempt other than a relay may still link.
+bool direct_live(const Race& race) {
+    for (std::size_t i = 0; i < race.status.size(); ++i)
+        if (!race.relay[i] && (race.status[i] == Status::pending || race.status[i] == Status::running)) return true;
+    return false;
+}
+
+bool decided(const Race& race) { return race.winner || race.winner_path; }
+
+// A relayed link reached before the relay budget ended waits for it while anything direct may
+// still link. False when another attempt won meanwhile. Throws Errc::cancelled.
+asio::awaitable<bool> hold_relayed(Race& race) {
+    while (!decided(race) && direct_live(race) && Clock::now() < race.relay_gate.expiry()) {
+        asio::error_code ec;
+        co_await race.relay_gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (decided(race)) break;  // (the race's end cancels this wait too: not an error of its own)
+        auto stop = co_await net::cancelled();
+        if (stop) throw Exception(Errc::cancelled, "the relayed link's wait for the relay budget cancelled");
+    }
+    co_return !decided(race);
+}
+
 // Runs the plugin's attempt and introduces what it reached: the node, not the plugin, runs
-// the link handshake and checks who answered.
-asio::awaitable<PipePtr> reach(Node& node, Plugin& plugin, const NodeAddress& peer, const Attempt& attempt) {
+// the link handshake and checks who answered. A relay's attempt passes its race as `budget`:
+// what it reached waits for the relay budget before the link is introduced on it (so the peer
+// sees no link that closes at once), and is closed, returning null, when another attempt won
+// meanwhile.
+asio::awaitable<PipePtr> reach(Node& node, Plugin& plugin, const NodeAddress& peer, const Attempt& attempt, Race* budget) {
     auto& impl = node.impl();
     auto reached = co_await plugin.attempt(impl.context_for(plugin), peer, attempt);
+    if (budget) {
+        auto drop = [&reached] {
+            if (reached.path) reached.path->close();
+            if (reached.pipe) reached.pipe->close();
+        };
+        bool taken = false;
+        try {
+            auto held = co_await hold_relayed(*budget);
+            taken = held;
+        } catch (...) {
+            drop();
+            throw;
+        }
+        if (!taken) {
+            drop();
+            co_return nullptr;
+        }
+    }
     PipePtr pipe = reached.pipe;
     if (reached.path) pipe = co_await impl.introduce(std::move(reached.path), peer, attempt.con_id);
     if (!pipe) throw Exception(Errc::unreachable, "the plugin reached nothing");
@@ -100,8 +147,11 @@ asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::size_t index,
             race->wake.cancel();
             co_return;
         }
-        auto pipe = co_await reach(node, *plugin, peer, attempt);
-        if (race->winner) {
+        auto pipe = co_await reach(node, *plugin, peer, attempt, race->relay[index] ? race.get() : nullptr);
+        if (!pipe) {
+            report.outcome = "relayed path ready, held back by the relay budget until another attempt won";
+            status = Status::late;
+        } else if (race->winner) {
             pipe->close();  // a later finisher of a race already won
             report.outcome = "connected, but another attempt won";
             status = Status::late;
@@ -125,6 +175,7 @@ asio::awaitable<void> run_attempt(std::shared_ptr<Race> race, std::size_t index,
     report.duration = between(begin, Clock::now());
     --race->running;
     race->wake.cancel();
+    race->relay_gate.cancel();
 }
 
 struct Entry {
@@ -225,6 +276,7 @@ Plan plan_attempts(Node& node, const NodeAddress& peer, const ConnectOptions& op
         proposals.push_back(std::move(proposal));
     }
     traversal::RaceLimits limits{options.stagger, options.max_half_open, options.max_flows};
+    limits.relay_after = options.relay_after;
     for (auto& planned : traversal::plan_race(node.node_address(), peer, options.transport, proposals, limits)) {
         auto plugin = std::find_if(plan.plugins.begin(), plan.plugins.end(), [&](auto& p) { return p->name() == planned.attempt.plugin; });
         plan.entries.push_back({*plugin, std::move(planned)});
@@ -232,11 +284,13 @@ Plan plan_attempts(Node& node, const NodeAddress& peer, const ConnectOptions& op
     return plan;
 }
 
-std::shared_ptr<Race> make_race(asio::any_io_executor ex, const std::vector<Entry>& entries) {
+std::shared_ptr<Race> make_race(asio::any_io_executor ex, const std::vector<Entry>& entries, Clock::time_point relay_at) {
     auto race = std::make_shared<Race>(ex, entries.size());
+    race->relay_gate.expires_at(relay_at);
     for (std::size_t i = 0; i < entries.size(); ++i) {
         auto& planned = entries[i].planned;
         auto& report = race->reports[i];
+        race->relay[i] = planned.phase == Phase::relay;
         report.attempt = planned.attempt.describe();
         report.planned_delay = planned.delay;
         report.skip_reason = planned.skip_reason;
@@ -247,8 +301,6 @@ std::shared_ptr<Race> make_race(asio::any_io_executor ex, const std::vector<Entr
     }
     return race;
 }
-
-bool decided(const Race& race) { return race.winner || race.winner_path; }
 
 // Starts each attempt on time (or as soon as everything planned before it ended: waiting
 // longer cannot help), at most max_half_open at once, until one wins, all ended or the
@@ -321,10 +373,10 @@ asio::awaitable<void> leave_relay(std::shared_ptr<node::NodeImpl> impl, NodeAddr
     if (impl->closed) co_return;  // (the Node handle may be gone; close() cancels this task)
     Node& node = *impl->owner;
     auto plan = plan_attempts(node, peer, options, true);
-    auto race = make_race(ex, plan.entries);
+    auto begin = Clock::now();
+    auto race = make_race(ex, plan.entries, begin);  // (no relay among them)
     race->paths_only = true;
     race->moving = weak;
-    auto begin = Clock::now();
     bool timed_out = co_await run_race(race, plan.entries, node, peer, options, begin, begin + options.upgrade_timeout);
     auto session = weak.lock();
     if (!session || !session->is_open()) {
@@ -358,7 +410,7 @@ asio::awaitable<ConnectResult> auto_connect(Node& node, const NodeAddress& peer,
     }
 
     auto plan = plan_attempts(node, peer, options, false);
-    auto race = make_race(ex, plan.entries);
+    auto race = make_race(ex, plan.entries, begin + options.relay_after);
     bool timed_out = co_await run_race(race, plan.entries, node, peer, options, begin, deadline);
     const char* why_lost = timed_out ? "out of time" : "another attempt won";
 

@@ -175,6 +175,7 @@ struct ErrorResponse {
 inline constexpr int unauthenticated = 401;  // RFC 8489 §19
 inline constexpr int stale_nonce = 438;
 inline constexpr int allocation_mismatch = 437;  // RFC 8656 §19
+inline constexpr int address_family_not_supported = 440;  // no relayed address of the family asked for
 inline constexpr int allocation_quota_reached = 486;
 inline constexpr int insufficient_capacity = 508;
 inline constexpr int connection_already_exists = 446;  // RFC 6062 §6.3

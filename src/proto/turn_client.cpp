@@ -177,6 +177,10 @@ asio::awaitable<Client::Response> Client::request(stun::Method method, Encoder e
         if (e->code == allocation_mismatch && method != method::allocate)
             throw Exception(Errc::closed, fmt::format("TURN server {} no longer has the allocation (437 {}): it restarted or the "
                                                       "allocation expired", server_name(), e->reason));
+        // Errc::unsupported tells the caller to ask for the other family (RFC 8656 §7.2).
+        if (e->code == address_family_not_supported && method == method::allocate)
+            throw Exception(Errc::unsupported, fmt::format("TURN server {} relays no {} (440 {})", server_name(),
+                                                           options_.family == IP6 ? "IPv6" : "IPv4", e->reason));
         throw Exception(Errc::refused, fmt::format("TURN server {} refused {}: {} {}", server_name(), method_name(method), e->code, e->reason));
     }
     throw Exception(Errc::refused, fmt::format("TURN server {} keeps challenging {} (401/438 {} times)", server_name(), method_name(method),

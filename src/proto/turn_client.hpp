@@ -74,7 +74,9 @@ public:
     using ConnectionAttemptHandler = std::function<void(const ConnectionAttempt&)>;
 
     // Connects and allocates. Errc::auth_failed: "TURN server X refused the credentials for
-    // user U (401 after authentication)"; Errc::refused for another error response;
+    // user U (401 after authentication)"; Errc::unsupported when the server relays no address
+    // of options.family (440: "TURN server X relays no IPv6 (440 ...)"); Errc::refused for
+    // another error response;
     // Errc::timeout when the server does not answer.
     static asio::awaitable<std::shared_ptr<Client>> allocate(asio::any_io_executor executor, ClientOptions options);
     ~Client();

@@ -86,6 +86,8 @@ std::vector<PlannedAttempt> plan_race(const NodeAddress& ours, const NodeAddress
     std::size_t flows = 0;
     std::chrono::milliseconds phase_start{0};
     for (auto phase : phase_order) {
+        // The relay allocates early; auto_connect holds its link back until the budget ends.
+        if (phase == Phase::relay) phase_start = std::min(phase_start, limits.relay_after / 2);
         std::vector<PlannedAttempt> here;
         for (auto& proposal : proposals)
             if (proposal.phase == phase)

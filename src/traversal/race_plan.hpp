@@ -16,6 +16,8 @@
 //  - unknown NAT facts rule nothing out;
 //  - at most max_flows attempts in all (router flow caps, ~256 in the original), and at most
 //    max_half_open started together (SYN limits): later ones wait a stagger per wave;
+//  - the relay phase starts by half the relay budget (relay_after) at the latest, whatever
+//    the earlier phases' staggers add up to;
 //  - within a phase, IPv6 attempts go first and the phase's IPv4 attempts wait a head start
 //    (RFC 8305 section 5, the Connection Attempt Delay) when an IPv6 one is live: a dual-stack
 //    pair takes IPv6 where it links (no NAT state on the path), IPv4 where it does not.
@@ -34,6 +36,10 @@ struct RaceLimits {
     std::size_t max_half_open = 32;          // attempts started together
     std::size_t max_flows = 256;             // attempts in all
     std::chrono::milliseconds ipv6_head_start{250};  // RFC 8305's recommended attempt delay
+    // The relay budget: the relay phase starts no later than half of it (its allocation is
+    // then usually ready when it ends); auto_connect takes a relayed link only once it ended
+    // or nothing else is left trying.
+    std::chrono::milliseconds relay_after{1000};
 };
 
 // What one plugin proposed.

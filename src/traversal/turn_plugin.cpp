@@ -53,11 +53,13 @@ turn::ClientOptions client_options(const NodeConfig& conf, const TurnServer& ser
 }  // namespace
 
 // An allocation with a relayed address of `family` on the first configured server that
-// grants one, in order. Errc::unreachable with every server's failure.
+// grants one, in order. Errc::unreachable with every server's failure; Errc::unsupported when
+// every server relays no address of the family (440).
 asio::awaitable<std::shared_ptr<turn::Client>> allocate_first(PluginContext& ctx, Family family, Transport relay) {
     auto& conf = ctx.config();
     if (conf.turn_servers.empty()) throw Exception(Errc::unreachable, "no TURN server is configured");
     std::string failures;
+    bool only_440 = true;
     for (auto& server : conf.turn_servers) {
         if (relay == TCP && server.transport != TurnTransport::tcp) {
             failures += "; " + server.server.to_string() + ": " + tcp_relay_unavailable(server.transport);
@@ -67,6 +69,7 @@ asio::awaitable<std::shared_ptr<turn::Client>> allocate_first(PluginContext& ctx
         if (!resolved) {
             if (resolved.error().code == Errc::cancelled) throw Exception(resolved.error());
             failures += "; " + server.server.to_string() + ": " + resolved.error().message;
+            only_440 = false;
             continue;
         }
         try {
@@ -77,12 +80,20 @@ asio::awaitable<std::shared_ptr<turn::Client>> allocate_first(PluginContext& ctx
         } catch (const Exception& e) {
             if (e.errc() == Errc::cancelled) throw;
             failures += "; " + server.server.to_string() + " over " + to_string(server.transport) + ": " + e.error().message;
+            only_440 = only_440 && e.errc() == Errc::unsupported;
         }
     }
-    throw Exception(Errc::unreachable, "no TURN allocation" + failures);
+    throw Exception(only_440 ? Errc::unsupported : Errc::unreachable, "no TURN allocation" + failures);
 }
 
 namespace {
+
+Family other(Family family) { return family == IP6 ? IP4 : IP6; }
+
+// The relayed address family to offer: the callee allocates the same one (a relay sends only
+// to peers of its allocation's family), so an IPv6-only peer, whose network and TURN server
+// may have no IPv4 at all, gets IPv6; everyone else IPv4, which every TURN server relays.
+Family relay_family(const NodeAddress& peer) { return peer.v4.empty() && !peer.v6.empty() ? IP6 : IP4; }
 
 // The callee's side of one offer.
 asio::awaitable<void> respond(PluginContext& ctx, std::shared_ptr<TurnTable> table, TurnPluginOptions options, Bytes sender,
@@ -158,13 +169,28 @@ std::vector<Attempt> TurnPlugin::plan(PluginContext& ctx, const NodeAddress& pee
     if (transport == TCP) return plan_tcp_relay(servers, why_not);
     Endpoint first;
     if (auto parsed = Endpoint::parse(servers.front().server.to_string())) first = *parsed;
-    return {Attempt{std::string(name()), UDP, IP4, Route::external, first, {}}};
+    return {Attempt{std::string(name()), UDP, relay_family(peer), Route::external, first, {}}};
 }
 
 asio::awaitable<Reached> TurnPlugin::attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) {
     if (attempt.transport == TCP) co_return co_await attempt_tcp_relay(ctx, *table_, options_, peer, attempt);
     auto begin = SteadyClock::now();
-    auto client = co_await allocate_first(ctx, attempt.family);
+    std::shared_ptr<turn::Client> client;
+    std::string refused_family;
+    try {
+        auto granted = co_await allocate_first(ctx, attempt.family);
+        client = std::move(granted);
+    } catch (const Exception& e) {
+        if (e.errc() != Errc::unsupported) throw;
+        refused_family = e.error().message;
+    }
+    // Our servers relay no address of the family planned (440): the other family, which the
+    // callee then allocates too (it declines, saying why, when its server cannot).
+    if (!client) {
+        log::info("turn: {}: trying {} instead", refused_family, other(attempt.family) == IP6 ? "IPv6" : "IPv4");
+        auto granted = co_await allocate_first(ctx, other(attempt.family));
+        client = std::move(granted);
+    }
     HeldAllocation held(client);
     auto allocated_ms = ms_since(begin);
     TurnMessage offer;

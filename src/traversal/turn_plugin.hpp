@@ -42,8 +42,10 @@ public:
     std::string_view name() const override { return "turn"; }
     Phase phase() const override { return Phase::relay; }
     std::uint8_t signal_tag() const override { return 5; }  // SignalType::turn
-    // One attempt (an IPv4 relayed address), aimed at the first configured server; for TCP at
-    // the first one reached over TCP.
+    // One attempt, aimed at the first configured server (for TCP: the first one reached over
+    // TCP, RFC 6062). UDP: an IPv6 relayed address for a peer whose address has IPv6 entries
+    // only, else IPv4; the other family when our servers relay none of that one (440 Address
+    // Family not Supported).
     std::vector<Attempt> plan(PluginContext& ctx, const NodeAddress& peer, Transport transport, std::string& why_not) override;
     asio::awaitable<Reached> attempt(PluginContext& ctx, const NodeAddress& peer, Attempt attempt) override;
     // The callee's side: answers offers with an allocation of its own.

@@ -292,6 +292,7 @@ TEST(AutoConnectRace, AnEarlyFailureStartsTheNextPhaseAtOnce) {
     ConnectOptions race{UDP, std::chrono::seconds(5)};
     race.plugins = {"fails_fast", "late_relay"};
     race.stagger = std::chrono::seconds(2);
+    race.relay_after = std::chrono::seconds(4);  // the relay phase not moved up to half the budget
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto options = loopback_gate(dir);
         auto alpha = co_await Gate::open(io.get_executor(), "alpha", options);

@@ -8,10 +8,13 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <random>
 
 #include "proto/turn_client.hpp"
 #include "support/run_async.hpp"
 #include "support/turn_server.hpp"
+#include "support/udp_forwarder.hpp"
 
 using namespace warpgate;
 using namespace std::chrono_literals;
@@ -338,4 +341,78 @@ TEST(TurnClientRestart, StreamAllocationEndsWhenTheServerGoes) {
             co_await a->close();
         });
     }
+}
+
+// A server with no IPv6 relay address answers an IPv6 Allocate with 440: a clear
+// Errc::unsupported (the caller asks for the other family), and IPv4 still allocates there.
+// And a server listening and relaying on ::1 only grants an IPv6 relayed address to a client
+// that reaches it over IPv6.
+TEST(TurnClientFamily, Ipv6AllocateAtAnIpv4OnlyRelayIs440AndAnIpv6OnlyServerRelaysIpv6) {
+    test::TurnServer v4_server(test::ipv4_relay_only());
+    test::TurnServer v6_server(test::ipv6_only());
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto options = options_for(v4_server);
+        options.family = IP6;
+        try {
+            co_await turn::Client::allocate(io.get_executor(), options);
+            ADD_FAILURE() << "an IPv6 allocation at a server relaying IPv4 only";
+        } catch (const Exception& e) {
+            EXPECT_EQ(e.errc(), Errc::unsupported) << e.what();
+            EXPECT_NE(std::string(e.what()).find("relays no IPv6 (440"), std::string::npos) << e.what();
+        }
+        options.family = IP4;
+        auto v4 = co_await turn::Client::allocate(io.get_executor(), options);
+        EXPECT_EQ(v4->relayed().ip, loopback);
+        co_await v4->close();
+
+        auto over_v6 = options_for(v6_server);
+        over_v6.local_ip = asio::ip::make_address("::1");
+        over_v6.family = IP6;
+        auto v6 = co_await turn::Client::allocate(io.get_executor(), over_v6);
+        EXPECT_EQ(v6->relayed().ip, asio::ip::make_address("::1"));
+        EXPECT_EQ(v6->local().ip, asio::ip::make_address("::1"));
+        co_await v6->close();
+    });
+}
+
+// Loss between the client and the server (a forwarder dropping 20 % each way): no Allocate
+// or ChannelBind is refused (a ChannelBind sent again after the first one bound would be a
+// 400 if it named another channel or peer). A transaction whose every retransmission is lost
+// times out (about 1 in 20 rounds at this loss: 4 requests in the 3 s budget), which is
+// counted, not failed. WG_LOSSY_RUNS rounds (default 5).
+TEST(TurnClientLoss, AllocateAndChannelBindSurviveLossWithoutA400) {
+    test::TurnServer server;
+    int runs = std::getenv("WG_LOSSY_RUNS") ? std::atoi(std::getenv("WG_LOSSY_RUNS")) : 5;
+    auto seed = std::random_device{}();
+    std::mt19937 random(seed);
+    std::bernoulli_distribution lost(0.2);
+    int bound = 0, timed_out = 0;
+    std::size_t dropped = 0;
+    std::vector<std::string> failures;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        test::UdpForwarder lossy(io, server.endpoint(), [&](auto) { return lost(random); });
+        PlainPeer peer(io.get_executor());
+        for (int i = 0; i < runs; ++i) {
+            auto options = options_for(server);
+            options.server = lossy.endpoint();
+            options.udp = stun::RetransmitPolicy::within(3000ms);
+            std::shared_ptr<turn::Client> client;
+            try {
+                auto granted = co_await turn::Client::allocate(io.get_executor(), options);
+                client = std::move(granted);
+                co_await client->bind_channel(peer.endpoint());
+                ++bound;
+            } catch (const Exception& e) {
+                if (e.errc() == Errc::timeout) ++timed_out;
+                else failures.push_back(e.what());
+            }
+            if (client) co_await client->close();
+        }
+        dropped = lossy.dropped();
+    });
+    std::printf("20 %% loss each way (seed %u): %d of %d allocated and bound, %d timed out, %zu datagrams dropped\n", seed, bound,
+                runs, timed_out, dropped);
+    for (auto& f : failures) ADD_FAILURE() << f;
+    EXPECT_GT(bound, 0);
+    EXPECT_GT(dropped, 0u) << "the loss is real";
 }

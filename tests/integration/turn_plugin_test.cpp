@@ -18,6 +18,7 @@
 #include "support/node_fixture.hpp"
 #include "support/run_async.hpp"
 #include "support/turn_server.hpp"
+#include "support/udp_forwarder.hpp"
 #include "traversal/turn_plugin.hpp"
 #include "traversal/turn_signal.hpp"
 
@@ -31,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 warpgate::TurnServer relay_of(const test::TurnServer& coturn) {
     warpgate::TurnServer t;
-    t.server = {"127.0.0.1", coturn.endpoint().port};
+    t.server = {coturn.endpoint().ip.to_string(), coturn.endpoint().port};
     t.user = coturn.options().user;
     t.password = coturn.options().password;
     return t;
@@ -45,14 +46,24 @@ void add_relaying(NodeConfig& conf, const test::Mosquitto& broker, const test::T
     conf.turn_servers = {relay_of(coturn)};
 }
 
-NodeOptions relaying_node(const test::TempDir& dir, const test::Mosquitto& broker, const test::TurnServer& coturn) {
-    auto options = test::loopback_node(dir);
+NodeOptions relaying_node(const test::TempDir& dir, const test::Mosquitto& broker, const test::TurnServer& coturn,
+                          const char* address = "127.0.0.1") {
+    auto options = test::loopback_node(dir, address);
     add_relaying(options.conf, broker, coturn);
     return options;
 }
 
-GateOptions relaying_gate(const test::TempDir& dir, const test::Mosquitto& broker, const test::TurnServer& coturn) {
-    auto options = test::loopback_gate(dir);
+// A started node of relaying_node().
+asio::awaitable<std::unique_ptr<Node>> open_relaying(asio::io_context& io, const test::TempDir& dir, const test::Mosquitto& broker,
+                                                     const test::TurnServer& coturn) {
+    auto options = relaying_node(dir, broker, coturn);
+    auto node = co_await Node::open(io.get_executor(), std::move(options));
+    co_return node;
+}
+
+GateOptions relaying_gate(const test::TempDir& dir, const test::Mosquitto& broker, const test::TurnServer& coturn,
+                          const char* address = "127.0.0.1") {
+    auto options = test::loopback_gate(dir, address);
     add_relaying(options.conf, broker, coturn);
     return options;
 }
@@ -71,6 +82,32 @@ asio::awaitable<bool> eventually(std::function<bool()> done, std::chrono::millis
     }
     co_return done();
 }
+
+// `node`'s address with every IPv4 entry (and no IPv6 one) at 127.0.0.1:`port`.
+NodeAddress redirected(const Node& node, std::uint16_t port) {
+    auto address = node.node_address();
+    address.v6.clear();
+    for (auto& e : address.v4) {
+        e.nic_ip = e.external_ip = asio::ip::make_address("127.0.0.1");
+        e.port = port;
+        e.external_port = 0;
+    }
+    return address;
+}
+
+Endpoint udp_listen_v4(const Node& node) {
+    for (auto& e : node.listening())
+        if (e.ip.is_v4()) return e;
+    return {};
+}
+
+const AttemptReport* relay_report(const ConnectResult& result) {
+    for (auto& phase : result.phases)
+        if (phase.phase == Phase::relay && !phase.attempts.empty()) return &phase.attempts.front();
+    return nullptr;
+}
+
+double ms_between(Clock::time_point from, Clock::time_point to) { return std::chrono::duration<double, std::milli>(to - from).count(); }
 
 Plugin& turn_plugin(Node& node) { return *node.impl().plugins.find("turn"); }
 PluginContext& turn_context(Node& node) { return node.impl().context_for(turn_plugin(node)); }
@@ -177,10 +214,8 @@ TEST(TurnPlugin, RelayedLinkMovesToADirectUdpPathWithoutLossOrRepeats) {
     test::TurnServer coturn;
     test::TempDir dir_a, dir_b;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto alpha_options = relaying_node(dir_a, broker, coturn);
-        auto bravo_options = relaying_node(dir_b, broker, coturn);
-        auto alpha = co_await Node::open(io.get_executor(), alpha_options);
-        auto bravo = co_await Node::open(io.get_executor(), bravo_options);
+        auto alpha = co_await open_relaying(io, dir_a, broker, coturn);
+        auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
         std::shared_ptr<session::Session> theirs;
         std::vector<std::string> received;
         bravo->on_inbound([&](PipePtr pipe) {
@@ -280,5 +315,205 @@ TEST(TurnPlugin, CalleeAllocationWithoutAHelloIsDeallocated) {
         co_await ours->close();
         co_await alpha->close();
         co_await bravo.close();
+    });
+}
+
+// Two IPv6-only gates (listening on ::1, addresses without IPv4 entries) and a coturn that
+// listens and relays on ::1 only: the plan asks for an IPv6 relayed address (REQUESTED-
+// ADDRESS-FAMILY), the callee allocates the same family, and the link runs over IPv6 relays.
+TEST(TurnPluginIpv6, TwoIpv6OnlyGatesLinkOverIpv6RelayedAddresses) {
+    if (!test::has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback here";
+    test::Mosquitto broker;
+    test::TurnServer coturn(test::ipv6_only());
+    test::TempDir dir_a, dir_b;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto alpha = co_await Gate::open(io.get_executor(), "alpha", relaying_gate(dir_a, broker, coturn, "::1"));
+        auto bravo = co_await Gate::open(io.get_executor(), "bravo", relaying_gate(dir_b, broker, coturn, "::1"));
+        auto peer = bravo.node().node_address();
+        EXPECT_TRUE(peer.v4.empty());
+        EXPECT_FALSE(peer.v6.empty());
+        std::string why;
+        auto planned = turn_plugin(alpha.node()).plan(turn_context(alpha.node()), peer, UDP, why);
+        EXPECT_EQ(planned.size(), 1u) << why;
+        if (!planned.empty()) EXPECT_EQ(planned.front().describe(), "turn UDP IPv6 external " + coturn.endpoint().to_string());
+        std::shared_ptr<Link> inbound;
+        bravo.on_link([&, ex = io.get_executor()](Link incoming) {
+            inbound = std::make_shared<Link>(std::move(incoming));
+            asio::co_spawn(ex, [link = inbound]() -> asio::awaitable<void> {
+                auto m = co_await link->recv(5s);
+                co_await link->send(m);
+            }, asio::detached);
+        });
+        LinkOptions options{UDP, 10s};
+        options.plugins = {"turn"};
+        auto link = co_await alpha.connect(bravo.address_text(), options);
+        EXPECT_EQ(link.plugin(), "turn");
+        EXPECT_TRUE(link.relayed());
+        EXPECT_EQ(link.remote_endpoint().ip, asio::ip::make_address("::1")) << "the callee's relayed address";
+        co_await link.send(std::string_view("over IPv6 relays"));
+        auto echo = co_await link.recv(5s);
+        EXPECT_EQ(std::string(as_chars(echo)), "over IPv6 relays");
+        EXPECT_TRUE(inbound && inbound->relayed());
+        if (inbound) EXPECT_EQ(inbound->remote_endpoint().ip, asio::ip::make_address("::1"));
+        link.close();
+        co_await alpha.close();
+        co_await bravo.close();
+    });
+}
+
+// The families a relay lacks. An IPv6-only peer, but our coturn relays IPv4 only: the IPv6
+// Allocate gets 440 and the initiator offers an IPv4 relayed address instead, which the
+// callee's server (the same) grants too. When the callee's server relays IPv6 only, it
+// declines the IPv4 offer saying so, and the connect fails with that reason.
+TEST(TurnPluginIpv6, A440FallsBackToTheOtherFamilyAndACalleeWithoutItDeclinesClearly) {
+    if (!test::has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback here";
+    test::Mosquitto broker;
+    test::TurnServer v4_coturn(test::ipv4_relay_only());
+    test::TurnServer v6_coturn(test::ipv6_only());
+    test::TempDir dir_a, dir_b, dir_c;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto alpha_options = relaying_node(dir_a, broker, v4_coturn, "::1");
+        auto bravo_options = relaying_node(dir_b, broker, v4_coturn, "::1");
+        auto charlie_options = relaying_node(dir_c, broker, v6_coturn, "::1");
+        auto alpha = co_await Node::open(io.get_executor(), alpha_options);
+        auto bravo = co_await Node::open(io.get_executor(), bravo_options);
+        auto charlie = co_await Node::open(io.get_executor(), charlie_options);
+        ConnectOptions options{UDP, 10s};
+        options.plugins = {"turn"};
+        options.leave_relay = false;
+        auto result = co_await auto_connect(*alpha, bravo->node_address(), options);
+        EXPECT_EQ(result.plugin, "turn");
+        EXPECT_EQ(result.attempt.family, IP6) << "planned IPv6 for an IPv6-only peer";
+        EXPECT_TRUE(result.pipe && result.pipe->relayed());
+        if (result.pipe) EXPECT_EQ(result.pipe->remote_endpoint().ip, asio::ip::make_address("127.0.0.1")) << "fell back to IPv4";
+        if (result.pipe) result.pipe->close();
+
+        try {
+            co_await auto_connect(*alpha, charlie->node_address(), options);
+            ADD_FAILURE() << "linked through a callee whose relay has no IPv4";
+        } catch (const ConnectFailure& e) {
+            std::string what = e.what();
+            EXPECT_NE(what.find("the peer declined the relay"), std::string::npos) << what;
+            EXPECT_NE(what.find("relays no IPv4 (440"), std::string::npos) << what;
+        }
+        co_await alpha->close();
+        co_await bravo->close();
+        co_await charlie->close();
+    });
+}
+
+// The relay budget (ConnectOptions::relay_after). The direct path opens 400 ms in (a
+// forwarder drops the hellos before): the relay, started at once (stagger 0), is ready within
+// tens of milliseconds but held back, and the direct dial wins before the 1.5 s budget.
+TEST(TurnRelayBudget, ADirectPathThatLinksWithinTheBudgetWinsOverAReadyRelay) {
+    test::Mosquitto broker;
+    test::TurnServer coturn;
+    test::TempDir dir_a, dir_b;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto alpha = co_await open_relaying(io, dir_a, broker, coturn);
+        auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
+        auto begin = Clock::now();
+        auto opens_at = begin + 400ms;
+        test::UdpForwarder late(io, udp_listen_v4(*bravo), [opens_at](auto) { return Clock::now() < opens_at; });
+        ConnectOptions options{UDP, 10s};
+        options.plugins = {"direct_connect", "turn"};
+        options.stagger = 0ms;
+        options.relay_after = 1500ms;
+        auto behind_late = redirected(*bravo, late.endpoint().port);
+        auto result = co_await auto_connect(*alpha, behind_late, options);
+        auto linked_ms = ms_between(begin, Clock::now());
+        EXPECT_EQ(result.plugin, "direct_connect");
+        EXPECT_FALSE(result.pipe->relayed());
+        EXPECT_GT(late.dropped(), 0u) << "the direct hellos before the path opened were dropped";
+        EXPECT_GE(linked_ms, 400.0);
+        EXPECT_LT(linked_ms, 1500.0);
+        auto relay = relay_report(result);
+        EXPECT_TRUE(relay);
+        if (relay) EXPECT_EQ(relay->outcome, "relayed path ready, held back by the relay budget until another attempt won");
+        std::printf("relay budget 1500 ms, direct path open at 400 ms: direct link after %.1f ms\n", linked_ms);
+        result.pipe->close();
+        co_await alpha->close();
+        co_await bravo->close();
+    });
+}
+
+// The direct path never opens: the link is on the relay shortly after the budget (not after
+// the direct dial's 3 s connect timeout), for two budgets; with no direct plugin at all, the
+// relayed link is taken as soon as it is ready.
+TEST(TurnRelayBudget, WithTheDirectPathBlockedTheRelayLinksShortlyAfterTheBudget) {
+    test::Mosquitto broker;
+    test::TurnServer coturn;
+    test::TempDir dir_a, dir_b;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto alpha = co_await open_relaying(io, dir_a, broker, coturn);
+        auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
+        test::UdpForwarder never(io, udp_listen_v4(*bravo), [](auto) { return true; });
+        auto blocked = redirected(*bravo, never.endpoint().port);
+        std::array<std::chrono::milliseconds, 2> budgets{1000ms, 300ms};
+        for (auto budget : budgets) {
+            ConnectOptions options{UDP, 10s};
+            options.plugins = {"direct_connect", "turn"};
+            options.relay_after = budget;
+            options.leave_relay = false;
+            auto begin = Clock::now();
+            auto result = co_await auto_connect(*alpha, blocked, options);
+            auto linked_ms = ms_between(begin, Clock::now());
+            EXPECT_EQ(result.plugin, "turn");
+            EXPECT_TRUE(result.pipe->relayed());
+            EXPECT_GE(linked_ms, static_cast<double>(budget.count()));
+            EXPECT_LT(linked_ms, budget.count() + 500.0);
+            std::printf("relay budget %lld ms, direct path blocked: relayed link after %.1f ms\n",
+                        static_cast<long long>(budget.count()), linked_ms);
+            result.pipe->close();
+        }
+        ConnectOptions only_turn{UDP, 10s};
+        only_turn.plugins = {"turn"};
+        only_turn.leave_relay = false;
+        auto direct_peer = bravo->node_address();
+        auto begin = Clock::now();
+        auto result = co_await auto_connect(*alpha, direct_peer, only_turn);
+        auto linked_ms = ms_between(begin, Clock::now());
+        EXPECT_EQ(result.plugin, "turn");
+        EXPECT_LT(linked_ms, 500.0) << "nothing else was trying: no wait for the 1 s budget";
+        std::printf("relay budget 1000 ms, nothing direct to try: relayed link after %.1f ms\n", linked_ms);
+        result.pipe->close();
+        co_await alpha->close();
+        co_await bravo->close();
+    });
+}
+
+// A TURN server that nothing reaches (a forwarder dropping every datagram): `--plugins turn`
+// ends within its timeout, shorter than one transaction's retransmission budget, with a
+// timeout naming the relay attempt, and the node then closes at once (the cancelled Allocate
+// leaves nothing waiting).
+TEST(TurnPlugin, AnUnreachableRelayEndsWithinTheConnectTimeout) {
+    test::Mosquitto broker;
+    test::TurnServer coturn;
+    test::TempDir dir_a, dir_b;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        test::UdpForwarder black_hole(io, coturn.endpoint(), [](auto) { return true; });
+        auto alpha_options = relaying_node(dir_a, broker, coturn);
+        alpha_options.conf.turn_servers.front().server.port = black_hole.endpoint().port;
+        auto alpha = co_await Node::open(io.get_executor(), alpha_options);
+        auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
+        ConnectOptions options{UDP, 1500ms};
+        options.plugins = {"turn"};
+        auto peer = bravo->node_address();
+        auto begin = Clock::now();
+        try {
+            co_await auto_connect(*alpha, peer, options);
+            ADD_FAILURE() << "linked through a relay nothing reaches";
+        } catch (const ConnectFailure& e) {
+            EXPECT_EQ(e.errc(), Errc::timeout) << e.what();
+            EXPECT_NE(std::string(e.what()).find("turn UDP IPv4"), std::string::npos) << e.what();
+        }
+        auto ended_ms = ms_between(begin, Clock::now());
+        EXPECT_LT(ended_ms, 1500.0 + 300.0);
+        auto closing = Clock::now();
+        co_await alpha->close();
+        EXPECT_LT(ms_between(closing, Clock::now()), 500.0) << "closing waited for the cancelled allocation";
+        EXPECT_GT(black_hole.dropped(), 0u);
+        std::printf("unreachable relay, timeout 1500 ms: connect ended after %.1f ms\n", ended_ms);
+        co_await bravo->close();
     });
 }

@@ -21,6 +21,19 @@ void make_certificate(const std::filesystem::path& dir) {
 
 }  // namespace
 
+TurnServerOptions ipv4_relay_only() {
+    TurnServerOptions o;
+    o.relay_ips = {"127.0.0.1"};
+    return o;
+}
+
+TurnServerOptions ipv6_only() {
+    TurnServerOptions o;
+    o.listening_ips = {"::1"};
+    o.relay_ips = {"::1"};
+    return o;
+}
+
 TurnServer::TurnServer(TurnServerOptions options) : options_(std::move(options)) {
     make_certificate(dir_.path());
     start_on_free_ports([this] {
@@ -34,11 +47,13 @@ void TurnServer::start() {
     std::vector<std::string> argv{"turnserver", "-n", "--no-cli", "--no-dtls", "--lt-cred-mech",
                                   "--user", options_.user + ":" + options_.password, "--realm", options_.realm,
                                   "--userdb", (dir_.path() / "turndb").string(),
-                                  "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--relay-ip", "::1", "--allow-loopback-peers",
+                                  "--allow-loopback-peers",
                                   "--listening-port", std::to_string(port_), "--tls-listening-port", std::to_string(port_ + 1),
                                   "--min-port", std::to_string(relay_port_), "--max-port", std::to_string(relay_port_ + relay_ports - 1),
                                   "--cert", ca_file().string(), "--pkey", (dir_.path() / "key.pem").string(),
                                   "--pidfile", (dir_.path() / "turnserver.pid").string(), "--log-file", "stdout", "--simple-log", "--verbose"};
+    for (auto& ip : options_.listening_ips) argv.insert(argv.end(), {"--listening-ip", ip});
+    for (auto& ip : options_.relay_ips) argv.insert(argv.end(), {"--relay-ip", ip});
     if (options_.stale_nonce_seconds > 0) argv.push_back("--stale-nonce=" + std::to_string(options_.stale_nonce_seconds));
     for (auto [flag, seconds] : {std::pair{"--permission-lifetime", options_.permission_lifetime_seconds},
                                  std::pair{"--channel-lifetime", options_.channel_lifetime_seconds}}) {

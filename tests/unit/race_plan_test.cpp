@@ -272,3 +272,27 @@ TEST(RacePlan, Ipv6AttemptsGetAHeadStartOverIpv4) {
     EXPECT_FALSE(v4.skipped());
     EXPECT_EQ(v4.delay, 0ms);
 }
+
+// The relay phase starts by half the relay budget at the latest (its allocation is then ready
+// when the budget ends), whatever the earlier phases' staggers add up to.
+TEST(RacePlan, TheRelayStartsByHalfTheRelayBudget) {
+    NatInfo unknown{};
+    auto ours = node("10.0.0.2", "", 4000, unknown);
+    auto peer = node("10.9.0.2", "", 5000, unknown);
+    auto peer_at = *Endpoint::parse("10.9.0.2:5000");
+    std::vector<Proposal> proposals = {
+        {"direct_connect", Phase::direct, {attempt("direct_connect", UDP, Route::external, peer_at)}},
+        {"punch", Phase::punch, {attempt("punch", UDP, Route::external, peer_at)}},
+        {"relay", Phase::relay, {attempt("relay", UDP, Route::external, *Endpoint::parse("192.0.2.9:3478"))}},
+    };
+    RaceLimits limits;
+    limits.stagger = 400ms;
+    auto relay_at = [&] { return find(plan_race(ours, peer, UDP, proposals, limits), "relay").delay; };
+    EXPECT_EQ(relay_at(), 500ms) << "the budget's default 1 s halved, not the staggers' 800 ms";
+    auto plan = plan_race(ours, peer, UDP, proposals, limits);
+    EXPECT_EQ(find(plan, "punch").delay, 400ms);
+    limits.relay_after = 3000ms;
+    EXPECT_EQ(relay_at(), 800ms);
+    limits.relay_after = 0ms;
+    EXPECT_EQ(relay_at(), 0ms);
+}
