@@ -2,6 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
@@ -21,6 +22,10 @@ Endpoint to_endpoint(const asio::ip::udp::endpoint& e) { return {e.address(), e.
 // An idle stream keeps this much buffer; it grows only with bytes actually received.
 constexpr std::size_t idle_buffer = 2048;
 constexpr std::size_t keep_buffer = 256 * 1024;
+// A sender that wrote this much without waiting for the socket lets the thread's others run.
+// Counted per thread: whatever the paths, it is the thread's readers that would starve.
+constexpr std::size_t yield_after = 1024 * 1024;
+thread_local std::size_t written_at_once = 0;  // bytes since a write on this thread waited or stepped aside
 // Records before a session is established are whole: the listener's sink never sees pieces.
 static_assert(TcpPath::split_from > max_introduction_record && TcpPath::split_from > max_body_head + crypto::aead_tag_size);
 
@@ -99,6 +104,7 @@ asio::awaitable<void> TcpPath::send_parts(ByteView head, ByteView body) {
         ec = {};
         sent = 0;
     }
+    bool waited = false;
     if (!ec && sent < length.size() + head.size() + body.size()) {
         for (auto& part : parts) {
             auto skip = std::min(sent, part.size());
@@ -106,11 +112,20 @@ asio::awaitable<void> TcpPath::send_parts(ByteView head, ByteView body) {
             sent -= skip;
         }
         co_await asio::async_write(socket_, buffers_of(parts), asio::redirect_error(asio::use_awaitable, ec));
+        waited = true;
     }
     if (ec) {
         // A record cut short leaves the stream unusable, whatever the cause.
         close();
         throw Exception(Errc::io, "sending to " + remote().to_string() + ": " + ec.message());
+    }
+    // A sender whose writes never wait (a peer that reads as fast, on another core) would keep
+    // this thread from reading: the peer's acknowledgements and pings would go unread. It
+    // steps aside now and then.
+    written_at_once = waited ? 0 : written_at_once + length.size() + head.size() + body.size();
+    if (written_at_once >= yield_after) {
+        written_at_once = 0;
+        co_await asio::post(socket_.get_executor(), asio::use_awaitable);
     }
 }
 
