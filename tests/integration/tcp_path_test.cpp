@@ -122,7 +122,7 @@ TEST(TcpPathReads, RecordsCutAtEveryByteArriveWhole) {
     std::size_t received = 0, mangled = 0, split = 0, cuts = 0;
     std::optional<Error> ended;
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-        auto sink = [&](session::StreamRecord& record) -> asio::awaitable<bool> {
+        session::StreamSink sink = [&](session::StreamRecord& record) -> asio::awaitable<bool> {
             Bytes whole(record.head.begin(), record.head.end());
             whole.insert(whole.end(), record.body.begin(), record.body.end());
             whole.insert(whole.end(), record.tail.begin(), record.tail.end());
@@ -131,7 +131,8 @@ TEST(TcpPathReads, RecordsCutAtEveryByteArriveWhole) {
             ++received;
             co_return true;
         };
-        auto path = co_await open_reading_path(io, sink, [&](Error e) { ended = e; }, 8192);
+        session::EndSink on_end = [&](Error e) { ended = e; };  // (no temporaries in a co_await: GCC 12)
+        auto path = co_await open_reading_path(io, sink, on_end, 8192);
         // The stream in two writes, cut after byte `cut`; the second waits until the reader
         // took the first, so every cut is a cut between two reads.
         for (std::size_t cut = 1; cut < stream.size(); ++cut, ++cuts) {
@@ -155,11 +156,12 @@ TEST(TcpPathReads, LengthOverTheLimitEndsTheStreamBeforeAnyBody) {
         std::optional<Error> ended;
         bool sunk = false;
         run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-            auto sink = [&](session::StreamRecord&) -> asio::awaitable<bool> {
+            session::StreamSink sink = [&](session::StreamRecord&) -> asio::awaitable<bool> {
                 sunk = true;
                 co_return true;
             };
-            auto path = co_await open_reading_path(io, sink, [&](Error e) { ended = e; }, limit);
+            session::EndSink on_end = [&](Error e) { ended = e; };
+            auto path = co_await open_reading_path(io, sink, on_end, limit);
             // The length prefix and the first bytes of a sealed record, no more: the reader
             // must refuse without waiting for the body.
             auto prefix = session::encode_length(length);
