@@ -54,6 +54,25 @@ void Aead::seal(const AeadNonce& nonce, ByteView aad, std::initializer_list<Byte
                   "AEAD tag");
 }
 
+void Aead::decrypt(const std::uint8_t* in, std::span<std::uint8_t> out) {
+    if (out.empty()) return;
+    int size = 0;
+    check_openssl(EVP_CipherUpdate(ctx_.get(), out.data(), &size, in, length_of(out.size())), "AEAD decrypt");
+}
+
+bool Aead::tag_matches(ByteView tag) {
+    if (tag.size() != aead_tag_size) throw std::length_error("AEAD tag size");
+    // OpenSSL takes a non-const tag pointer but only copies from it.
+    check_openssl(EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_SET_TAG, aead_tag_size, const_cast<std::uint8_t*>(tag.data())),
+                  "AEAD set tag");
+    // ChaCha20-Poly1305 holds nothing back: the final step only checks the tag.
+    std::uint8_t none[1];
+    int tail = 0;
+    if (EVP_CipherFinal_ex(ctx_.get(), none, &tail) == 1) return true;
+    ERR_clear_error();
+    return false;
+}
+
 bool Aead::open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::initializer_list<std::span<std::uint8_t>> out) {
     std::size_t body = 0;
     for (auto part : out) body += part.size();
@@ -61,21 +80,16 @@ bool Aead::open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::init
     start(nonce, aad);
     std::size_t at = 0;
     for (auto part : out) {
-        if (part.empty()) continue;
-        int size = 0;
-        check_openssl(EVP_CipherUpdate(ctx_.get(), part.data(), &size, sealed.data() + at, length_of(part.size())),
-                      "AEAD decrypt");
-        at += static_cast<std::size_t>(size);
+        decrypt(sealed.data() + at, part);
+        at += part.size();
     }
-    // OpenSSL takes a non-const tag pointer but only copies from it.
-    auto* tag = const_cast<std::uint8_t*>(sealed.data() + body);
-    check_openssl(EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_SET_TAG, aead_tag_size, tag), "AEAD set tag");
-    // ChaCha20-Poly1305 holds nothing back: the final step only checks the tag.
-    std::uint8_t none[1];
-    int tail = 0;
-    if (EVP_CipherFinal_ex(ctx_.get(), none, &tail) == 1) return true;
-    ERR_clear_error();
-    return false;
+    return tag_matches(sealed.subspan(body));
+}
+
+bool Aead::open_in_place(const AeadNonce& nonce, ByteView aad, std::initializer_list<std::span<std::uint8_t>> ciphertext, ByteView tag) {
+    start(nonce, aad);
+    for (auto part : ciphertext) decrypt(part.data(), part);
+    return tag_matches(tag);
 }
 
 }  // namespace warpgate::crypto

@@ -42,9 +42,15 @@ public:
     // decrypted straight to where it is kept, no copy afterwards). The parts' sizes add up to
     // sealed.size() - aead_tag_size.
     bool open(const AeadNonce& nonce, ByteView aad, ByteView sealed, std::initializer_list<std::span<std::uint8_t>> out);
+    // The same for a ciphertext that lies in parts and is decrypted where it lies, its tag apart
+    // (a record read from a stream in pieces: its kind byte in the reader's buffer, its body
+    // straight in the message it becomes).
+    bool open_in_place(const AeadNonce& nonce, ByteView aad, std::initializer_list<std::span<std::uint8_t>> ciphertext, ByteView tag);
 
 private:
     void start(const AeadNonce& nonce, ByteView aad);
+    void decrypt(const std::uint8_t* in, std::span<std::uint8_t> out);
+    bool tag_matches(ByteView tag);
 
     CipherCtxPtr ctx_;
 };

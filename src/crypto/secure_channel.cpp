@@ -110,25 +110,24 @@ Result<std::size_t> SecureChannel::open_into(ByteView record, std::span<std::uin
     return open_into(record, {out.first(size)});
 }
 
-Result<std::size_t> SecureChannel::open_into(ByteView record, std::initializer_list<std::span<std::uint8_t>> out) {
+template <class Decrypt>
+Result<std::size_t> SecureChannel::open_checked(ByteView counter_bytes, std::size_t record_size, std::size_t room, Decrypt decrypt) {
     if (broken_) return fail(Errc::closed, "secure link is closed after an earlier record failed");
-    auto failed = [this, &record](Error error) {
-        broken_ = mode_ == ChannelMode::stream && !(record.size() >= header_size && out_of_band(load_counter(record.data())));
+    auto failed = [&](Error error) {
+        broken_ = mode_ == ChannelMode::stream && !(counter_bytes.size() >= header_size && out_of_band(load_counter(counter_bytes.data())));
         return tl::unexpected(std::move(error));
     };
-    if (record.size() < overhead)
-        return failed({Errc::auth_failed, "secure record of " + std::to_string(record.size()) +
+    if (record_size < overhead || counter_bytes.size() != header_size)
+        return failed({Errc::auth_failed, "secure record of " + std::to_string(record_size) +
                                               " bytes is shorter than the " + std::to_string(overhead) +
                                               "-byte minimum (truncated)"});
-    std::size_t size = record.size() - overhead;
-    std::size_t room = 0;
-    for (auto part : out) room += part.size();
+    std::size_t size = record_size - overhead;
     if (room != size)
         return fail(Errc::malformed, "buffers of " + std::to_string(room) + " bytes for a " + std::to_string(size) +
                                          "-byte record");
-    std::uint64_t counter = load_counter(record.data());
+    std::uint64_t counter = load_counter(counter_bytes.data());
     if (auto ok = admit(counter); !ok) return failed(ok.error());
-    if (!opener_.open(nonce_of(record.data()), record.first(header_size), record.subspan(header_size), out))
+    if (!decrypt(nonce_of(counter_bytes.data())))
         return failed({Errc::auth_failed, "secure record " + number(counter) +
                                               " failed authentication (tampered, truncated or forged)"});
     if (out_of_band(counter))
@@ -138,6 +137,23 @@ Result<std::size_t> SecureChannel::open_into(ByteView record, std::initializer_l
     else
         ++next_receive_;
     return size;
+}
+
+Result<std::size_t> SecureChannel::open_into(ByteView record, std::initializer_list<std::span<std::uint8_t>> out) {
+    std::size_t room = 0;
+    for (auto part : out) room += part.size();
+    auto counter = record.first(std::min(record.size(), header_size));
+    return open_checked(counter, record.size(), room, [&](const AeadNonce& nonce) {
+        return opener_.open(nonce, counter, record.subspan(header_size), out);
+    });
+}
+
+Result<std::size_t> SecureChannel::open_in_place(ByteView counter, std::initializer_list<std::span<std::uint8_t>> ciphertext, ByteView tag) {
+    std::size_t room = 0;
+    for (auto part : ciphertext) room += part.size();
+    return open_checked(counter, counter.size() + room + tag.size(), room, [&](const AeadNonce& nonce) {
+        return opener_.open_in_place(nonce, counter, ciphertext, tag);
+    });
 }
 
 }  // namespace warpgate::crypto

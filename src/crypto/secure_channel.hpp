@@ -61,6 +61,9 @@ public:
     // As open(), decrypting where the record lies: returns the plaintext as a view into
     // `record` (its bytes [8, 8+n)). Saves a buffer and a pass over memory when receiving.
     Result<std::span<std::uint8_t>> open_in_place(std::span<std::uint8_t> record);
+    // As open(), for a record read in pieces: its counter (header_size bytes), its ciphertext in
+    // parts, decrypted where they lie, and its tag. Returns the plaintext's size.
+    Result<std::size_t> open_in_place(ByteView counter, std::initializer_list<std::span<std::uint8_t>> ciphertext, ByteView tag);
 
     ChannelMode mode() const { return mode_; }
     // Stream mode: the counter the next record must carry.
@@ -70,6 +73,10 @@ public:
 
 private:
     Result<void> admit(std::uint64_t counter) const;
+    // The checks and bookkeeping of every open: `record_size` bytes in all, the first of them
+    // `counter`; `room` bytes to decrypt into; `decrypt` opens the record (false: forged).
+    template <class Decrypt>
+    Result<std::size_t> open_checked(ByteView counter, std::size_t record_size, std::size_t room, Decrypt decrypt);
     std::size_t seal_with(std::uint64_t counter, std::initializer_list<ByteView> plaintext, std::span<std::uint8_t> out);
 
     ChannelMode mode_;

@@ -130,11 +130,12 @@ void Acceptor::accept_tcp(std::shared_ptr<TcpPath> path) {
     std::weak_ptr<Acceptor> weak = shared_from_this();
     std::weak_ptr<TcpPath> weak_path = path;
     path->start(
-        [weak, weak_path](std::span<std::uint8_t> record) -> asio::awaitable<bool> {
+        [weak, weak_path](StreamRecord& record) -> asio::awaitable<bool> {
             auto self = weak.lock();
             auto p = weak_path.lock();
             if (!self || !p) co_return false;
-            bool keep = co_await self->on_tcp_record(record, p);
+            // Whole: records before a session are far below TcpPath::split_from.
+            bool keep = co_await self->on_tcp_record(record.head, p);
             co_return keep;
         },
         [weak, raw = path.get()](Error) {

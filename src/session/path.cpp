@@ -2,6 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
@@ -21,6 +22,12 @@ Endpoint to_endpoint(const asio::ip::udp::endpoint& e) { return {e.address(), e.
 // An idle stream keeps this much buffer; it grows only with bytes actually received.
 constexpr std::size_t idle_buffer = 2048;
 constexpr std::size_t keep_buffer = 256 * 1024;
+// A sender that wrote this much without waiting for the socket lets the thread's others run.
+// Counted per thread: whatever the paths, it is the thread's readers that would starve.
+constexpr std::size_t yield_after = 1024 * 1024;
+thread_local std::size_t written_at_once = 0;  // bytes since a write on this thread waited or stepped aside
+// Records before a session is established are whole: the listener's sink never sees pieces.
+static_assert(TcpPath::split_from > max_introduction_record && TcpPath::split_from > max_body_head + crypto::aead_tag_size);
 
 template <std::size_t N>
 std::array<asio::const_buffer, N> buffers_of(const std::array<ByteView, N>& parts) {
@@ -48,14 +55,14 @@ TcpPath::TcpPath(asio::ip::tcp::socket socket)
     socket_.non_blocking(true);
 }
 
-void TcpPath::start(RecordSink sink, EndSink on_end, std::size_t max_record) {
+void TcpPath::start(StreamSink sink, EndSink on_end, std::size_t max_record) {
     sink_ = std::move(sink);
     on_end_ = std::move(on_end);
     max_record_ = max_record;
     asio::co_spawn(socket_.get_executor(), [self = shared_from_this()]() { return self->read_records(); }, asio::detached);
 }
 
-void TcpPath::set_sink(RecordSink sink, EndSink on_end) {
+void TcpPath::set_sink(StreamSink sink, EndSink on_end) {
     sink_ = std::move(sink);
     on_end_ = std::move(on_end);
 }
@@ -97,6 +104,7 @@ asio::awaitable<void> TcpPath::send_parts(ByteView head, ByteView body) {
         ec = {};
         sent = 0;
     }
+    bool waited = false;
     if (!ec && sent < length.size() + head.size() + body.size()) {
         for (auto& part : parts) {
             auto skip = std::min(sent, part.size());
@@ -104,11 +112,20 @@ asio::awaitable<void> TcpPath::send_parts(ByteView head, ByteView body) {
             sent -= skip;
         }
         co_await asio::async_write(socket_, buffers_of(parts), asio::redirect_error(asio::use_awaitable, ec));
+        waited = true;
     }
     if (ec) {
         // A record cut short leaves the stream unusable, whatever the cause.
         close();
         throw Exception(Errc::io, "sending to " + remote().to_string() + ": " + ec.message());
+    }
+    // A sender whose writes never wait (a peer that reads as fast, on another core) would keep
+    // this thread from reading: the peer's acknowledgements and pings would go unread. It
+    // steps aside now and then.
+    written_at_once = waited ? 0 : written_at_once + length.size() + head.size() + body.size();
+    if (written_at_once >= yield_after) {
+        written_at_once = 0;
+        co_await asio::post(socket_.get_executor(), asio::use_awaitable);
     }
 }
 
@@ -133,52 +150,102 @@ void TcpPath::mark_relayed(std::shared_ptr<void> relay) {
     relay_ = std::move(relay);
 }
 
-// Reads until buffer[begin, end) holds `need` bytes. False (with `reason`) when the stream ended.
-asio::awaitable<bool> TcpPath::fill(Bytes& buffer, std::size_t& begin, std::size_t& end, std::size_t need, Error& reason) {
-    while (end - begin < need) {
-        if (begin > 0 && buffer.size() - begin < need) {
-            std::memmove(buffer.data(), buffer.data() + begin, end - begin);
-            end -= begin;
-            begin = 0;
+bool TcpPath::read_ended(const asio::error_code& ec, Error& reason) const {
+    if (ec == asio::error::operation_aborted || !socket_.is_open()) {
+        reason = {Errc::closed, "the TCP path was closed"};
+        return true;
+    }
+    if (!ec) return false;
+    if (ec != asio::error::eof && ec != asio::error::connection_reset)
+        reason = {Errc::io, "receiving from " + remote().to_string() + ": " + ec.message()};
+    return true;
+}
+
+asio::awaitable<bool> TcpPath::fill(Received& in, std::size_t need, Error& reason) {
+    while (in.held() < need) {
+        if (in.begin > 0 && in.bytes.size() - in.begin < need) {
+            std::memmove(in.bytes.data(), in.bytes.data() + in.begin, in.held());
+            in.end -= in.begin;
+            in.begin = 0;
         }
         // Grow only when full of received bytes: a header announcing 16 MiB costs nothing
         // until the bytes arrive.
-        if (end == buffer.size()) buffer.resize(std::min(begin + need, std::max(buffer.size() * 2, idle_buffer)));
-        auto into = asio::buffer(buffer.data() + end, buffer.size() - end);
+        if (in.end == in.bytes.size()) in.bytes.resize(std::min(in.begin + need, std::max(in.bytes.size() * 2, idle_buffer)));
+        auto into = asio::buffer(in.bytes.data() + in.end, in.bytes.size() - in.end);
         asio::error_code ec;
         auto n = co_await socket_.async_read_some(into, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec == asio::error::operation_aborted || !socket_.is_open()) {
-            reason = {Errc::closed, "the TCP path was closed"};
-            co_return false;
+        if (read_ended(ec, reason)) co_return false;
+        in.end += n;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> TcpPath::read_split(Received& in, std::size_t length, BodyLayout layout, StreamRecord& record, Error& reason) {
+    std::copy_n(in.bytes.data() + in.begin, layout.head, split_head_.begin());
+    record.head = std::span(split_head_.data(), layout.head);
+    record.tail = std::span(split_tail_.data(), layout.tail);
+    record.body.resize(length - layout.head - layout.tail);
+    record.split = true;
+    // The body and tail still to come, in order. `n` bytes that arrived fill them; what is
+    // left of `n` belongs to the records after this one.
+    std::array<std::span<std::uint8_t>, 2> rest{std::span(record.body), record.tail};
+    auto advance = [&rest](std::size_t n, const std::uint8_t* from) {
+        for (auto& part : rest) {
+            auto take = std::min(n, part.size());
+            if (from) {
+                std::copy_n(from, take, part.data());
+                from += take;
+            }
+            part = part.subspan(take);
+            n -= take;
         }
-        if (ec) {
-            if (ec != asio::error::eof && ec != asio::error::connection_reset)
-                reason = {Errc::io, "receiving from " + remote().to_string() + ": " + ec.message()};
-            co_return false;
-        }
-        end += n;
+        return n;
+    };
+    advance(in.held() - layout.head, in.bytes.data() + in.begin + layout.head);  // all `in` holds: the record is not complete
+    in.begin = in.end = 0;
+    while (!rest[1].empty() || !rest[0].empty()) {
+        // One read fills the body where it is kept, then the tail, then the start of what
+        // follows (at most idle_buffer of it: that much is copied out again).
+        std::array<asio::mutable_buffer, 3> into{asio::buffer(rest[0].data(), rest[0].size()), asio::buffer(rest[1].data(), rest[1].size()),
+                                                 asio::buffer(in.bytes.data(), std::min(in.bytes.size(), idle_buffer))};
+        asio::error_code ec;
+        auto n = co_await socket_.async_read_some(into, asio::redirect_error(asio::use_awaitable, ec));
+        if (read_ended(ec, reason)) co_return false;
+        in.end = advance(n, nullptr);
     }
     co_return true;
 }
 
 asio::awaitable<void> TcpPath::read_records() {
     auto self = shared_from_this();  // the reader keeps the path alive until the stream ends
-    Bytes buffer(idle_buffer);
-    std::size_t begin = 0, end = 0;
+    Received in{Bytes(idle_buffer)};
     Error reason{Errc::closed, "peer closed the connection"};
     for (;;) {
-        bool more = co_await fill(buffer, begin, end, tcp_length_size, reason);
+        bool more = co_await fill(in, tcp_length_size, reason);
         if (!more) break;
-        auto length = decode_length(std::span<const std::uint8_t, tcp_length_size>(buffer.data() + begin, tcp_length_size), max_record_);
+        auto length = decode_length(std::span<const std::uint8_t, tcp_length_size>(in.bytes.data() + in.begin, tcp_length_size), max_record_);
         if (!length) {
             reason = {Errc::malformed, "from " + remote().to_string() + ": " + length.error().message};
             break;
         }
         auto need = tcp_length_size + *length;
-        more = co_await fill(buffer, begin, end, need, reason);
+        // A large record not read yet: its body goes straight to where it is kept.
+        std::optional<BodyLayout> layout;
+        if (*length >= split_from && in.held() < need) {
+            more = co_await fill(in, tcp_length_size + max_body_head, reason);
+            if (!more) break;
+            if (in.held() < need) layout = body_layout(in.bytes[in.begin + tcp_length_size]);
+        }
+        StreamRecord record;
+        if (layout) {
+            in.begin += tcp_length_size;
+            more = co_await read_split(in, *length, *layout, record, reason);
+        } else {
+            more = co_await fill(in, need, reason);
+            record.head = std::span<std::uint8_t>(in.bytes.data() + in.begin + tcp_length_size, *length);
+            in.begin += need;
+        }
         if (!more) break;
-        auto record = std::span<std::uint8_t>(buffer.data() + begin + tcp_length_size, *length);
-        begin += need;
         if (!sink_) break;
         auto sink = sink_;  // the sink may replace itself
         bool keep_reading = co_await sink(record);
@@ -186,9 +253,9 @@ asio::awaitable<void> TcpPath::read_records() {
             reason = {Errc::closed, "the session stopped reading"};
             break;
         }
-        if (begin == end) {
-            begin = end = 0;
-            if (buffer.size() > keep_buffer) Bytes(idle_buffer).swap(buffer);
+        if (in.begin == in.end) {
+            in.begin = in.end = 0;
+            if (in.bytes.size() > keep_buffer) Bytes(idle_buffer).swap(in.bytes);
         }
     }
     close();

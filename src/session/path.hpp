@@ -7,6 +7,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,6 +15,8 @@
 #include <warpgate/bytes.hpp>
 #include <warpgate/endpoint.hpp>
 #include <warpgate/error.hpp>
+
+#include "session/record.hpp"
 
 namespace warpgate::session {
 
@@ -51,9 +54,26 @@ private:
 };
 using PathPtr = std::shared_ptr<Path>;
 
-// Receives each record of a TCP stream, in order, as a mutable span (sealed records are opened
-// in place). Returns false to stop reading. When the path ends, `on_end` gets why.
+// Receives each record of a datagram path that reads itself (Path::read_datagrams) as a
+// mutable span (sealed records are opened in place). Returns false to stop reading.
 using RecordSink = std::function<asio::awaitable<bool>(std::span<std::uint8_t>)>;
+
+// A record as a TCP stream's reader hands it over: whole, in `head` (sealed records are opened
+// in place there). A large sealed or plain record (session/record.hpp, body_layout) comes in
+// pieces instead: its body was read from the socket straight into a buffer of its own, which
+// the session hands on as the application's message (no copy out of a read buffer); `head`
+// holds the bytes before the body and `tail` those after it (a sealed record's tag).
+struct StreamRecord {
+    std::span<std::uint8_t> head;
+    Bytes body;
+    std::span<std::uint8_t> tail;
+    bool split = false;
+    std::size_t size() const noexcept { return head.size() + body.size() + tail.size(); }
+};
+
+// Receives each record of a TCP stream, in order. Returns false to stop reading. When the path
+// ends, `on_end` gets why.
+using StreamSink = std::function<asio::awaitable<bool>(StreamRecord&)>;
 using EndSink = std::function<void(Error)>;
 
 class TcpPath final : public Path, public std::enable_shared_from_this<TcpPath> {
@@ -68,16 +88,31 @@ public:
     void mark_relayed(std::shared_ptr<void> relay);
     bool relayed() const noexcept override { return relayed_; }
 
-    // Starts the reader. Records over `max_record` bytes end the path (Errc::malformed); the
-    // limit can be raised once the peer authenticated (set_max_record).
-    void start(RecordSink sink, EndSink on_end, std::size_t max_record);
+    // Starts the reader. Records over `max_record` bytes end the path (Errc::malformed) before
+    // any of their body is read; the limit can be raised once the peer authenticated
+    // (set_max_record). Sealed and plain records from `split_from` bytes on arrive split.
+    static constexpr std::size_t split_from = 4096;
+    void start(StreamSink sink, EndSink on_end, std::size_t max_record);
     void set_max_record(std::size_t max_record) { max_record_ = max_record; }
     // Replaces the sink (the listener's introduction hands the stream to its session).
-    void set_sink(RecordSink sink, EndSink on_end);
+    void set_sink(StreamSink sink, EndSink on_end);
 
 private:
+    // Bytes read from the socket and not handed on yet: bytes[begin, end).
+    struct Received {
+        Bytes bytes;
+        std::size_t begin = 0;
+        std::size_t end = 0;
+        std::size_t held() const noexcept { return end - begin; }
+    };
     asio::awaitable<void> read_records();
-    asio::awaitable<bool> fill(Bytes& buffer, std::size_t& begin, std::size_t& end, std::size_t need, Error& reason);
+    // Reads until `in` holds `need` bytes. False (with `reason`) when the stream ended.
+    asio::awaitable<bool> fill(Received& in, std::size_t need, Error& reason);
+    // Hands what `in` holds of a record of `length` bytes (not all of it) to `record`'s pieces
+    // and reads the rest straight into them; what follows the record goes into `in`.
+    asio::awaitable<bool> read_split(Received& in, std::size_t length, BodyLayout layout, StreamRecord& record, Error& reason);
+    // Whether a read that returned `ec` ended the stream, and why (in `reason`).
+    bool read_ended(const asio::error_code& ec, Error& reason) const;
 
     asio::awaitable<void> wait_write_turn();
     void end_write_turn() noexcept;
@@ -89,11 +124,14 @@ private:
     bool writing_ = false;
     std::size_t write_waiters_ = 0;
     asio::steady_timer write_turn_;
-    RecordSink sink_;
+    StreamSink sink_;
     EndSink on_end_;
     std::size_t max_record_ = 0;
     bool relayed_ = false;
     std::shared_ptr<void> relay_;
+    // Where a split record's head and tail are kept while its sink runs.
+    std::array<std::uint8_t, max_body_head> split_head_{};
+    std::array<std::uint8_t, crypto::aead_tag_size> split_tail_{};
 };
 
 using UdpSocketPtr = std::shared_ptr<asio::ip::udp::socket>;

@@ -226,6 +226,12 @@ Result<Inner> decode_inner(std::uint8_t kind_byte, ByteView body) {
     return Inner{kind, body};
 }
 
+std::optional<BodyLayout> body_layout(std::uint8_t type) noexcept {
+    if (type == static_cast<std::uint8_t>(RecordType::plain)) return BodyLayout{plain_header_size, 0};
+    if (type == static_cast<std::uint8_t>(RecordType::sealed)) return BodyLayout{max_body_head, crypto::aead_tag_size};
+    return std::nullopt;
+}
+
 Result<std::size_t> decode_length(std::span<const std::uint8_t, tcp_length_size> prefix, std::size_t max_record) {
     std::size_t length = std::size_t(prefix[0]) << 24 | std::size_t(prefix[1]) << 16 | std::size_t(prefix[2]) << 8 | prefix[3];
     if (length == 0) return fail(Errc::malformed, "record of length 0");

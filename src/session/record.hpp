@@ -154,6 +154,17 @@ Result<Inner> decode_inner(ByteView plaintext);
 // that carries its body).
 Result<Inner> decode_inner(std::uint8_t kind, ByteView body);
 
+// Where the body of a sealed or plain record lies: `head` bytes before it (type, receiver id,
+// a sealed record's counter, and the kind byte, encrypted in a sealed record) and `tail` after
+// it (a sealed record's tag). A stream reader reads a large record's body straight into the
+// buffer that becomes the application's message. nullopt for the other types.
+struct BodyLayout {
+    std::size_t head;
+    std::size_t tail;
+};
+inline constexpr std::size_t max_body_head = sealed_prefix + crypto::SecureChannel::header_size + 1;
+std::optional<BodyLayout> body_layout(std::uint8_t type) noexcept;
+
 // The TCP length prefix: Errc::malformed when 0 or over `max_record`.
 Result<std::size_t> decode_length(std::span<const std::uint8_t, tcp_length_size> prefix, std::size_t max_record);
 std::array<std::uint8_t, tcp_length_size> encode_length(std::size_t record_size);

@@ -182,7 +182,7 @@ void Session::on_path_end(const Path* path, Error reason) {
     finish(std::move(reason));
 }
 
-asio::awaitable<bool> Session::on_stream_record(std::span<std::uint8_t> record, const Path* via) {
+asio::awaitable<bool> Session::on_stream_record(StreamRecord& record, const Path* via) {
     Arrival arrival;
     arrival.current = via == path_.get();
     arrival.stream = via;
@@ -202,7 +202,9 @@ asio::awaitable<bool> Session::on_datagram(std::span<std::uint8_t> record, const
         arrival.socket = socket;
         arrival.from = from;
     }
-    bool keep = co_await handle(record, arrival);
+    StreamRecord whole;
+    whole.head = record;
+    bool keep = co_await handle(whole, arrival);
     co_return keep;
 }
 
@@ -210,7 +212,9 @@ asio::awaitable<bool> Session::on_path_datagram(std::span<std::uint8_t> record, 
     Arrival arrival;
     arrival.current = via == path_;
     if (!arrival.current) arrival.path = via;
-    bool keep = co_await handle(record, arrival);
+    StreamRecord whole;
+    whole.head = record;
+    bool keep = co_await handle(whole, arrival);
     co_return keep;
 }
 
@@ -244,7 +248,9 @@ bool Session::reject(const std::string& why) {
     return false;
 }
 
-asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arrival& arrival) {
+asio::awaitable<bool> Session::handle(StreamRecord& pieces, const Arrival& arrival) {
+    // The record, or the head of a split one: everything before its body.
+    auto record = pieces.head;
     if (state_ == State::closed || record.empty()) co_return false;
     auto type = static_cast<RecordType>(record[0]);
     if (type == RecordType::reply) {
@@ -280,14 +286,23 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arri
         if (stream && crypto::SecureChannel::out_of_band(counter)) co_return reject("an out-of-band record on an open stream");
         // A stream just joined starts with what the peer resent: what arrived already is skipped.
         if (stream && resuming_ && arrival.stream == resuming_ && counter < channel_->next_receive()) co_return true;
-        // Opened straight into the message it carries: the kind byte apart, the body into a
-        // buffer of its own that becomes the application's message, with no copy afterwards.
+        // Opened straight into the message it carries: the kind byte apart, the body in a buffer
+        // of its own that becomes the application's message, with no copy afterwards. A split
+        // record's body was read into that buffer and is decrypted where it lies.
         auto sealed = record.subspan(sealed_prefix);
         std::uint8_t kind_byte = 0;
-        Message body(sealed.size() > crypto::SecureChannel::overhead ? sealed.size() - crypto::SecureChannel::overhead - 1 : 0);
-        auto opened = sealed.size() > crypto::SecureChannel::overhead
-                          ? channel_->open_into(sealed, {std::span(&kind_byte, 1), std::span(body)})
-                          : channel_->open_in_place(sealed).transform([](auto plaintext) { return plaintext.size(); });
+        Message body;
+        Result<std::size_t> opened;
+        if (pieces.split) {
+            body = std::move(pieces.body);
+            opened = channel_->open_in_place(sealed.first(crypto::SecureChannel::header_size), {sealed.last(1), std::span(body)}, pieces.tail);
+            kind_byte = sealed.back();
+        } else if (sealed.size() > crypto::SecureChannel::overhead) {
+            body.resize(sealed.size() - crypto::SecureChannel::overhead - 1);
+            opened = channel_->open_into(sealed, {std::span(&kind_byte, 1), std::span(body)});
+        } else {
+            opened = channel_->open_in_place(sealed).transform([](auto plaintext) { return plaintext.size(); });
+        }
         if (!opened) co_return reject("record failed authentication: " + opened.error().message);
         if (*opened == 0) co_return reject("session record without a kind byte");
         auto inner = decode_inner(kind_byte, body);
@@ -305,7 +320,7 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arri
         bool keep = co_await on_inner(kind, std::move(body));
         if (keep && stream && kind != Kind::ack && state_ == State::established) {
             ++received_since_ack_;
-            received_bytes_since_ack_ += record.size();
+            received_bytes_since_ack_ += pieces.size();
             if (received_since_ack_ >= ack_every_records || received_bytes_since_ack_ >= ack_every_bytes) {
                 try {
                     co_await acknowledge();
@@ -324,10 +339,19 @@ asio::awaitable<bool> Session::handle(std::span<std::uint8_t> record, const Arri
             count_dropped();  // nothing authenticates a plaintext record from a new address
             co_return true;
         }
-        auto inner = decode_inner(record.subspan(sealed_prefix));
+        // A split record's body is the message already; a whole one's is copied out.
+        Message body;
+        Result<Inner> inner;
+        if (pieces.split) {
+            body = std::move(pieces.body);
+            inner = decode_inner(record[sealed_prefix], body);
+        } else {
+            inner = decode_inner(record.subspan(sealed_prefix));
+            if (inner) body.assign(inner->body.begin(), inner->body.end());
+        }
         if (!inner) co_return reject(inner.error().message);
         last_received_ = Clock::now();
-        bool keep = co_await on_inner(inner->kind, Message(inner->body.begin(), inner->body.end()));
+        bool keep = co_await on_inner(inner->kind, std::move(body));
         co_return keep;
     }
     co_return reject("a record of unknown type");
@@ -617,9 +641,9 @@ asio::awaitable<void> Session::liveness(std::weak_ptr<Session> weak) {
     }
 }
 
-std::pair<RecordSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session, const Path* path) {
+std::pair<StreamSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session, const Path* path) {
     std::weak_ptr<Session> weak = session;
-    RecordSink sink = [weak, path](std::span<std::uint8_t> record) -> asio::awaitable<bool> {
+    StreamSink sink = [weak, path](StreamRecord& record) -> asio::awaitable<bool> {
         auto s = weak.lock();
         if (!s) co_return false;
         bool keep = co_await s->on_stream_record(record, path);

@@ -76,7 +76,7 @@ public:
     // --- receiving (the path's reader, the demultiplexer) ---
     // A record from one of this session's TCP streams (`via`: the current one, or the one it
     // is leaving or joining).
-    asio::awaitable<bool> on_stream_record(std::span<std::uint8_t> record, const Path* via);
+    asio::awaitable<bool> on_stream_record(StreamRecord& record, const Path* via);
     // A datagram naming this session, from `from` on `socket` (maybe not the current path).
     asio::awaitable<bool> on_datagram(std::span<std::uint8_t> record, const UdpSocketPtr& socket, const Endpoint& from);
     // A datagram record that came by a path of its own (a relay), maybe not the current one.
@@ -145,7 +145,8 @@ private:
         UdpSocketPtr socket;   // or a UDP 4-tuple
         Endpoint from;
     };
-    asio::awaitable<bool> handle(std::span<std::uint8_t> record, const Arrival& arrival);
+    // `record` whole (a datagram, a small stream record) or split (a large stream record).
+    asio::awaitable<bool> handle(StreamRecord& record, const Arrival& arrival);
     // Datagram sessions: whether an authenticated newest record from `arrival` moves the link.
     void consider_move(const Arrival& arrival);
     PathPtr path_of(const Arrival& arrival);
@@ -219,6 +220,6 @@ private:
 
 // The reader's callbacks of `path` (a TCP stream) that feed `session`, which they hold weakly
 // (the link's owner keeps it alive; a reader outliving it stops).
-std::pair<RecordSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session, const Path* path);
+std::pair<StreamSink, EndSink> stream_callbacks(const std::shared_ptr<Session>& session, const Path* path);
 
 }  // namespace warpgate::session

@@ -109,6 +109,25 @@ TEST(Record, FirstBytesAvoidRfc7983Ranges) {
     }
 }
 
+TEST(Record, BodyLayoutSaysWhereTheBodyLies) {
+    // plain: D4 | receiver (4) | kind | body
+    auto plain = body_layout(static_cast<std::uint8_t>(RecordType::plain));
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->head, 6u);
+    EXPECT_EQ(plain->tail, 0u);
+    auto record = encode_plain(3, Kind::data, as_bytes(std::string_view("body")));
+    EXPECT_EQ(as_chars(ByteView(record).subspan(plain->head)), "body");
+    // sealed: D3 | receiver (4) | counter (8) | kind | body | tag (16)
+    auto sealed = body_layout(static_cast<std::uint8_t>(RecordType::sealed));
+    ASSERT_TRUE(sealed);
+    EXPECT_EQ(sealed->head, 14u);
+    EXPECT_EQ(sealed->tail, 16u);
+    EXPECT_EQ(sealed->head, max_body_head);
+    for (auto type : {RecordType::hello, RecordType::reply, RecordType::refuse, RecordType::punch})
+        EXPECT_FALSE(body_layout(static_cast<std::uint8_t>(type)));
+    EXPECT_FALSE(body_layout(0x00));
+}
+
 TEST(Record, LengthPrefixIsBounded) {
     auto prefix = encode_length(1000);
     EXPECT_EQ(*decode_length(prefix, 1000), 1000u);

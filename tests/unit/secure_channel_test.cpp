@@ -132,6 +132,47 @@ TEST(SecureChannel, OpensInPlace) {
     EXPECT_EQ(fresh.responder.open_in_place(short_record).error().code, Errc::auth_failed);
 }
 
+TEST(SecureChannel, OpensInPiecesWhereTheyLie) {
+    // A record as a stream reader keeps a large one: counter, kind byte, body, tag apart.
+    Link link(ChannelMode::stream);
+    const std::uint8_t kind = 0;
+    Bytes body(5000);
+    for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<std::uint8_t>(i * 13);
+    auto pieces_of = [&](const Bytes& record) {
+        struct Pieces {
+            Bytes counter, kind, body, tag;
+        } p{Bytes(record.begin(), record.begin() + 8), Bytes(record.begin() + 8, record.begin() + 9),
+            Bytes(record.begin() + 9, record.end() - 16), Bytes(record.end() - 16, record.end())};
+        return p;
+    };
+    for (int round = 0; round < 2; ++round) {
+        Bytes record(body.size() + 1 + SecureChannel::overhead);
+        link.initiator.seal_into({ByteView(&kind, 1), body}, record);
+        auto p = pieces_of(record);
+        auto* where = p.body.data();
+        auto opened = link.responder.open_in_place(p.counter, {std::span(p.kind), std::span(p.body)}, p.tag);
+        ASSERT_TRUE(opened) << opened.error().message;
+        EXPECT_EQ(*opened, body.size() + 1);
+        EXPECT_EQ(p.kind[0], kind);
+        EXPECT_EQ(p.body, body);
+        EXPECT_EQ(p.body.data(), where);
+    }
+    // Any byte changed in any piece fails, and a stream then refuses everything.
+    Bytes record(body.size() + 1 + SecureChannel::overhead);
+    link.initiator.seal_into({ByteView(&kind, 1), body}, record);
+    auto p = pieces_of(record);
+    p.tag[3] ^= 1;
+    EXPECT_EQ(link.responder.open_in_place(p.counter, {std::span(p.kind), std::span(p.body)}, p.tag).error().code, Errc::auth_failed);
+    p = pieces_of(record);
+    EXPECT_EQ(link.responder.open_in_place(p.counter, {std::span(p.kind), std::span(p.body)}, p.tag).error().code, Errc::closed);
+    Link fresh(ChannelMode::stream);
+    Bytes first(body.size() + 1 + SecureChannel::overhead);
+    fresh.initiator.seal_into({ByteView(&kind, 1), body}, first);
+    p = pieces_of(first);
+    p.body[4321] ^= 0x80;
+    EXPECT_EQ(fresh.responder.open_in_place(p.counter, {std::span(p.kind), std::span(p.body)}, p.tag).error().code, Errc::auth_failed);
+}
+
 TEST(SecureChannel, DatagramAcceptsLossAndReordering) {
     Link link(ChannelMode::datagram);
     std::vector<Bytes> sent;
