@@ -124,7 +124,8 @@ public:
     // the node then introduces like a dialled one) instead of waiting there for a hello. The
     // peer's SYN lands on our listener when it arrives before our own connect exists, or
     // while an old connection's TIME_WAIT holds the 4-tuple (our connect then fails with
-    // Errc::address_in_use).
+    // Errc::address_in_use). One the listener accepted before the claim, and that sent no
+    // hello yet, goes to `sink` at once.
     class InboundClaim {
     public:
         virtual ~InboundClaim() = default;

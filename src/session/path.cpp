@@ -52,6 +52,7 @@ void TcpPath::start(RecordSink sink, EndSink on_end, std::size_t max_record) {
     sink_ = std::move(sink);
     on_end_ = std::move(on_end);
     max_record_ = max_record;
+    if (std::exchange(reading_, true)) return;
     asio::co_spawn(socket_.get_executor(), [self = shared_from_this()]() { return self->read_records(); }, asio::detached);
 }
 

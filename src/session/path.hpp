@@ -65,7 +65,9 @@ public:
     void close() noexcept override;
 
     // Starts the reader. Records over `max_record` bytes end the path (Errc::malformed); the
-    // limit can be raised once the peer authenticated (set_max_record).
+    // limit can be raised once the peer authenticated (set_max_record). On a path reading
+    // already (one the listener accepted, then handed to a claim: Acceptor::claim_tcp) the
+    // reader stays and takes the new sink and limit.
     void start(RecordSink sink, EndSink on_end, std::size_t max_record);
     void set_max_record(std::size_t max_record) { max_record_ = max_record; }
     // Replaces the sink (the listener's introduction hands the stream to its session).
@@ -88,6 +90,7 @@ private:
     RecordSink sink_;
     EndSink on_end_;
     std::size_t max_record_ = 0;
+    bool reading_ = false;
 };
 
 using UdpSocketPtr = std::shared_ptr<asio::ip::udp::socket>;

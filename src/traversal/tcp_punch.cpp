@@ -220,7 +220,8 @@ asio::awaitable<void> connect_one(PluginContext& ctx, std::shared_ptr<Punch> pun
             if (e.errc() == Errc::timeout && how.from_listen_port) continue;
             if (e.errc() == Errc::timeout) co_return;
             if (punch->failures.size() < 600) punch->failures += "; " + e.error().message;
-            // The 4-tuple is taken: the peer's SYN reached our listener, or an old
+            // The 4-tuple is taken: the peer's SYN reached our listener (the initiator's claim
+            // takes that connection, accepted before or after the claim), or an old
             // connection's TIME_WAIT holds it (the peer's SYN will then reach our listener).
             if (e.errc() == Errc::address_in_use) co_return;
         }

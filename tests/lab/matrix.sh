@@ -129,8 +129,14 @@ serves() {
 }
 
 # A cgnat side is a port-restricted home router behind the carrier's NAT, as is a dual one's
-# IPv4 side.
-router_mode() { case $1 in cgnat | dual) echo port-restricted ;; *) echo "$1" ;; esac; }
+# IPv4 side; an IPv6-only side's router has no IPv4 host behind it.
+router_mode() {
+  case $1 in
+    cgnat | dual) echo port-restricted ;;
+    fw6 | open6 | nat66) echo none ;;
+    *) echo "$1" ;;
+  esac
+}
 # Which lab a pair needs: carrier NATs on either side (00..11), IPv6 only (6) or dual stack (d).
 topology() {
   case $(family "$1") in
@@ -197,6 +203,8 @@ worker() {
       if [ "$(family "$a")" = ipv6 ]; then
         "$LAB" set-ip6 ra "$(mode6 "$a")" >/dev/null
         "$LAB" set-ip6 rb "$(mode6 "$b")" >/dev/null
+      elif [ "$(family "$a")" = dual ]; then
+        : # its lab was built for it (set-nat re-addresses a LAN and drops its IPv6)
       else
         "$LAB" set-nat ra "$(router_mode "$a")" >/dev/null
         "$LAB" set-nat rb "$(router_mode "$b")" >/dev/null
