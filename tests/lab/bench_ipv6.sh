@@ -4,13 +4,13 @@
 # udp_punch and auto_connect over TCP and UDP, fw6 x open direct_connect, dual stack (IPv4
 # behind two port-restricted NATs) linking over IPv6 first, NAT66 x fw6 and NAT66 x NAT66;
 # RUNS connects each (default 10). Prints the median, min and max of the runs that linked over
-# IPv6 and writes them as JSON to OUT (default build/bench-ipv6.json), one object per case
+# IPv6 and writes them as JSON to OUT (default bench/ipv6-results.json), one object per case
 # in bench/results.json's shape (figure, unit, value = the median) plus the runs and passes.
 #   sudo WG_LAB_TOOLS=build/tests/lab WARPGATE_BIN=build/apps tests/lab/bench_ipv6.sh
 # Exits with test_ipv6.sh's status (a case short of its passes fails it).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-OUT=${OUT:-$HERE/../../build/bench-ipv6.json}
+OUT=${OUT:-$(cd "$HERE/../.." && pwd)/bench/ipv6-results.json}
 cases=$(mktemp /tmp/wg-bench-ipv6.XXXX)
 trap 'rm -f "$cases"' EXIT
 rc=0
