@@ -80,8 +80,11 @@ public:
     // The same from the node's listen port, whose NAT mapping the address advertises (hole
     // punching): TCP from a socket bound to the listen ip:port with address and port reuse;
     // UDP over the listen socket itself. Errc::unreachable when no listen socket has
-    // target's family.
-    virtual asio::awaitable<PathPtr> dial_from_listen_port(Transport transport, Endpoint target) = 0;
+    // target's family. TCP: a connect that no SYN of the peer reached within `unanswered`
+    // ends with Errc::timeout; one that met the peer's SYN (a simultaneous open half done)
+    // goes on until connect_timeout.
+    virtual asio::awaitable<PathPtr> dial_from_listen_port(Transport transport, Endpoint target,
+                                                           std::chrono::milliseconds unanswered = std::chrono::milliseconds::max()) = 0;
 
     // Signaling under this plugin's own message tag (false: signaling is off).
     virtual bool has_signaling() const = 0;

@@ -116,8 +116,11 @@ private:
 // it (net::with_timeout); cancellation closes the socket. Errc::refused when nothing listens.
 asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optional<asio::ip::address> local_ip);
 // The same from `local` exactly (ip and port), with SO_REUSEADDR and SO_REUSEPORT so that the
-// port a listener holds can dial too (the listener sets SO_REUSEPORT as well).
-asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, Endpoint local);
+// port a listener holds can dial too (the listener sets SO_REUSEPORT as well). A connect no
+// SYN of the peer reached within `unanswered` ends with Errc::timeout; one that met the
+// peer's SYN (a simultaneous open) goes on.
+asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, Endpoint local,
+                                                   std::chrono::milliseconds unanswered = std::chrono::milliseconds::max());
 // A fresh UDP socket bound to `local_ip`:0 aimed at `remote` (the path owns the socket).
 std::shared_ptr<UdpPath> open_udp(asio::any_io_executor ex, Endpoint remote, std::optional<asio::ip::address> local_ip);
 
