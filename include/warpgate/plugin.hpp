@@ -80,8 +80,11 @@ public:
     // The same from the node's listen port, whose NAT mapping the address advertises (hole
     // punching): TCP from a socket bound to the listen ip:port with address and port reuse;
     // UDP over the listen socket itself. Errc::unreachable when no listen socket has
-    // target's family.
-    virtual asio::awaitable<PathPtr> dial_from_listen_port(Transport transport, Endpoint target) = 0;
+    // target's family. TCP: a connect that no SYN of the peer reached within `unanswered`
+    // ends with Errc::timeout; one that met the peer's SYN (a simultaneous open half done)
+    // goes on until connect_timeout.
+    virtual asio::awaitable<PathPtr> dial_from_listen_port(Transport transport, Endpoint target,
+                                                           std::chrono::milliseconds unanswered = std::chrono::milliseconds::max()) = 0;
 
     // Signaling under this plugin's own message tag (false: signaling is off).
     virtual bool has_signaling() const = 0;
@@ -124,7 +127,8 @@ public:
     // the node then introduces like a dialled one) instead of waiting there for a hello. The
     // peer's SYN lands on our listener when it arrives before our own connect exists, or
     // while an old connection's TIME_WAIT holds the 4-tuple (our connect then fails with
-    // Errc::address_in_use).
+    // Errc::address_in_use). One the listener accepted before the claim, and that sent no
+    // hello yet, goes to `sink` at once.
     class InboundClaim {
     public:
         virtual ~InboundClaim() = default;

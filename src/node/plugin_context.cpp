@@ -155,7 +155,7 @@ public:
         co_return path;
     }
 
-    asio::awaitable<PathPtr> dial_from_listen_port(Transport transport, Endpoint target) override {
+    asio::awaitable<PathPtr> dial_from_listen_port(Transport transport, Endpoint target, std::chrono::milliseconds unanswered) override {
         auto& n = node();
         if (transport == UDP) {
             for (auto& server : n.udp_servers)
@@ -165,7 +165,7 @@ public:
         }
         for (auto& server : n.tcp_servers) {
             if (server->local_endpoint().ip.is_v6() != target.ip.is_v6()) continue;
-            auto path = co_await net::with_timeout(session::dial_tcp(target, server->local_endpoint()), n.conf().connect_timeout,
+            auto path = co_await net::with_timeout(session::dial_tcp(target, server->local_endpoint(), unanswered), n.conf().connect_timeout,
                                                    "connecting to " + target.to_string() + " from the listen port");
             co_return path;
         }

@@ -94,6 +94,18 @@ void Acceptor::accept_tcp(asio::ip::tcp::socket socket) {
 void Acceptor::claim_tcp(const Endpoint& remote, TcpClaim to) {
     release_tcp(remote);
     claims_.emplace_back(remote, std::move(to));
+    // The peer's SYN may have reached the listener before the claim (or before our connect,
+    // which then fails with "that connection exists already"): a connection from `remote`
+    // that sent no hello yet is the claimer's, not a stranger's waiting here.
+    auto waiting = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) {
+        auto path = p.path.lock();
+        return path && path->remote() == remote;
+    });
+    if (waiting == pending_.end()) return;
+    auto path = waiting->path.lock();
+    pending_.erase(waiting);
+    auto claimer = claims_.back().second;  // it may release (and so destroy) its claim from inside
+    claimer(std::move(path));
 }
 
 void Acceptor::release_tcp(const Endpoint& remote) {

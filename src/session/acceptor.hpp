@@ -59,7 +59,8 @@ public:
 
     // Until release_tcp(remote), a connection the listener accepts from exactly `remote` goes
     // to `to` instead of waiting for a hello: the peer's half of a simultaneous open that
-    // reached our listener first, which this node introduces on itself.
+    // reached our listener first, which this node introduces on itself. A connection from
+    // `remote` accepted already and still without a hello goes to `to` at once.
     using TcpClaim = std::function<void(std::shared_ptr<TcpPath>)>;
     void claim_tcp(const Endpoint& remote, TcpClaim to);
     void release_tcp(const Endpoint& remote);

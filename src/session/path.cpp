@@ -10,7 +10,11 @@
 #include <asio/write.hpp>
 #include <cstring>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
+#include "net/timeout.hpp"
 #include "session/record.hpp"
 
 namespace warpgate::session {
@@ -59,6 +63,7 @@ void TcpPath::start(StreamSink sink, EndSink on_end, std::size_t max_record) {
     sink_ = std::move(sink);
     on_end_ = std::move(on_end);
     max_record_ = max_record;
+    if (std::exchange(reading_, true)) return;
     asio::co_spawn(socket_.get_executor(), [self = shared_from_this()]() { return self->read_records(); }, asio::detached);
 }
 
@@ -298,10 +303,35 @@ void UdpPath::close() noexcept {
 
 namespace {
 
-asio::awaitable<std::shared_ptr<TcpPath>> connect_socket(asio::ip::tcp::socket socket, Endpoint remote) {
+// The kernel's TCP state of `socket` (TCP_INFO), 0 when it cannot tell.
+int tcp_state(asio::ip::tcp::socket& socket) {
+    tcp_info info{};
+    socklen_t size = sizeof(info);
+    if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &size) != 0) return 0;
+    return info.tcpi_state;
+}
+
+asio::awaitable<std::shared_ptr<TcpPath>> connect_socket(asio::ip::tcp::socket socket, Endpoint remote,
+                                                         std::chrono::milliseconds unanswered = std::chrono::milliseconds::max()) {
     asio::ip::tcp::endpoint target(remote.ip, remote.port);
     asio::error_code ec;
+    // After `unanswered`, a connect still in SYN_SENT gives up; one whose socket met the
+    // peer's SYN (SYN_RECV: a simultaneous open half done) goes on, since closing it then
+    // would send a FIN and hold the 4-tuple, so that no new connect could take its place.
+    asio::steady_timer patience(socket.get_executor());
+    bool gave_up = false;
+    if (unanswered != std::chrono::milliseconds::max()) {
+        patience.expires_after(unanswered);
+        patience.async_wait([&socket, &gave_up](asio::error_code waited) {
+            if (waited || tcp_state(socket) != TCP_SYN_SENT) return;  // (cancelled: the frame may be gone)
+            gave_up = true;
+            asio::error_code ignored;
+            socket.cancel(ignored);
+        });
+    }
     co_await socket.async_connect(target, asio::redirect_error(asio::use_awaitable, ec));
+    patience.cancel();
+    if (gave_up) throw Exception(Errc::timeout, "connecting to " + remote.to_string() + ": no answer within " + net::describe(unanswered));
     if (ec == asio::error::connection_refused)
         throw Exception(Errc::refused, "connection refused by " + remote.to_string() + " (nothing listening)");
     if (ec == asio::error::operation_aborted) throw Exception(Errc::cancelled, "connecting to " + remote.to_string() + " cancelled");
@@ -323,7 +353,7 @@ asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optiona
     co_return path;
 }
 
-asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, Endpoint local) {
+asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, Endpoint local, std::chrono::milliseconds unanswered) {
     asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
     socket.open(remote.ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
     socket.set_option(asio::socket_base::reuse_address(true));
@@ -331,7 +361,7 @@ asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, Endpoint loc
     asio::error_code ec;
     socket.bind({local.ip, local.port}, ec);
     if (ec) throw Exception(Errc::io, "binding " + local.to_string() + " to dial " + remote.to_string() + ": " + ec.message());
-    auto path = co_await connect_socket(std::move(socket), remote);
+    auto path = co_await connect_socket(std::move(socket), remote, unanswered);
     co_return path;
 }
 

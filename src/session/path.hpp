@@ -90,7 +90,9 @@ public:
 
     // Starts the reader. Records over `max_record` bytes end the path (Errc::malformed) before
     // any of their body is read; the limit can be raised once the peer authenticated
-    // (set_max_record). Sealed and plain records from `split_from` bytes on arrive split.
+    // (set_max_record). Sealed and plain records from `split_from` bytes on arrive split. On a
+    // path reading already (one the listener accepted, then handed to a claim:
+    // Acceptor::claim_tcp) the reader stays and takes the new sink and limit.
     static constexpr std::size_t split_from = 4096;
     void start(StreamSink sink, EndSink on_end, std::size_t max_record);
     void set_max_record(std::size_t max_record) { max_record_ = max_record; }
@@ -129,6 +131,7 @@ private:
     std::size_t max_record_ = 0;
     bool relayed_ = false;
     std::shared_ptr<void> relay_;
+    bool reading_ = false;
     // Where a split record's head and tail are kept while its sink runs.
     std::array<std::uint8_t, max_body_head> split_head_{};
     std::array<std::uint8_t, crypto::aead_tag_size> split_tail_{};
@@ -157,8 +160,11 @@ private:
 // it (net::with_timeout); cancellation closes the socket. Errc::refused when nothing listens.
 asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, std::optional<asio::ip::address> local_ip);
 // The same from `local` exactly (ip and port), with SO_REUSEADDR and SO_REUSEPORT so that the
-// port a listener holds can dial too (the listener sets SO_REUSEPORT as well).
-asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, Endpoint local);
+// port a listener holds can dial too (the listener sets SO_REUSEPORT as well). A connect no
+// SYN of the peer reached within `unanswered` ends with Errc::timeout; one that met the
+// peer's SYN (a simultaneous open) goes on.
+asio::awaitable<std::shared_ptr<TcpPath>> dial_tcp(Endpoint remote, Endpoint local,
+                                                   std::chrono::milliseconds unanswered = std::chrono::milliseconds::max());
 // A fresh UDP socket bound to `local_ip`:0 aimed at `remote` (the path owns the socket).
 std::shared_ptr<UdpPath> open_udp(asio::any_io_executor ex, Endpoint remote, std::optional<asio::ip::address> local_ip);
 

@@ -195,7 +195,7 @@ struct Firing {
 
 asio::awaitable<PathPtr> fire(PluginContext& ctx, const Firing& how, Endpoint target) {
     if (how.from_listen_port) {
-        auto path = co_await ctx.dial_from_listen_port(TCP, target);
+        auto path = co_await ctx.dial_from_listen_port(TCP, target, how.resend);
         co_return path;
     }
     auto path = co_await ctx.dial(TCP, target);
@@ -208,7 +208,9 @@ asio::awaitable<void> connect_one(PluginContext& ctx, std::shared_ptr<Punch> pun
     while (!punch->over && SteadyClock::now() < punch->deadline) {
         auto left = std::chrono::ceil<std::chrono::milliseconds>(punch->deadline - SteadyClock::now());
         try {
-            auto path = co_await net::with_timeout(fire(ctx, how, target), std::min(left, how.resend), "connecting to " + target.to_string());
+            // (The re-fire's deadline is the connect's own: one that met the peer's SYN by
+            // then goes on, as closing it would hold the 4-tuple in FIN_WAIT.)
+            auto path = co_await net::with_timeout(fire(ctx, how, target), left, "connecting to " + target.to_string());
             punch->deliver(std::move(path));
             co_return;
         } catch (const Exception& e) {
@@ -220,7 +222,8 @@ asio::awaitable<void> connect_one(PluginContext& ctx, std::shared_ptr<Punch> pun
             if (e.errc() == Errc::timeout && how.from_listen_port) continue;
             if (e.errc() == Errc::timeout) co_return;
             if (punch->failures.size() < 600) punch->failures += "; " + e.error().message;
-            // The 4-tuple is taken: the peer's SYN reached our listener, or an old
+            // The 4-tuple is taken: the peer's SYN reached our listener (the initiator's claim
+            // takes that connection, accepted before or after the claim), or an old
             // connection's TIME_WAIT holds it (the peer's SYN will then reach our listener).
             if (e.errc() == Errc::address_in_use) co_return;
         }

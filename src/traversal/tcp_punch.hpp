@@ -17,7 +17,8 @@
 //   responder's SYN reach the initiator's listener instead (its connect did not exist yet,
 //   or an old connection's TIME_WAIT held the 4-tuple), the initiator claims that
 //   connection (ctx.claim_inbound) and introduces on it.
-//   An initiator's connect unanswered after two signaling round trips (`resend_min` to `resend_max`) is
+//   An initiator's connect unanswered (still in SYN_SENT: a socket that met the peer's SYN
+//   goes on, closing it would hold the 4-tuple in FIN_WAIT) after two signaling round trips (`resend_min` to `resend_max`) is
 //   re-fired on a new socket with the same 4-tuple (the kernel would retransmit only after
 //   1 s, and a socket that reused a TIME_WAIT may have discarded the peer's SYN over its
 //   timestamps): by then no SYN-ACK for the old one can be in flight (which its replacement

@@ -8,7 +8,10 @@
 #include <warpgate/gate.hpp>
 #include <warpgate/node.hpp>
 
+#include "crypto/random.hpp"
 #include "node/node_impl.hpp"
+#include "net/servers.hpp"
+#include "session/path.hpp"
 #include "support/mosquitto.hpp"
 #include "support/node_fixture.hpp"
 #include "support/run_async.hpp"
@@ -78,6 +81,71 @@ TEST(TcpPunch, DeclinesUdpAndMissingSignalingUpFront) {
         why.clear();
         EXPECT_TRUE(bravo_impl.plugins.find("tcp_punch")->plan(context_of(bravo, "tcp_punch"), alpha.node().node_address(), UDP, why).empty());
         EXPECT_EQ(why, "tcp_punch punches TCP only");
+        co_await alpha.close();
+        co_await bravo.close();
+    });
+}
+
+// The half of a simultaneous open that loses the race: the peer's connect from its listen
+// port reached ours and was accepted (it waits there for a hello, as the peer, the punch's
+// responder, sends none) before our own connect from the listen port, which then fails on
+// the 4-tuple. The claim takes that accepted connection, and the link is introduced on it.
+TEST(TcpPunch, ClaimTakesTheConnectionAcceptedBeforeOurConnect) {
+    TempDir dir_a, dir_b;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+        auto alpha = co_await Gate::open(io.get_executor(), "alpha", loopback_gate(dir_a));
+        auto bravo = co_await Gate::open(io.get_executor(), "bravo", loopback_gate(dir_b));
+        auto& alpha_ctx = context_of(alpha, "tcp_punch");
+        auto& bravo_ctx = context_of(bravo, "tcp_punch");
+        auto& alpha_acceptor = *alpha.node().impl().acceptor;
+        Endpoint alpha_listen = alpha.node().impl().tcp_servers.front()->local_endpoint();
+        Endpoint bravo_listen = bravo.node().impl().tcp_servers.front()->local_endpoint();
+
+        // The peer's SYN lands on our listener first: our listener accepts, the peer's end
+        // goes to its own acceptor (as tcp_punch's responder does).
+        auto theirs = co_await bravo_ctx.dial_from_listen_port(TCP, alpha_listen);
+        bravo_ctx.accept_path(theirs);
+        asio::steady_timer poll(io);
+        for (int i = 0; i < 200 && alpha_acceptor.pending_tcp() == 0; ++i) {
+            poll.expires_after(10ms);
+            co_await poll.async_wait(asio::use_awaitable);
+        }
+        EXPECT_EQ(alpha_acceptor.pending_tcp(), 1u);
+
+        // Our connect from the listen port to the same 4-tuple fails.
+        try {
+            co_await alpha_ctx.dial_from_listen_port(TCP, bravo_listen);
+            ADD_FAILURE() << "connected twice on one 4-tuple";
+        } catch (const Exception& e) {
+            EXPECT_EQ(e.errc(), Errc::address_in_use) << e.what();
+        }
+
+        // The claim, made after the accept, gets that connection at once.
+        PathPtr claimed;
+        auto claim = alpha_ctx.claim_inbound(bravo_listen, [&claimed](PathPtr path) { claimed = std::move(path); });
+        if (!claimed) {
+            ADD_FAILURE() << "the claim did not take the accepted connection";
+            co_return;
+        }
+        EXPECT_EQ(claimed->remote(), bravo_listen);
+        EXPECT_EQ(alpha_acceptor.pending_tcp(), 0u);
+
+        // And is introduced like a connection of ours: both ends get the link.
+        ConnectionId con_id{};
+        crypto::random_bytes(con_id);
+        co_await alpha_ctx.dial_back(claimed, bravo.node().node_address(), con_id);
+        auto ours = co_await alpha.accept(5s);
+        auto at_bravo = co_await bravo.accept(5s);
+        EXPECT_EQ(ours.peer_id(), bravo.node().node_id());
+        std::string text = "claimed";
+        co_await ours.send(as_bytes(text));
+        auto got = co_await at_bravo.recv(5s);
+        EXPECT_EQ(std::string(as_chars(got)), "claimed");
+        co_await at_bravo.send(got);
+        auto reply = co_await ours.recv(5s);
+        EXPECT_EQ(std::string(as_chars(reply)), "claimed");
+        ours.close();
+        at_bravo.close();
         co_await alpha.close();
         co_await bravo.close();
     });

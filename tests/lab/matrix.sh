@@ -7,7 +7,8 @@
 # matrix_report.py writes the tables and the heat map.
 #
 #   matrix.sh [--runs N] [--modes "none full-cone ..."] [--strategies "auto tcp_punch ..."]
-#             [--transports "tcp udp"] [--cells "A:B:TRANSPORT:STRATEGY ..."]
+#             [--transports "tcp udp"] [--families "ipv4 ipv6"] [--pairs6 "fw6:fw6 ..."]
+#             [--cells "A:B:TRANSPORT:STRATEGY ..."]
 #             [--delay] [--loss] [--conditions "plain delay loss delay+loss"]
 #             [--timeout S] [--jobs J] [--results FILE] [--report FILE.md] [--svg FILE.svg]
 #             [--baseline FILE.json]        exit 1 when a cell the baseline says linked did not
@@ -20,6 +21,13 @@
 # impaired condition to plain: 20 ms each way per router (delay), 2 % loss each way on both
 # WAN links (loss), or both (delay+loss). --cells runs just those cells (the CI's reduced
 # matrix).
+#
+# The IPv6 row (--families ipv6) runs the pairs of --pairs6 instead of every ordered pair:
+# fw6 (an IPv6-only host behind its home router's stateful firewall, lab.sh --ip6-X fw6
+# --v6-only-X), open6 (IPv6 only, routed without a filter), nat66 (IPv6 only, its ULA LAN
+# masqueraded to the router's address) and dual (dual stack: IPv4 behind a port-restricted
+# NAT, IPv6 behind fw6; both families race). Default pairs: fw6 x fw6, fw6 x open6,
+# nat66 x fw6, nat66 x nat66, dual x dual.
 #
 # One lab per topology: the routers change mode in place (lab.sh set-nat), so a lab is built
 # only when a carrier NAT comes or goes, and every run of a pair shares one listener. --jobs
@@ -38,6 +46,8 @@ RUNS=5
 MODES="none full-cone restricted port-restricted sequential symmetric cgnat"
 STRATEGIES="auto direct_connect reverse_connect tcp_punch udp_punch turn"
 TRANSPORTS="tcp udp"
+FAMILIES="ipv4 ipv6"
+PAIRS6="fw6:fw6 fw6:open6 nat66:fw6 nat66:nat66 dual:dual"
 CELLS=""
 CONDITIONS="plain"
 DELAY=0
@@ -55,6 +65,8 @@ while [ $# -gt 0 ]; do
     --modes) MODES=$2; shift 2 ;;
     --strategies) STRATEGIES=$2; shift 2 ;;
     --transports) TRANSPORTS=$2; shift 2 ;;
+    --families) FAMILIES=$2; shift 2 ;;
+    --pairs6) PAIRS6=$2; shift 2 ;;
     --cells) CELLS=$2; shift 2 ;;
     --conditions) CONDITIONS=$2; shift 2 ;;
     --delay) DELAY=1; shift ;;
@@ -77,13 +89,39 @@ esac
 [ -x "$WG" ] || { echo "matrix: $WG is not built (cmake --build build --target warpgate_cli)" >&2; exit 2; }
 "$LAB" check || exit $?
 
-MQTT=198.51.100.100:1883
-STUN=198.51.100.100:3478
-TURN=198.51.100.100:3478
+SERVER4=198.51.100.100
+SERVER6=[2001:db8:100::100]
 # WG_MATRIX_TURN_TRANSPORT=tcp: both sides reach coturn over TCP, which also gives TCP links a
 # relay (RFC 6062; docs/turn.md). The default (udp) leaves TCP without one.
 TURN_TRANSPORT=${WG_MATRIX_TURN_TRANSPORT:-udp}
-node_flags=(--test --mqtt "$MQTT" --stun "$STUN" --turn "$TURN" --turn-user test --turn-pass test --turn-transport "$TURN_TRANSPORT")
+# node_flags_for A B: the servers a pair's nodes use, in NODE_FLAGS: those of its families
+# (an IPv6-only host reaches only wan's IPv6 address; a dual-stack one learns both sides'
+# mappings).
+node_flags_for() {
+  local mqtt=$SERVER4 stun=("--stun" "$SERVER4:3478") turn=$SERVER4
+  case $(family "$1") in
+    ipv6) mqtt=$SERVER6 stun=(--stun "$SERVER6:3478") turn=$SERVER6 ;;
+    dual) mqtt=$SERVER6 stun=(--stun "$SERVER6:3478" --stun "$SERVER4:3478") ;;
+  esac
+  NODE_FLAGS=(--test --mqtt "$mqtt:1883" "${stun[@]}" --turn "$turn:3478" --turn-user test --turn-pass test --turn-transport "$TURN_TRANSPORT")
+}
+
+# A mode's family: ipv6 for the IPv6-only modes, dual, or ipv4 (the routers' NAT modes).
+family() {
+  case $1 in
+    fw6 | open6 | nat66) echo ipv6 ;;
+    dual) echo dual ;;
+    *) echo ipv4 ;;
+  esac
+}
+# The lab.sh IPv6 mode of an IPv6 side (dual: its IPv6 side is firewalled).
+mode6() {
+  case $1 in
+    open6) echo open ;;
+    dual) echo fw6 ;;
+    *) echo "$1" ;;
+  esac
+}
 
 # Which strategies serve which transport: the punches are one transport each, the relay is UDP
 # unless coturn is reached over TCP.
@@ -95,9 +133,23 @@ serves() {
   return 0
 }
 
-# A cgnat side is a port-restricted home router behind the carrier's NAT.
-router_mode() { if [ "$1" = cgnat ]; then echo port-restricted; else echo "$1"; fi; }
-topology() { echo "$([ "$1" = cgnat ] && echo 1 || echo 0)$([ "$2" = cgnat ] && echo 1 || echo 0)"; }
+# A cgnat side is a port-restricted home router behind the carrier's NAT, as is a dual one's
+# IPv4 side; an IPv6-only side's router has no IPv4 host behind it.
+router_mode() {
+  case $1 in
+    cgnat | dual) echo port-restricted ;;
+    fw6 | open6 | nat66) echo none ;;
+    *) echo "$1" ;;
+  esac
+}
+# Which lab a pair needs: carrier NATs on either side (00..11), IPv6 only (6) or dual stack (d).
+topology() {
+  case $(family "$1") in
+    ipv6) echo 6 ;;
+    dual) echo d ;;
+    *) echo "$([ "$1" = cgnat ] && echo 1 || echo 0)$([ "$2" = cgnat ] && echo 1 || echo 0)" ;;
+  esac
+}
 
 # The cells to run, one "CONDITION A B TRANSPORT STRATEGY" line each, grouped so that a
 # topology's pairs and a pair's cells are neighbours.
@@ -111,17 +163,22 @@ plan() {
         echo "$order $condition $a $b $transport $strategy"
       done
     else
-      for a in $MODES; do
-        for b in $MODES; do
-          for transport in $TRANSPORTS; do
-            for strategy in $STRATEGIES; do
-              if serves "$strategy" "$transport"; then echo "$order $condition $a $b $transport $strategy"; fi
-            done
+      local pairs=""
+      if [[ " $FAMILIES " == *" ipv4 "* ]]; then
+        for a in $MODES; do for b in $MODES; do pairs+=" $a:$b"; done; done
+      fi
+      [[ " $FAMILIES " != *" ipv6 "* ]] || pairs+=" $PAIRS6"
+      for cell in $pairs; do
+        IFS=: read -r a b <<<"$cell"
+        for transport in $TRANSPORTS; do
+          for strategy in $STRATEGIES; do
+            if serves "$strategy" "$transport"; then echo "$order $condition $a $b $transport $strategy"; fi
           done
         done
       done
     fi
-  done | awk '{ t = ($3 == "cgnat") ($4 == "cgnat"); print t, $0 }' | sort -s -k2,2n -k1,1 | cut -d' ' -f3-
+  done | while read -r order condition a b rest; do echo "$(topology "$a" "$b") $order $condition $a $b $rest"; done |
+    sort -s -k2,2n -k1,1 | cut -d' ' -f3-
 }
 
 # ---- one worker: its own lab, a share of the pairs ------------------------------------------
@@ -148,8 +205,16 @@ worker() {
         lab_up "$condition" "$a" "$b"
         lab_key=$key
       fi
-      "$LAB" set-nat ra "$(router_mode "$a")" >/dev/null
-      "$LAB" set-nat rb "$(router_mode "$b")" >/dev/null
+      if [ "$(family "$a")" = ipv6 ]; then
+        "$LAB" set-ip6 ra "$(mode6 "$a")" >/dev/null
+        "$LAB" set-ip6 rb "$(mode6 "$b")" >/dev/null
+      elif [ "$(family "$a")" = dual ]; then
+        : # its lab was built for it (set-nat re-addresses a LAN and drops its IPv6)
+      else
+        "$LAB" set-nat ra "$(router_mode "$a")" >/dev/null
+        "$LAB" set-nat rb "$(router_mode "$b")" >/dev/null
+      fi
+      node_flags_for "$a" "$b"
       LISTENING=1
       if ! start_listener; then
         echo "$condition $a x $b: the listener did not start: $(tail -n 3 "$WORK/listen.log")"
@@ -167,6 +232,10 @@ lab_up() {
   local up=()
   [ "$2" != cgnat ] || up+=(--cgnat-a)
   [ "$3" != cgnat ] || up+=(--cgnat-b)
+  case $(topology "$2" "$3") in
+    6) up+=(--ip6-a "$(mode6 "$2")" --ip6-b "$(mode6 "$3")" --v6-only-a --v6-only-b) ;;
+    d) up+=(--ip6-a fw6 --ip6-b fw6) ;;
+  esac
   case $1 in
     plain) ;;
     delay) up+=(--delay-a 20 --delay-b 20) ;;
@@ -180,7 +249,7 @@ lab_up() {
 # The listener restarts per pair: its address carries its NAT facts.
 start_listener() {
   rm -f "$WORK/b.addr"
-  "$LAB" exec hb -- env XDG_DATA_HOME="$WORK/b" "$WG" listen "${node_flags[@]}" --echo --addr-out "$WORK/b.addr" \
+  "$LAB" exec hb -- env XDG_DATA_HOME="$WORK/b" "$WG" listen "${NODE_FLAGS[@]}" --echo --addr-out "$WORK/b.addr" \
     >"$WORK/listen.log" 2>&1 &
   LISTENER=$!
   for ((i = 0; i < 150; i++)); do [ -s "$WORK/b.addr" ] && return 0; sleep 0.1; done
@@ -203,7 +272,7 @@ run_cell() {
     # A connect that outlives its own --timeout by far is killed and counted as hung.
     rc=0
     out=$("$LAB" exec ha -- timeout -k 5 "$((TIMEOUT + 20))" env XDG_DATA_HOME="$WORK/a" "$WG" connect "@$WORK/b.addr" \
-      "${node_flags[@]}" --port 0 --transport "$transport" "${plugins[@]}" --json --send "matrix $run" --timeout "$TIMEOUT" \
+      "${NODE_FLAGS[@]}" --port 0 --transport "$transport" "${plugins[@]}" --json --send "matrix $run" --timeout "$TIMEOUT" \
       2>"$WORK/connect.err") || rc=$?
     [ "$rc" != 124 ] && [ "$rc" != 137 ] || echo "hung: still running $((TIMEOUT + 20)) s after connect began, killed" >>"$WORK/connect.err"
     # (jq passes empty input: a connect that printed nothing, hung or crashed, linked nothing.)

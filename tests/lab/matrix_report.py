@@ -6,7 +6,9 @@
 
 A cell is one (condition, transport, strategy, side a's NAT, side b's NAT); it shows the runs
 that linked out of those made and the median milliseconds from connect() to the first echo
-(auto_connect cells also name the plugins that won, "relay" marking relayed links).
+(auto_connect cells also name the plugins that won, "relay" marking relayed links). The IPv6
+modes (fw6, open6, nat66, dual) make tables of their own, the IPv6 row; there a link made
+over IPv4 (dual stack) is marked "IPv4".
 --baseline exits 1 when a cell the baseline lists as linked linked in no run now, or was
 not run at all although it is in the results' selection: a pair that regressed.
 """
@@ -16,7 +18,9 @@ import statistics
 import sys
 from collections import Counter, defaultdict
 
-MODES = ["none", "full-cone", "restricted", "port-restricted", "sequential", "symmetric", "cgnat"]
+MODES = ["none", "full-cone", "restricted", "port-restricted", "sequential", "symmetric", "cgnat",
+         "fw6", "open6", "nat66", "dual"]
+IPV6_MODES = {"fw6", "open6", "nat66", "dual"}
 LABELS = {
     "none": "none (public)",
     "full-cone": "full cone",
@@ -25,9 +29,18 @@ LABELS = {
     "sequential": "sequential symmetric",
     "symmetric": "random symmetric",
     "cgnat": "CGNAT double NAT",
+    "fw6": "IPv6 firewall",
+    "open6": "IPv6 open",
+    "nat66": "NAT66",
+    "dual": "dual stack (IPv4 port-restr., IPv6 firewall)",
 }
 SHORT = {"none": "none", "full-cone": "full cone", "restricted": "restricted", "port-restricted": "port-restr.",
-         "sequential": "seq. symm.", "symmetric": "rand. symm.", "cgnat": "CGNAT"}
+         "sequential": "seq. symm.", "symmetric": "rand. symm.", "cgnat": "CGNAT",
+         "fw6": "IPv6 fw", "open6": "IPv6 open", "nat66": "NAT66", "dual": "dual stack"}
+
+
+def family(a, b):
+    return "IPv6" if a in IPV6_MODES or b in IPV6_MODES else "IPv4"
 
 
 def load(path):
@@ -42,11 +55,35 @@ def load(path):
     return cells
 
 
+def groups_of(cells):
+    """(condition, transport, strategy, family) of every cell: a table each, IPv4's first."""
+    return sorted({k[:3] + (family(*k[3:]),) for k in cells},
+                  key=lambda k: (k[0] != "plain", k[0], k[3], k[2] != "auto", k[2], k[1]))
+
+
+def in_group(key, group):
+    return key[:3] == group[:3] and family(*key[3:]) == group[3]
+
+
+def group_name(group):
+    condition, transport, strategy, fam = group
+    name = "auto_connect" if strategy == "auto" else f"--plugins {strategy}"
+    return f"{name}, {transport.upper()}, {condition}" + (", IPv6" if fam == "IPv6" else "")
+
+
+def winner(r):
+    """The plugin that linked a run; over IPv4 in the IPv6 row (a dual-stack race IPv4 won)."""
+    name = r["plugin"] + (" relay" if r.get("relayed") else "")
+    if family(r["a"], r["b"]) == "IPv6" and "IPv4" in (r.get("attempt") or ""):
+        name += " IPv4"
+    return name
+
+
 def summary(runs):
     linked = [r for r in runs if r.get("linked")]
     times = [r["first_echo_ms"] for r in linked if r.get("first_echo_ms") is not None]
     median = statistics.median(times) if times else None
-    winners = sorted({r["plugin"] + (" relay" if r.get("relayed") else "") for r in linked if r.get("plugin")})
+    winners = sorted({winner(r) for r in linked if r.get("plugin")})
     return len(linked), len(runs), median, winners
 
 
@@ -63,44 +100,43 @@ def cell_text(runs, with_winner):
 
 
 def modes_of(cells, group):
-    return [m for m in MODES if any(k[:3] == group and m in k[3:] for k in cells)]
+    return [m for m in MODES if any(in_group(k, group) and m in k[3:] for k in cells)]
 
 
 def tables(cells):
     out = []
-    groups = sorted({k[:3] for k in cells}, key=lambda k: (k[0] != "plain", k[0], k[2] != "auto", k[2], k[1]))
-    for group in groups:
-        condition, transport, strategy = group
+    for group in groups_of(cells):
+        strategy = group[2]
         modes = modes_of(cells, group)
-        name = "auto_connect" if strategy == "auto" else f"--plugins {strategy}"
-        out.append(f"\n### {name}, {transport.upper()}, {condition}\n")
+        out.append(f"\n### {group_name(group)}\n")
         out.append("| a \\ b | " + " | ".join(LABELS[m] for m in modes) + " |")
         out.append("|---" * (len(modes) + 1) + "|")
         for a in modes:
-            row = [cell_text(cells.get(group + (a, b), []), strategy == "auto") for b in modes]
+            row = [cell_text(cells.get(group[:3] + (a, b), []), strategy == "auto") for b in modes]
             out.append(f"| **{LABELS[a]}** | " + " | ".join(row) + " |")
     return "\n".join(out) + "\n"
 
 
 def plugin_summary(cells):
     """One line per (condition, transport, strategy): pairs that linked at all, runs linked, median."""
-    out = ["\n| strategy | transport | condition | pairs linked | runs linked | median ms |", "|---|---|---|---|---|---|"]
-    groups = sorted({k[:3] for k in cells}, key=lambda k: (k[0] != "plain", k[0], k[2] != "auto", k[2], k[1]))
-    for group in groups:
-        keys = [k for k in cells if k[:3] == group]
+    out = ["\n| strategy | transport | condition | family | pairs linked | runs linked | median ms |",
+           "|---|---|---|---|---|---|---|"]
+    for group in groups_of(cells):
+        keys = [k for k in cells if in_group(k, group)]
         pairs_ok = sum(1 for k in keys if summary(cells[k])[0] > 0)
         runs = [r for k in keys for r in cells[k]]
         ok, n, median, _ = summary(runs)
-        condition, transport, strategy = group
+        condition, transport, strategy, fam = group
         name = "auto_connect" if strategy == "auto" else strategy
-        out.append(f"| {name} | {transport.upper()} | {condition} | {pairs_ok}/{len(keys)} | {ok}/{n} | "
+        out.append(f"| {name} | {transport.upper()} | {condition} | {fam} | {pairs_ok}/{len(keys)} | {ok}/{n} | "
                    + (f"{median:.0f}" if median is not None else "-") + " |")
     return "\n".join(out) + "\n"
 
 
 def usual_winner(runs):
     """The plugin that won most of a cell's linked runs, shortened for a heat map square."""
-    won = Counter("relay" if r.get("relayed") else r["plugin"].split("_")[0] for r in runs if r.get("linked") and r.get("plugin"))
+    won = Counter("relay" if r.get("relayed") else r["plugin"].split("_")[0] + (" v4" if winner(r).endswith("IPv4") else "")
+                  for r in runs if r.get("linked") and r.get("plugin"))
     return won.most_common(1)[0][0]
 
 
@@ -117,10 +153,11 @@ def colour(share, median):
 
 def svg(cells):
     size, label, gap = 62, 118, 60
-    panels = sorted({k[:2] for k in cells if k[2] == "auto"}, key=lambda k: (k[0] != "plain", k[0], k[1]))
-    modes = [m for m in MODES if any(k[2] == "auto" and m in k[3:] for k in cells)]
-    panel_w = label + len(modes) * size
-    panel_h = 24 + label + len(modes) * size
+    panels = [g for g in groups_of(cells) if g[2] == "auto"]
+    panel_modes = {g: modes_of(cells, g) for g in panels}
+    most = max((len(m) for m in panel_modes.values()), default=0)
+    panel_w = label + most * size
+    panel_h = 24 + label + most * size
     cols = 2
     rows = (len(panels) + cols - 1) // cols
     width = cols * panel_w + (cols - 1) * gap + 60  # room for the last rotated column label
@@ -129,10 +166,11 @@ def svg(cells):
              f'<rect width="{width}" height="{height}" fill="white"/>',
              f'<text x="4" y="{height - 10}" font-size="11">Runs linked / runs made and median ms from connect() to the '
              'first echoed message; rows: side a (connects), columns: side b (listens). Red: never linked.</text>']
-    for i, (condition, transport) in enumerate(panels):
+    for i, group in enumerate(panels):
+        condition, transport = group[:2]
+        modes = panel_modes[group]
         left, top = (i % cols) * (panel_w + gap), (i // cols) * (panel_h + gap)
-        parts.append(f'<text x="{left + 4}" y="{top + 16}" font-size="13" font-weight="bold">auto_connect, '
-                     f'{transport.upper()}, {condition}</text>')
+        parts.append(f'<text x="{left + 4}" y="{top + 16}" font-size="13" font-weight="bold">{group_name(group)}</text>')
         for j, m in enumerate(modes):
             x = left + label + j * size + size / 2
             parts.append(f'<text x="{x}" y="{top + 24 + label - 6}" transform="rotate(-40 {x} {top + 24 + label - 6})">'

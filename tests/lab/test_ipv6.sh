@@ -5,7 +5,8 @@
 # reaches an open IPv6 host and not a firewalled one; auto_connect links two firewalled hosts
 # over IPv6; a dual-stack pair whose IPv4 side is behind two port-restricted NATs links over
 # IPv6 first (RFC 8305 head start); hosts behind NAT66 punch too; coturn relays over IPv6;
-# `warpgate nat` names the IPv6 side. Each case reports its passes and the time to the first echoed message.
+# `warpgate nat` names the IPv6 side. Each case reports its passes and the time to the first echoed message
+# (with WG_IPV6_BENCH=FILE also as a JSON line per case in FILE: tests/lab/bench_ipv6.sh).
 . "$(dirname "$0")/testlib.sh"
 lab_test ipv6
 . "$LAB_DIR/udp_punch_lib.sh" # start_listener, stop_listener (LISTEN_ARGS, STUN, MQTT), punch_work
@@ -51,7 +52,7 @@ json_has() { jq -e "$2" >/dev/null 2>&1 <<<"$1"; }
 # still link, by either family); prints the passes and the time to the first echo
 # (min/median/max ms, IPv6 links).
 repeat() {
-  local label=$1 plugin=$2 i pass=0 echoed=0 times=()
+  local label=$1 plugin=$2 i pass=0 echoed=0 times=() exact=()
   shift 2
   for ((i = 1; i <= RUNS; i++)); do
     connect "$label $i" "$@"
@@ -59,6 +60,7 @@ repeat() {
     if linked "$label $i" "$plugin"; then
       pass=$((pass + 1))
       times+=("$(jq -r '.first_echo_ms | round' <<<"$OUT")")
+      exact+=("$(jq -r '.first_echo_ms' <<<"$OUT")")
     else
       echo "  run $i: no IPv6 link by $plugin:"
       jq -c '{plugin, attempt, reply, attempts: [.phases[]?.attempts[] | select(.started_ms) | [.attempt, .outcome, .started_ms, .ms]]}' <<<"$OUT" 2>/dev/null ||
@@ -68,6 +70,9 @@ repeat() {
   done
   local stats="-"
   [ "${#times[@]}" -eq 0 ] || stats=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR] = $1} END {printf "%d/%d/%d", a[1], a[int((NR + 1) / 2)], a[NR]}')
+  [ -z "${WG_IPV6_BENCH:-}" ] || printf '%s\n' "${exact[@]}" | jq -sc --arg c "$label" --argjson n "$RUNS" --argjson ok "$pass" \
+    '{case: $c, runs: $n, linked: $ok, median_ms: (sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+      else (.[length / 2 - 1] + .[length / 2]) / 2 end), min_ms: min, max_ms: max}' >>"$WG_IPV6_BENCH"
   local need=${NEED_V6:-$RUNS} good=0
   [ "$pass" -lt "$need" ] || [ "$echoed" -ne "$RUNS" ] || good=1
   check "$label: $pass of $RUNS linked by $plugin over IPv6, $echoed of $RUNS echoed (first echo min/median/max $stats ms)" \

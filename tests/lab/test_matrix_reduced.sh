@@ -13,11 +13,12 @@ lab_extra 0
 
 # a:b:transport:strategy. Public both sides; the two cone filters a punch must beat, over
 # TCP and UDP; a cone against a random symmetric NAT (the cone side's mapping is the target);
-# two carrier-grade double NATs; two random symmetric NATs only a relay links.
+# two carrier-grade double NATs; two random symmetric NATs only a relay links; the IPv6 row's
+# two IPv6-only hosts behind stateful firewalls (a lab of its own: one cell only).
 CELLS="none:none:tcp:auto none:none:udp:auto
   port-restricted:port-restricted:tcp:auto port-restricted:port-restricted:udp:auto
   full-cone:symmetric:udp:auto sequential:port-restricted:tcp:tcp_punch
-  cgnat:cgnat:udp:udp_punch symmetric:symmetric:udp:turn"
+  cgnat:cgnat:udp:udp_punch symmetric:symmetric:udp:turn fw6:fw6:udp:auto"
 results="$WG_LAB_RUN-results.jsonl"
 rc=0
 WG_LAB_PREFIX=$WG_LAB_PREFIX "$LAB_DIR/matrix.sh" --runs 1 --cells "$CELLS" --results "$results" \
@@ -30,5 +31,7 @@ check "random symmetric x random symmetric: turn links, relayed" relayed
 check "port-restricted x port-restricted: auto_connect links over UDP and TCP" \
   test "$(jq -s '[.[] | select(.a == "port-restricted" and .b == "port-restricted" and .linked)] | length' "$results")" -eq 2
 check "carrier-grade double NAT on both sides: udp_punch links" linked_by cgnat cgnat udp_punch
+over_ipv6() { jq -se 'any(.[]; .a == "fw6" and .b == "fw6" and .linked and (.attempt | test("IPv6")))' "$results" >/dev/null; }
+check "IPv6 firewall on both sides: auto_connect links over IPv6" over_ipv6
 rm -f "$results"
 lab_done
