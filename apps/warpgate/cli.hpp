@@ -67,6 +67,7 @@ struct DialFlags {
     std::string target;
     std::vector<std::string> plugins;
     double timeout_s = 10;
+    double relay_after_s = 1;
     std::string transport = "tcp";
 
     // with_transport: --transport tcp|udp (connect, ping); byte streams are always TCP.

@@ -30,6 +30,9 @@ void DialFlags::add_to(CLI::App& cmd, bool with_transport) {
     cmd.add_option("--plugins", plugins, "Only these traversal plugins, comma separated (e.g. direct_connect)")->delimiter(',');
     cmd.add_option("--timeout", timeout_s, fmt::format("Overall connect timeout in seconds (up to {:.0f})", max_timeout_s))
         ->check(CLI::Range(0.001, max_timeout_s));
+    cmd.add_option("--relay-after", relay_after_s,
+                   "Seconds a TURN relay waits for a direct path to link first (the relay budget; default 1)")
+        ->check(CLI::Range(0.0, max_timeout_s));
     if (with_transport) cmd.add_option("--transport", transport, "tcp or udp")->check(CLI::IsMember({"tcp", "udp"}));
 }
 
@@ -47,6 +50,7 @@ ConnectOptions DialFlags::connect_options() const {
     options.transport = value_or_throw(parse_transport(transport));
     options.timeout = timeout();
     options.plugins = plugins;
+    options.relay_after = std::chrono::milliseconds(static_cast<std::int64_t>(relay_after_s * 1000));
     return options;
 }
 

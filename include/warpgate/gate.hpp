@@ -31,6 +31,8 @@ struct LinkOptions {
     Transport transport = TCP;
     std::chrono::milliseconds timeout{10000};
     std::vector<std::string> plugins;  // empty: all
+    // How long a relayed path waits for a direct one to link first (ConnectOptions::relay_after).
+    std::chrono::milliseconds relay_after{1000};
 };
 
 class Gate {

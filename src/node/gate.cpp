@@ -46,6 +46,7 @@ asio::awaitable<Link> Gate::connect(const NodeAddress& peer, LinkOptions options
     connect_options.transport = options.transport;
     connect_options.timeout = options.timeout;
     connect_options.plugins = std::move(options.plugins);
+    connect_options.relay_after = options.relay_after;
     last_connect_ = co_await auto_connect(*node_, peer, std::move(connect_options));
     co_return Link(last_connect_.pipe, last_connect_.plugin);
 }

@@ -319,7 +319,10 @@ asio::awaitable<bool> Session::handle(StreamRecord& pieces, const Arrival& arriv
         auto kind = inner->kind;
         bool keep = co_await on_inner(kind, std::move(body));
         if (keep && stream && kind != Kind::ack && state_ == State::established) {
-            ++received_since_ack_;
+            if (received_since_ack_++ == 0) {
+                ack_owed_since_ = Clock::now();
+                liveness_due_sooner();
+            }
             received_bytes_since_ack_ += pieces.size();
             if (received_since_ack_ >= ack_every_records || received_bytes_since_ack_ >= ack_every_bytes) {
                 try {
@@ -464,6 +467,7 @@ void Session::adopt(PathPtr path) {
     // A relay stays at hand while a direct path serves (and a direct path while the relay does).
     if (left->relayed() || path_->relayed()) {
         standby_ = std::move(left);
+        liveness_due_sooner();
     } else if (auto* old = dynamic_cast<UdpPath*>(left.get()); old && old->owns_socket()) {
         // A dialled socket goes with the link if the new path uses it, else it is closed.
         auto* now = dynamic_cast<UdpPath*>(path_.get());
@@ -591,26 +595,45 @@ asio::awaitable<void> Session::switch_stream(std::shared_ptr<TcpPath> path, std:
     left->close();
 }
 
-// Keeps NAT mappings open and notices a dead peer. Holds the session only while it looks.
+// The next instant the liveness task has something to do: a keepalive (nothing sent for
+// keepalive_interval), the dead-peer check, the standby's quiet check, an acknowledgement owed
+// (a tick after the record that made it owed). Never sooner than a tick from now, so that a
+// failing keepalive is retried a tick later, not in a loop.
+std::chrono::steady_clock::time_point Session::next_liveness_due(std::chrono::milliseconds tick) const {
+    auto due = std::min(last_sent_ + settings_.keepalive_interval, last_received_ + settings_.dead_after);
+    if (standby_) due = std::min(due, last_received_current_ + settings_.path_quiet_after);
+    if (received_since_ack_ > 0) due = std::min(due, ack_owed_since_ + tick);
+    return std::max(due, Clock::now() + tick);
+}
+
+std::chrono::milliseconds Session::liveness_tick() const {
+    return std::max(std::min(settings_.keepalive_interval, settings_.dead_after) / 4, std::chrono::milliseconds(10));
+}
+
+// Something became due sooner than the liveness timer is set for (an acknowledgement owed, a
+// standby to watch): the task wakes, finds nothing due yet, and sets the timer again.
+void Session::liveness_due_sooner() {
+    if (state_ == State::closed) return;
+    if (next_liveness_due(liveness_tick()) < liveness_timer_.expiry()) liveness_timer_.cancel();
+}
+
+// Keeps NAT mappings open and notices a dead peer. Holds the session only while it looks. The
+// timer is set for the next instant something is due, not for a fixed tick: an idle link
+// wakes about once per keepalive interval, and only the links that are due wake.
 asio::awaitable<void> Session::liveness(std::weak_ptr<Session> weak) {
-    std::chrono::milliseconds tick;
-    {
-        auto self = weak.lock();
-        if (!self) co_return;
-        tick = std::max(std::min(self->settings_.keepalive_interval, self->settings_.dead_after) / 4, std::chrono::milliseconds(10));
-    }
     for (;;) {
         asio::steady_timer* timer = nullptr;
         {
             auto self = weak.lock();
             if (!self || self->state_ == State::closed) co_return;
             timer = &self->liveness_timer_;
-            timer->expires_after(tick);
+            timer->expires_at(self->next_liveness_due(self->liveness_tick()));
         }
         asio::error_code ec;
         co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
         auto self = weak.lock();
         if (!self || self->state_ == State::closed) co_return;
+        if (ec) continue;  // liveness_due_sooner(): set the timer again
         auto now = Clock::now();
         if (self->standby_ && now - self->last_received_current_ >= self->settings_.path_quiet_after && self->standby_->is_open()) {
             log::info("link to {}: {} went quiet for {}; back to {}", self->peer_node_id(), self->path_->describe(),
@@ -618,7 +641,7 @@ asio::awaitable<void> Session::liveness(std::weak_ptr<Session> weak) {
             self->adopt(self->standby_);
             self->last_sent_ = now - self->settings_.keepalive_interval;  // announce the move at once
         }
-        if (self->received_since_ack_ > 0) {
+        if (self->received_since_ack_ > 0 && now - self->ack_owed_since_ >= self->liveness_tick()) {
             try {
                 co_await self->acknowledge();
             } catch (const Exception& e) {

@@ -169,6 +169,9 @@ private:
     // a link), fatal on a TCP stream (which only the peer can write to).
     bool reject(const std::string& why);
     static asio::awaitable<void> liveness(std::weak_ptr<Session> weak);
+    std::chrono::milliseconds liveness_tick() const;
+    std::chrono::steady_clock::time_point next_liveness_due(std::chrono::milliseconds tick) const;
+    void liveness_due_sooner();
     void adopt(PathPtr path);
     asio::awaitable<void> probe_and_move(PathPtr path);
     void wake_heard();
@@ -197,6 +200,7 @@ private:
     };
     std::deque<Unacked> unacked_;       // stream mode, oldest first
     std::size_t unacked_bytes_ = 0;
+    std::chrono::steady_clock::time_point ack_owed_since_;  // when received_since_ack_ left 0
     std::size_t received_since_ack_ = 0;        // records...
     std::size_t received_bytes_since_ack_ = 0;  // ...and bytes not acknowledged yet
     const Path* resuming_ = nullptr;    // a joined stream, until its first new record

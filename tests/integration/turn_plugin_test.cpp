@@ -84,23 +84,6 @@ asio::awaitable<bool> eventually(std::function<bool()> done, std::chrono::millis
 }
 
 // `node`'s address with every IPv4 entry (and no IPv6 one) at 127.0.0.1:`port`.
-NodeAddress redirected(const Node& node, std::uint16_t port) {
-    auto address = node.node_address();
-    address.v6.clear();
-    for (auto& e : address.v4) {
-        e.nic_ip = e.external_ip = asio::ip::make_address("127.0.0.1");
-        e.port = port;
-        e.external_port = 0;
-    }
-    return address;
-}
-
-Endpoint udp_listen_v4(const Node& node) {
-    for (auto& e : node.listening())
-        if (e.ip.is_v4()) return e;
-    return {};
-}
-
 const AttemptReport* relay_report(const ConnectResult& result) {
     for (auto& phase : result.phases)
         if (phase.phase == Phase::relay && !phase.attempts.empty()) return &phase.attempts.front();
@@ -414,12 +397,12 @@ TEST(TurnRelayBudget, ADirectPathThatLinksWithinTheBudgetWinsOverAReadyRelay) {
         auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
         auto begin = Clock::now();
         auto opens_at = begin + 400ms;
-        test::UdpForwarder late(io, udp_listen_v4(*bravo), [opens_at](auto) { return Clock::now() < opens_at; });
+        test::UdpForwarder late(io, test::udp_listen_v4(*bravo), [opens_at](auto) { return Clock::now() < opens_at; });
         ConnectOptions options{UDP, 10s};
         options.plugins = {"direct_connect", "turn"};
         options.stagger = 0ms;
         options.relay_after = 1500ms;
-        auto behind_late = redirected(*bravo, late.endpoint().port);
+        auto behind_late = test::redirected(*bravo, late.endpoint().port);
         auto result = co_await auto_connect(*alpha, behind_late, options);
         auto linked_ms = ms_between(begin, Clock::now());
         EXPECT_EQ(result.plugin, "direct_connect");
@@ -447,8 +430,8 @@ TEST(TurnRelayBudget, WithTheDirectPathBlockedTheRelayLinksShortlyAfterTheBudget
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
         auto alpha = co_await open_relaying(io, dir_a, broker, coturn);
         auto bravo = co_await open_relaying(io, dir_b, broker, coturn);
-        test::UdpForwarder never(io, udp_listen_v4(*bravo), [](auto) { return true; });
-        auto blocked = redirected(*bravo, never.endpoint().port);
+        test::UdpForwarder never(io, test::udp_listen_v4(*bravo), [](auto) { return true; });
+        auto blocked = test::redirected(*bravo, never.endpoint().port);
         std::array<std::chrono::milliseconds, 2> budgets{1000ms, 300ms};
         for (auto budget : budgets) {
             ConnectOptions options{UDP, 10s};

@@ -266,7 +266,7 @@ TEST(TurnTcpRelay, CalleePeerConnectionWithoutAHelloIsClosedAndDeallocated) {
         EXPECT_TRUE(stream);
         if (stream) {
             bool ended = false;
-            stream->start([](std::span<std::uint8_t>) -> asio::awaitable<bool> { co_return true; }, [&](Error) { ended = true; }, 1024);
+            stream->start([](session::StreamRecord&) -> asio::awaitable<bool> { co_return true; }, [&](Error) { ended = true; }, 1024);
             EXPECT_TRUE(co_await eventually([&] { return ended; }, 3s)) << "our stream through the relay stayed open";
         }
         reached.path->close();

@@ -23,6 +23,23 @@ GateOptions loopback_gate(const TempDir& dir, const char* address) {
     return o;
 }
 
+Endpoint udp_listen_v4(const Node& node) {
+    for (auto& e : node.listening())
+        if (e.ip.is_v4()) return e;
+    return {};
+}
+
+NodeAddress redirected(const Node& node, std::uint16_t port) {
+    auto address = node.node_address();
+    address.v6.clear();
+    for (auto& e : address.v4) {
+        e.nic_ip = e.external_ip = asio::ip::make_address("127.0.0.1");
+        e.port = port;
+        e.external_port = 0;
+    }
+    return address;
+}
+
 bool has_ipv6_loopback() {
     asio::io_context io;
     asio::ip::udp::socket s(io);
