@@ -163,7 +163,7 @@ neigh add 169.254.0.2 lladdr 02:00:00:00:00:02 dev sink0 nud permanent
 route add default via 169.254.0.2 dev sink0
 EOF
   # Loss chains per side, filled by set_loss.
-  in_ns wan sh -c 'for t in raw mangle; do iptables -t $t -N LOSS_A && iptables -t $t -N LOSS_B; done'
+  in_ns wan sh -c 'iptables -t raw -N LOSS_A && iptables -t raw -N LOSS_B'
 }
 
 # build_side a|b: router (and carrier), WAN link, LAN bridge, hosts.
@@ -473,24 +473,32 @@ strip_v4_if_v6_only() {
 
 # ---- impairment ---------------------------------------------------------------------------
 
-# set_loss a|b PCT: drops PCT % of packets each way on the side's WAN link, in wan
-# (this kernel has no netem; the statistic match does loss).
+# set_loss a|b PCT: drops PCT % of packets each way on the side's WAN link (this kernel has no
+# netem; the statistic match does loss). Both ways drop as a packet arrives, never as it
+# leaves: side -> wan in wan, wan -> side in the side's outer router. A drop in wan's
+# POSTROUTING would fail the sendto() of the servers running in wan (coturn, the broker) with
+# EPERM, which real loss never does: coturn took it for a dead client and dropped its session.
 set_loss() {
   local s=$1 pct=$2 chain="LOSS_${1^^}" p on
   [[ $pct =~ ^[0-9]+([.][0-9]+)?$ ]] || die "loss must be a percentage, got '$pct'"
   read -r p on <<<"$(awk -v x="$pct" 'BEGIN { printf "%.4f %d\n", x / 100, (x > 0) }')"
-  local script="iptables -t raw -F $chain; iptables -t mangle -F $chain
+  local script="iptables -t raw -F $chain
 iptables -t raw -D PREROUTING -i ${s}0 -j $chain 2>/dev/null
-iptables -t mangle -D POSTROUTING -o ${s}0 -j $chain 2>/dev/null
+true"
+  local outer="iptables -t raw -N LOSS 2>/dev/null; iptables -t raw -F LOSS
+iptables -t raw -D PREROUTING -i wan0 -j LOSS 2>/dev/null
 true"
   if [ "$on" = 1 ]; then
     script+="
 iptables -t raw -A $chain -m statistic --mode random --probability $p -j DROP
-iptables -t mangle -A $chain -m statistic --mode random --probability $p -j DROP
-iptables -t raw -A PREROUTING -i ${s}0 -j $chain
-iptables -t mangle -A POSTROUTING -o ${s}0 -j $chain"
+iptables -t raw -A PREROUTING -i ${s}0 -j $chain"
+    outer+="
+iptables -t raw -A LOSS -m statistic --mode random --probability $p -j DROP
+iptables -t raw -A PREROUTING -i wan0 -j LOSS"
   fi
   in_ns wan sh -c "$script"
+  side "$s"
+  in_ns "$OUTER" sh -c "$outer"
   if [ "$s" = a ]; then LOSS_A=$pct; else LOSS_B=$pct; fi
 }
 
