@@ -121,7 +121,9 @@ void print_table(const std::vector<Figure>& figures) {
             std::printf("%14.3f %-22s ", *f.baseline, f.baseline_name.c_str());
         else
             std::printf("%14s %-22s ", "-", "");
-        if (ratio)
+        if (ratio && *ratio < 0.01)
+            std::printf("%7.1ex  %s\n", *ratio, f.target.c_str());  // 1.56 ms against 6.4 s: 2.4e-04x, not 0.00x
+        else if (ratio)
             std::printf("%7.2fx  %s\n", *ratio, f.target.c_str());
         else
             std::printf("%8s  %s\n", "-", f.target.c_str());
