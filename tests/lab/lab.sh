@@ -225,17 +225,18 @@ add_delay() {
   spawn "$d" "delay-$1" "$LAB_TOOLS/lab_delay_bridge" up0 down0 "$ms" "$jitter"
 }
 
-# address_lan MODE (after `side`): private 10.x behind a NAT, public for mode none.
+# address_lan MODE (after `side`): private 10.x behind a NAT, public for mode none. Only the
+# IPv4 addresses are replaced (to 0.0.0.0/0): a dual-stack LAN keeps its IPv6 across set-nat.
 address_lan() {
   local h i=0
   lan_plan "$1"
   ipb "$R" <<EOF
-addr flush dev lan0
+addr flush dev lan0 to 0.0.0.0/0
 addr add $LAN_RIP/$LAN_PLEN dev lan0
 EOF
   for h in "${HOSTS[@]}"; do
     ipb "$h" <<EOF
-addr flush dev eth0
+addr flush dev eth0 to 0.0.0.0/0
 addr add $LAN_BASE.$((LAN_FIRST + i))/$LAN_PLEN dev eth0
 route replace default via $LAN_RIP
 EOF

@@ -209,7 +209,7 @@ worker() {
         "$LAB" set-ip6 ra "$(mode6 "$a")" >/dev/null
         "$LAB" set-ip6 rb "$(mode6 "$b")" >/dev/null
       elif [ "$(family "$a")" = dual ]; then
-        : # its lab was built for it (set-nat re-addresses a LAN and drops its IPv6)
+        : # its lab was built in its modes (lab_up): nothing to change
       else
         "$LAB" set-nat ra "$(router_mode "$a")" >/dev/null
         "$LAB" set-nat rb "$(router_mode "$b")" >/dev/null
