@@ -174,16 +174,20 @@ TEST(TurnCodec, RequestsEncodeTheirAttributes) {
 TEST(TurnCodec, TcpAllocationMessages) {
     AllocateRequest tcp_allocate;
     tcp_allocate.relay = TCP;
-    auto m = stun::decode(encode(id_of(20), tcp_allocate, nullptr));
+    // The decoded message is a view of the bytes: they must outlive it.
+    auto request = encode(id_of(20), tcp_allocate, nullptr);
+    auto m = stun::decode(request);
     ASSERT_TRUE(m);
     EXPECT_EQ(to_hex(m->find(attr::requested_transport)->value), "06000000");
 
-    m = stun::decode(encode(id_of(21), ConnectRequest{peer}, nullptr));
+    request = encode(id_of(21), ConnectRequest{peer}, nullptr);
+    m = stun::decode(request);
     ASSERT_TRUE(m);
     EXPECT_EQ(static_cast<unsigned>(m->method), 0x00Au);
     EXPECT_EQ(*stun::read_xor_address(*m->find(attr::xor_peer_address), m->transaction_id), peer);
 
-    m = stun::decode(encode(id_of(22), ConnectionBindRequest{0xABCD0102}, nullptr));
+    request = encode(id_of(22), ConnectionBindRequest{0xABCD0102}, nullptr);
+    m = stun::decode(request);
     ASSERT_TRUE(m);
     EXPECT_EQ(static_cast<unsigned>(m->method), 0x00Bu);
     EXPECT_EQ(to_hex(m->find(attr::connection_id)->value), "abcd0102");
